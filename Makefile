@@ -1,0 +1,60 @@
+# Rassembleur — the two commands of README.md, and the helpers around them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+export DATABASE_URL ?= sqlite://var/rassembleur.sqlite3
+
+.PHONY: run test lint format install migrate demo worker bench clean messages migrations
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+var:
+	mkdir -p var
+
+migrate: install var
+	$(BIN)/rassembleur migrate
+
+run: migrate
+	$(BIN)/rassembleur demo --if-empty
+	$(BIN)/rassembleur serve --host 127.0.0.1 --port 8000
+
+worker: migrate
+	$(BIN)/rassembleur worker
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy core people
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-extract the message catalog template and update the English catalog.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -o locale/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i locale/messages.pot -d locale -l en --no-fuzzy-matching
+	$(BIN)/pybabel update -i locale/messages.pot -d locale -l fr --no-fuzzy-matching
+
+bench: install
+	$(BIN)/python bench/mail_throughput.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
+
+# Write new migrations after a model change (commit them).
+migrations: install
+	DATABASE_URL=sqlite://:memory: $(BIN)/tortoise makemigrations

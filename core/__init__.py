@@ -1,0 +1,1 @@
+"""Shared foundation: settings, database, auth, mail outbox, i18n, templating, CLI."""

@@ -1,0 +1,267 @@
+"""The `rassembleur` command: serve, migrate, worker, accounts, imports, demo data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from core.settings import ConfigurationError, Settings, load_settings
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+async def _with_orm(settings: Settings, func: Callable[[], Awaitable[Any]]) -> Any:
+    from core.db import close_orm, init_orm
+
+    await init_orm(settings)
+    try:
+        return await func()
+    finally:
+        await close_orm()
+
+
+async def migrate(settings: Settings) -> None:
+    from core.db import close_orm, init_orm, run_migrations
+    from people.service import ensure_reference_data
+
+    def progress(event: str, app: str, name: str) -> None:
+        if event == "apply_start":
+            _print(f"  migration {app}.{name}…")
+
+    await run_migrations(settings, progress=progress)
+    await close_orm()
+    await init_orm(settings)
+    try:
+        report = await ensure_reference_data()
+    finally:
+        await close_orm()
+    _print(f"Base de données à jour ({report}).")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from server import create_app
+
+    if args.migrate:
+        asyncio.run(migrate(settings))
+    _print(f"Rassembleur sert {settings.base_url} (http://{args.host}:{args.port}).")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(migrate(settings))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from core.mail.worker import run_worker
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        _print("Travailleur d'envoi démarré (Ctrl+C pour arrêter).")
+        await _with_orm(settings, lambda: run_worker(settings, stop))
+
+    asyncio.run(main())
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Mot de passe : ")
+    second = getpass.getpass("Mot de passe (confirmation) : ")
+    if first != second:
+        raise SystemExit("Les deux mots de passe ne correspondent pas.")
+    return first
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from core import accounts
+    from core.auth import Principal
+
+    password = _read_password(args)
+
+    async def run() -> None:
+        user = await accounts.create_user(
+            Principal.system("cli"), args.email, password, args.role, args.name or ""
+        )
+        _print(f"Compte créé : {user.email} ({user.role}).")
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
+
+
+def cmd_create_token(args: argparse.Namespace, settings: Settings) -> int:
+    from core import accounts
+    from core.auth import Principal
+    from core.models import User
+
+    async def run() -> None:
+        user = await User.get_or_none(email=args.email.strip().lower())
+        if user is None:
+            raise SystemExit(f"Aucun compte pour {args.email}.")
+        _token, raw = await accounts.create_token(Principal.system("cli"), user, args.name)
+        _print("Nouveau jeton (affiché une seule fois) :")
+        _print(raw)
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
+
+
+def cmd_import_territories(args: argparse.Namespace, settings: Settings) -> int:
+    from core.auth import Principal
+    from people.service import import_territories
+
+    data = Path(args.csv).read_bytes()
+
+    async def run() -> None:
+        report = await import_territories(Principal.system("cli"), data)
+        _print(
+            f"Territoires : {report.created} créés, {report.updated} mis à jour, "
+            f"{len(report.rejected)} rejetés."
+        )
+        for item in report.rejected:
+            _print(f"  ligne {item['line']} : {item['error']}")
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
+
+
+def cmd_import_people(args: argparse.Namespace, settings: Settings) -> int:
+    from core.auth import Principal
+    from people.service import import_people_csv
+
+    data = Path(args.csv).read_bytes()
+
+    async def run() -> int:
+        report = await import_people_csv(Principal.system("cli"), data)
+        _print(
+            f"Personnes : {report.created} créées, {report.updated} mises à jour, "
+            f"{len(report.rejected)} lignes rejetées."
+        )
+        for item in report.rejected:
+            _print(f"  ligne {item['line']} : {item['error']}")
+        return 1 if report.rejected else 0
+
+    return int(asyncio.run(_with_orm(settings, run)))
+
+
+def cmd_send_test_mail(args: argparse.Namespace, settings: Settings) -> int:
+    from core.mail.outbox import send_test_mail
+
+    async def run() -> None:
+        message = await send_test_mail(settings, args.to)
+        if settings.smtp_url:
+            _print(f"Message {message.id} mis en file; le travailleur l'enverra à {args.to}.")
+        else:
+            _print(
+                f"Message {message.id} mis en file. SMTP_URL n'est pas défini : il reste dans "
+                "la boîte d'envoi (visible dans /admin/outbox)."
+            )
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from core.demo import load_demo
+
+    async def run() -> None:
+        result = await load_demo(settings, if_empty=args.if_empty)
+        for line in result:
+            _print(line)
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rassembleur", description="Rassembleur : événements et mobilisation."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="servir l'application web")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--no-access-log", action="store_true")
+    p.add_argument("--migrate", action="store_true", help="appliquer les migrations d'abord")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    p.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="appliquer les migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("worker", help="envoyer les courriels en file").set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("create-user", help="créer un compte de l'équipe")
+    p.add_argument("email")
+    p.add_argument("--role", required=True, choices=["admin", "organizer", "checkin", "reviewer"])
+    p.add_argument("--name", default="")
+    p.add_argument("--password-stdin", action="store_true")
+    p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("create-token", help="créer un jeton d'API personnel")
+    p.add_argument("email")
+    p.add_argument("--name", default="CLI")
+    p.set_defaults(func=cmd_create_token)
+
+    p = sub.add_parser("import-territories", help="importer les territoires (CSV)")
+    p.add_argument("csv")
+    p.set_defaults(func=cmd_import_territories)
+
+    p = sub.add_parser("import-people", help="importer des personnes (CSV)")
+    p.add_argument("csv")
+    p.set_defaults(func=cmd_import_people)
+
+    p = sub.add_parser("send-test-mail", help="mettre un courriel d'essai en file")
+    p.add_argument("to")
+    p.set_defaults(func=cmd_send_test_mail)
+
+    p = sub.add_parser("demo", help="charger les données de démonstration")
+    p.add_argument("--if-empty", action="store_true", help="seulement si aucune donnée")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(f"Configuration invalide : {error}", file=sys.stderr)
+        return 2
+    from core.errors import AppError
+
+    try:
+        return int(args.func(args, settings) or 0)
+    except AppError as error:
+        details = "; ".join(f"{k} : {v}" for k, v in error.fields.items())
+        print(f"Erreur : {error.message} {details}".strip(), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Translations (Babel catalogs in locale/) and fr_CA date formatting.
+
+Message ids are the French strings: French is the source language, `locale/en` holds the
+English translations. The catalogs are read from the .po files at start-up (no compiled
+.mo files to keep in sync). The current language lives in a context variable set per
+request by `core.http.LanguageMiddleware`, so `_()` works in routes, services and templates.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import io
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from core.settings import PROJECT_ROOT
+
+LANGUAGES = ("fr", "en")
+LOCALES = {"fr": "fr_CA", "en": "en_CA"}
+LOCALE_DIR = PROJECT_ROOT / "locale"
+DEFAULT_TZ = "America/Toronto"
+
+current_language: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "current_language", default="fr"
+)
+current_timezone: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "current_timezone", default=DEFAULT_TZ
+)
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> Translations:
+    po_path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return Translations()
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def gettext(message: str, **params: object) -> str:
+    text = translations(current_language.get()).ugettext(message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    text = translations(current_language.get()).ungettext(singular, plural, n)
+    params.setdefault("num", n)
+    return text % params
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the usual name for "mark for extraction"
+    """Mark a string for extraction without translating it now (translate at use)."""
+    return message
+
+
+def negotiate_language(query_lang: str | None, accept_language: str | None, default: str) -> str:
+    """?lang= wins, then the first supported Accept-Language entry, then the default."""
+    if query_lang and query_lang[:2].lower() in LANGUAGES:
+        return query_lang[:2].lower()
+    if accept_language:
+        ranked: list[tuple[float, str]] = []
+        for part in accept_language.split(","):
+            piece = part.strip()
+            if not piece:
+                continue
+            tag, _sep, q = piece.partition(";q=")
+            try:
+                weight = float(q) if q else 1.0
+            except ValueError:
+                weight = 0.0
+            ranked.append((weight, tag.strip()[:2].lower()))
+        for _weight, tag in sorted(ranked, key=lambda r: -r[0]):
+            if tag in LANGUAGES:
+                return tag
+    return default
+
+
+def _locale() -> Locale:
+    return Locale.parse(LOCALES.get(current_language.get(), "fr_CA"))
+
+
+def to_local(value: datetime) -> datetime:
+    return value.astimezone(ZoneInfo(current_timezone.get()))
+
+
+def format_day(value: date | datetime | None) -> str:
+    """« mardi 16 février 2027 » (fr_CA) / "Tuesday, February 16, 2027" (en)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value)
+    return format_date(value, format="full", locale=_locale())
+
+
+def format_clock(value: datetime | None) -> str:
+    """« 9 h », « 14 h 30 » in French; "9:00 a.m." style in English."""
+    if value is None:
+        return ""
+    value = to_local(value)
+    if current_language.get() == "fr":
+        return f"{value.hour} h" if value.minute == 0 else f"{value.hour} h {value.minute:02d}"
+    return format_time(value, format="short", locale=_locale())
+
+
+def format_when(value: datetime | None) -> str:
+    """« mardi 16 février 2027, 9 h »."""
+    if value is None:
+        return ""
+    return f"{format_day(value)}, {format_clock(value)}"
+
+
+def format_short(value: datetime | None) -> str:
+    """Compact date and time for tables: « 2027-02-16 09:00 » in local time."""
+    if value is None:
+        return ""
+    return format_datetime(to_local(value), "yyyy-MM-dd HH:mm", locale=_locale())

@@ -1,0 +1,60 @@
+"""Rate limits through the `limits` package.
+
+In memory by default (one process); with REDIS_URL set, the counters live in Redis so
+several server processes share them. RATE_LIMIT_ENABLED=false turns every limit off
+(benchmarks only).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from core.errors import RateLimited
+from core.settings import Settings
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.rate_limit_enabled
+        self.storage: Storage
+        if settings.redis_url:
+            url = settings.redis_url
+            if not url.startswith("async+"):
+                url = "async+" + url
+            self.storage = storage_from_string(url)
+        else:
+            self.storage = MemoryStorage()
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self._items: dict[str, RateLimitItem] = {}
+
+    def item(self, limit: str) -> RateLimitItem:
+        if limit not in self._items:
+            self._items[limit] = parse(limit)
+        return self._items[limit]
+
+    async def retry_after(self, limit: str, *key: str) -> int:
+        stats = await self.strategy.get_window_stats(self.item(limit), *key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def check(self, limit: str, *key: str) -> None:
+        """Raise RateLimited if the limit is already reached (does not count a hit)."""
+        if not self.enabled:
+            return
+        if not await self.strategy.test(self.item(limit), *key):
+            raise RateLimited(await self.retry_after(limit, *key))
+
+    async def hit(self, limit: str, *key: str) -> None:
+        """Count one hit; raise RateLimited when it goes over the limit."""
+        if not self.enabled:
+            return
+        if not await self.strategy.hit(self.item(limit), *key):
+            raise RateLimited(await self.retry_after(limit, *key))
+
+    async def reset(self) -> None:
+        await self.storage.reset()

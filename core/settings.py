@@ -1,0 +1,143 @@
+"""Settings read from environment variables (see README.md, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite://var/rassembleur.sqlite3"
+INSECURE_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+
+
+class ConfigurationError(RuntimeError):
+    """The settings do not allow the service to start safely."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+
+
+def _int(value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    return int(value)
+
+
+def _float(value: str | None, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = ""
+    mail_from: str = "Rassembleur <no-reply@rassembleur.local>"
+    # Sender identification required in every message (CASL / Loi 25).
+    mail_sender_address: str = "Instance régionale de concertation, Québec"
+    redis_url: str = ""
+    rate_limit_enabled: bool = True
+    time_zone: str = "America/Toronto"
+    default_language: str = "fr"
+    var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
+    # Mail worker
+    run_worker_in_server: bool = True
+    mail_batch_size: int = 50
+    mail_max_attempts: int = 8
+    mail_rate_per_second: float = 0.0  # 0 = unlimited
+    mail_pool_size: int = 2
+    mail_poll_interval: float = 1.0
+    # HTTP
+    max_body_bytes: int = 2 * 1024 * 1024
+    login_rate_limit: str = "5/minute"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def https(self) -> bool:
+        return urlparse(self.base_url).scheme == "https"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def validate(self) -> None:
+        if self.env not in {"development", "production", "test"}:
+            raise ConfigurationError(
+                f"ENV doit valoir development, production ou test (reçu : {self.env!r})."
+            )
+        if self.is_production:
+            if self.secret_key in INSECURE_SECRETS or len(self.secret_key) < 32:
+                raise ConfigurationError(
+                    "En production, SECRET_KEY doit être une valeur secrète d'au moins "
+                    "32 caractères (par exemple : python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))')."
+                )
+            host = urlparse(self.base_url).hostname or ""
+            if not self.base_url or host in {"127.0.0.1", "localhost", ""}:
+                raise ConfigurationError(
+                    "En production, BASE_URL doit être l'adresse publique du service "
+                    "(par exemple https://evenements.exemple.qc.ca)."
+                )
+        if self.default_language not in {"fr", "en"}:
+            raise ConfigurationError("DEFAULT_LANGUAGE doit valoir fr ou en.")
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """Outside production, a random secret kept in var/ so sessions survive restarts."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    var_dir = Path(env.get("VAR_DIR") or PROJECT_ROOT / "var")
+    mode = env.get("ENV", "development").strip() or "development"
+    secret = env.get("SECRET_KEY", "")
+    if not secret and mode != "production":
+        secret = _dev_secret(var_dir)
+    settings = Settings(
+        env=mode,
+        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        secret_key=secret,
+        base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        smtp_url=env.get("SMTP_URL", ""),
+        mail_from=env.get("MAIL_FROM") or Settings.mail_from,
+        mail_sender_address=env.get("MAIL_SENDER_ADDRESS") or Settings.mail_sender_address,
+        redis_url=env.get("REDIS_URL", ""),
+        rate_limit_enabled=_bool(env.get("RATE_LIMIT_ENABLED"), True),
+        time_zone=env.get("TIME_ZONE") or "America/Toronto",
+        default_language=env.get("DEFAULT_LANGUAGE") or "fr",
+        var_dir=var_dir,
+        run_worker_in_server=_bool(env.get("RUN_WORKER_IN_SERVER"), True),
+        mail_batch_size=_int(env.get("MAIL_BATCH_SIZE"), 50),
+        mail_max_attempts=_int(env.get("MAIL_MAX_ATTEMPTS"), 8),
+        mail_rate_per_second=_float(env.get("MAIL_RATE_PER_SECOND"), 0.0),
+        mail_pool_size=_int(env.get("MAIL_POOL_SIZE"), 2),
+        mail_poll_interval=_float(env.get("MAIL_POLL_INTERVAL"), 1.0),
+        max_body_bytes=_int(env.get("MAX_BODY_BYTES"), 2 * 1024 * 1024),
+        login_rate_limit=env.get("LOGIN_RATE_LIMIT") or "5/minute",
+    )
+    settings.validate()
+    return settings

@@ -1,0 +1,1 @@
+"""People directory: territories, clienteles, organizations, persons, consents, plan items."""

@@ -1,0 +1,164 @@
+"""People directory models."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class TerritoryKind(StrEnum):
+    REGION = "region"
+    MRC = "mrc"
+
+
+class Territory(Model):
+    """An administrative region ("01"–"17") or an MRC / equivalent territory."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=10, unique=True)
+    kind = fields.CharEnumField(TerritoryKind, max_length=10)
+    name = fields.CharField(max_length=120)
+    parent: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
+        "people.Territory", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "people_territory"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Clientele(Model):
+    """A target clientele (clientèle cible). Stable codes, editable names."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name_fr = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    position = fields.IntField(default=0)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "people_clientele"
+        ordering = ["position", "code"]
+
+    def name(self, language: str = "fr") -> str:
+        return self.name_en if language == "en" else self.name_fr
+
+
+class Sector(StrEnum):
+    EDUCATION = "education"
+    MUNICIPAL = "municipal"
+    HEALTH = "health"
+    COMMUNITY = "community"
+    BUSINESS = "business"
+    GOVERNMENT = "government"
+    RESEARCH = "research"
+    OTHER = "other"
+
+
+class Organization(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    name_key = fields.CharField(max_length=200, unique=True)  # case/space-folded name
+    sector = fields.CharEnumField(Sector, max_length=16, default=Sector.OTHER)
+    territory: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
+        "people.Territory", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    website = fields.CharField(max_length=300, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "people_organization"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(Model):
+    """One row per human, identified by e-mail (case-insensitive)."""
+
+    id = fields.IntField(primary_key=True)
+    first_name = fields.CharField(max_length=100)
+    last_name = fields.CharField(max_length=100)
+    email = fields.CharField(max_length=254, null=True)  # as typed; null once erased
+    email_key = fields.CharField(max_length=254, unique=True, null=True)  # lower-case
+    phone = fields.CharField(max_length=40, default="")
+    language = fields.CharField(max_length=5, default="fr")
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "people.Organization", related_name="people", null=True, on_delete=fields.SET_NULL
+    )
+    clientele: fields.ForeignKeyNullableRelation[Clientele] = fields.ForeignKeyField(
+        "people.Clientele", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    territory: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
+        "people.Territory", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    erased_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "people_person"
+        ordering = ["last_name", "first_name"]
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ConsentPurpose(StrEnum):
+    EVENT_COMMUNICATIONS = "event_communications"
+    NEWSLETTER = "newsletter"
+    PHOTOS = "photos"
+    PARENTAL = "parental"  # parent or guardian consent for a youth under 14
+
+
+class Consent(Model):
+    """Consent ledger: every grant or withdrawal, never updated in place."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "people.Person", related_name="consents", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharEnumField(ConsentPurpose, max_length=32)
+    granted = fields.BooleanField()
+    source = fields.CharField(max_length=64)  # "registration_form", "import", "unsubscribe"…
+    wording = fields.TextField(default="")
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "people_consent"
+        ordering = ["at", "id"]
+
+
+class PlanLevel(StrEnum):
+    AXIS = "axis"
+    ORIENTATION = "orientation"
+    OBJECTIVE = "objective"
+    ACTION = "action"
+
+
+class PlanItem(Model):
+    """Action-plan tree: axe (A–D) > orientation > objectif > action ("1.1.3")."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=20, unique=True)
+    level = fields.CharEnumField(PlanLevel, max_length=12)
+    title = fields.TextField()
+    parent: fields.ForeignKeyNullableRelation[PlanItem] = fields.ForeignKeyField(
+        "people.PlanItem", related_name="children", null=True, on_delete=fields.CASCADE
+    )
+    position = fields.IntField(default=0)
+    clienteles = fields.CharField(max_length=64, default="")  # codes, comma-separated
+
+    class Meta:
+        table = "people_plan_item"
+        ordering = ["position", "code"]
