@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export DATABASE_URL ?= sqlite://var/rassembleur.sqlite3
 
-.PHONY: run test lint format install migrate demo worker bench clean messages migrations
+
+.PHONY: run test test-pg lint format install migrate demo worker bench clean messages migrations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +35,15 @@ worker: migrate
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The suite again on PostgreSQL (what .ci/run does when a server answers).
+test-pg: install
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core people
+	$(BIN)/mypy core people server.py
 
 format: install
 	$(BIN)/ruff format .
