@@ -103,7 +103,9 @@ async def set_active(actor: Principal, user_id: int, active: bool) -> User:
     return user
 
 
-async def authenticate(limiter: RateLimiter, limit: str, email: str, password: str, ip: str) -> User:
+async def authenticate(
+    limiter: RateLimiter, limit: str, email: str, password: str, ip: str
+) -> User:
     """Check a login. Failed attempts are counted per address and per account."""
     key = email.strip().lower()
     await limiter.check(limit, "login-ip", ip)
@@ -117,7 +119,9 @@ async def authenticate(limiter: RateLimiter, limit: str, email: str, password: s
         except RateLimited:
             pass
         await audit(None, "login.failed", ("core.User", key), ip=ip)
-        raise ValidationFailed(_("Adresse courriel ou mot de passe incorrect."), code="invalid_login")
+        raise ValidationFailed(
+            _("Adresse courriel ou mot de passe incorrect."), code="invalid_login"
+        )
     now = datetime.now(UTC)
     updates = {"last_login_at": now}
     if needs_rehash(user.password_hash):

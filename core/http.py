@@ -46,7 +46,7 @@ class LanguageMiddleware:
         )
         token = i18n.current_language.set(chosen)
         tz_token = i18n.current_timezone.set(self.time_zone)
-        remember = bool(query_lang) and query_lang[:2].lower() in i18n.LANGUAGES
+        remember = query_lang is not None and query_lang[:2].lower() in i18n.LANGUAGES
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -165,15 +165,16 @@ def is_api(request: Request) -> bool:
 async def read_form(request: Request) -> FormData:
     """Parse a submitted form and check its CSRF token (every HTML form goes through here)."""
     content_type = request.headers.get("content-type", "")
-    if not content_type.startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         raise ValidationFailed(_("Le formulaire envoyé est dans un format inattendu."))
     form = await request.form(max_part_size=LARGE_BODY_LIMIT)
     given = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not same_token(request.session.get("csrf"), given if isinstance(given, str) else None):
         raise Forbidden(
-            _("Le formulaire a expiré ou ne provient pas de ce site. Rechargez la page et réessayez."),
+            _(
+                "Le formulaire a expiré ou ne provient pas de ce site. "
+                "Rechargez la page et réessayez."
+            ),
             code="csrf_failed",
         )
     return form
@@ -240,7 +241,9 @@ def field_errors(exc: PydanticValidationError) -> dict[str, str]:
         else:
             template = _PYDANTIC_MESSAGES.get(kind, _PYDANTIC_MESSAGES["value_error"])
             try:
-                message = _(template, **{k: v for k, v in ctx.items() if isinstance(v, int | str | float)})
+                message = _(
+                    template, **{k: v for k, v in ctx.items() if isinstance(v, int | str | float)}
+                )
             except (KeyError, TypeError, ValueError):
                 message = _(template)
         fields.setdefault(loc, message)
@@ -289,7 +292,9 @@ def redirect(url: str, status_code: int = 303) -> RedirectResponse:
     return RedirectResponse(url, status_code=status_code)
 
 
-def json_response(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+def json_response(
+    data: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(data, status_code=status_code, headers=headers)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import io
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -35,7 +35,7 @@ current_timezone: contextvars.ContextVar[str] = contextvars.ContextVar(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> Translations:
     po_path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
     if not po_path.exists():

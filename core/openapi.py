@@ -106,13 +106,17 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
             if doc["request"] is not None:
                 op["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": _schema_ref(doc["request"], components)}},
+                    "content": {
+                        "application/json": {"schema": _schema_ref(doc["request"], components)}
+                    },
                 }
             elif doc["request_content"] is not None:
                 op["requestBody"] = {"required": True, "content": doc["request_content"]}
             ok: dict[str, Any] = {"description": "OK"}
             if doc["response"] is not None:
-                ok["content"] = {"application/json": {"schema": _schema_ref(doc["response"], components)}}
+                ok["content"] = {
+                    "application/json": {"schema": _schema_ref(doc["response"], components)}
+                }
             elif doc["response_content"] is not None:
                 ok["content"] = doc["response_content"]
             op["responses"][str(doc["response_status"])] = ok
@@ -124,7 +128,9 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
             for code in sorted(error_codes):
                 op["responses"][str(code)] = {
                     "description": "Erreur",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
                 }
             paths.setdefault(clean_path, {})[method.lower()] = op
     return {

@@ -12,8 +12,8 @@ import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from core.errors import RateLimited
 from core.settings import Settings
@@ -27,7 +27,9 @@ class RateLimiter:
             url = settings.redis_url
             if not url.startswith("async+"):
                 url = "async+" + url
-            self.storage = storage_from_string(url)
+            storage = storage_from_string(url)
+            assert isinstance(storage, Storage)
+            self.storage = storage
         else:
             self.storage = MemoryStorage()
         self.strategy = MovingWindowRateLimiter(self.storage)

@@ -10,7 +10,7 @@ from tortoise import connections
 from core import accounts
 from core.auth import Principal, current_principal, requires, session_auth_hash
 from core.errors import AppError, NotFound, ValidationFailed
-from core.http import client_ip_of, flash, json_response, read_form, redirect, safe_next
+from core.http import client_ip_of, flash, read_form, redirect, safe_next
 from core.i18n import _
 from core.models import ApiToken, AuditEntry, Role, User
 from core.openapi import api_doc, build_openapi
@@ -23,8 +23,12 @@ async def home(request: Request) -> Response:
     return render(request, "core/home.html")
 
 
-@api_doc(summary="État du service et de la base de données", tags=["système"], auth="public",
-         errors=[503])
+@api_doc(
+    summary="État du service et de la base de données",
+    tags=["système"],
+    auth="public",
+    errors=[503],
+)
 async def health(request: Request) -> Response:
     try:
         await connections.get("default").execute_query("SELECT 1")
@@ -54,11 +58,16 @@ async def login_submit(request: Request) -> Response:
     settings = request.app.state.settings
     try:
         user = await accounts.authenticate(
-            request.app.state.limiter, settings.login_rate_limit, email, password,
+            request.app.state.limiter,
+            settings.login_rate_limit,
+            email,
+            password,
             client_ip_of(request),
         )
     except AppError as error:
-        headers = {"Retry-After": str(error.extra["retry_after"])} if error.status_code == 429 else None
+        headers = (
+            {"Retry-After": str(error.extra["retry_after"])} if error.status_code == 429 else None
+        )
         return render(
             request,
             "core/login.html",
@@ -132,8 +141,11 @@ async def password_change(request: Request) -> Response:
 @requires("users.manage")
 async def users_page(request: Request) -> Response:
     users = await User.all().order_by("email")
-    return render(request, "core/users.html", {"users": users, "roles": list(Role),
-                                               "errors": {}, "values": {}})
+    return render(
+        request,
+        "core/users.html",
+        {"users": users, "roles": list(Role), "errors": {}, "values": {}},
+    )
 
 
 @requires("users.manage")
@@ -142,15 +154,21 @@ async def user_create(request: Request) -> Response:
     values = {k: str(form.get(k, "")) for k in ("email", "full_name", "role")}
     try:
         await accounts.create_user(
-            request.state.principal, values["email"], str(form.get("password", "")),
-            values["role"], values["full_name"],
+            request.state.principal,
+            values["email"],
+            str(form.get("password", "")),
+            values["role"],
+            values["full_name"],
         )
     except (ValidationFailed, AppError) as error:
         users = await User.all().order_by("email")
         errors = error.fields or {"email": error.message}
-        return render(request, "core/users.html",
-                      {"users": users, "roles": list(Role), "errors": errors, "values": values},
-                      status_code=422 if isinstance(error, ValidationFailed) else error.status_code)
+        return render(
+            request,
+            "core/users.html",
+            {"users": users, "roles": list(Role), "errors": errors, "values": values},
+            status_code=422 if isinstance(error, ValidationFailed) else error.status_code,
+        )
     flash(request, _("Le compte a été créé."))
     return redirect("/admin/users")
 
@@ -179,9 +197,16 @@ async def audit_page(request: Request) -> Response:
     except ValueError:
         page = 1
     entries = await query.offset((page - 1) * 50).limit(51)
-    return render(request, "core/audit.html", {
-        "entries": entries[:50], "has_next": len(entries) > 50, "page": page, "action": action,
-    })
+    return render(
+        request,
+        "core/audit.html",
+        {
+            "entries": entries[:50],
+            "has_next": len(entries) > 50,
+            "page": page,
+            "action": action,
+        },
+    )
 
 
 async def not_found_page(request: Request) -> Response:
@@ -198,8 +223,12 @@ routes = [
     Route("/admin", dashboard, name="dashboard"),
     Route("/admin/account", account_page, name="account"),
     Route("/admin/account/tokens", token_create, methods=["POST"], name="token_create"),
-    Route("/admin/account/tokens/{token_id:int}/revoke", token_revoke, methods=["POST"],
-          name="token_revoke"),
+    Route(
+        "/admin/account/tokens/{token_id:int}/revoke",
+        token_revoke,
+        methods=["POST"],
+        name="token_revoke",
+    ),
     Route("/admin/account/password", password_change, methods=["POST"], name="password_change"),
     Route("/admin/users", users_page, name="users"),
     Route("/admin/users", user_create, methods=["POST"], name="user_create"),

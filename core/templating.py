@@ -72,9 +72,7 @@ def render(
     ctx.setdefault("lang", i18n.current_language.get())
     ctx.setdefault("settings", request.app.state.settings)
     ctx.setdefault("flashes", pop_flashes(request))
-    return templates.TemplateResponse(
-        request, name, ctx, status_code=status_code, headers=headers
-    )
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 
 
 def render_string(name: str, context: dict[str, Any]) -> str:

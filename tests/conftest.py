@@ -67,8 +67,8 @@ async def database() -> AsyncIterator[Settings]:
         await _reset_postgres(url)
     else:
         path = Path(re.sub(r"^sqlite://", "", url).split("?")[0])
-        if path.exists():
-            path.unlink()
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)  # noqa: ASYNC240 - set-up, before any I/O
     await run_migrations(settings)
     await close_orm()
     await init_orm(settings)

@@ -30,7 +30,8 @@ async def test_wrong_password_shows_french_message(client):
     user = await make_user(Role.ORGANIZER)
     page = await client.get("/login")
     r = await client.post(
-        "/login", data={"email": user.email, "password": "mauvais", "csrf_token": csrf_from(page.text)}
+        "/login",
+        data={"email": user.email, "password": "mauvais", "csrf_token": csrf_from(page.text)},
     )
     assert r.status_code == 400
     assert "Adresse courriel ou mot de passe incorrect." in r.text
@@ -52,7 +53,9 @@ async def test_login_is_rate_limited_after_repeated_failures(client):
     assert "Trop de tentatives" in r.text
     assert int(r.headers["retry-after"]) >= 1
     # Even the right password is refused while the limit holds.
-    r = await client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    r = await client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 429
 
 
@@ -66,7 +69,9 @@ async def test_rate_limit_can_be_disabled(settings):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         token = csrf_from((await c.get("/login")).text)
         for _ in range(8):
-            r = await c.post("/login", data={"email": user.email, "password": "x", "csrf_token": token})
+            r = await c.post(
+                "/login", data={"email": user.email, "password": "x", "csrf_token": token}
+            )
             assert r.status_code == 400
 
 
@@ -113,7 +118,9 @@ async def test_session_cookie_secure_behind_https(settings):
 
     from server import create_app
 
-    app = create_app(settings.with_(base_url="https://evenements.exemple.qc.ca"), manage_database=False)
+    app = create_app(
+        settings.with_(base_url="https://evenements.exemple.qc.ca"), manage_database=False
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://t") as c:
         r = await c.get("/login")
         assert "secure" in r.headers["set-cookie"].lower()
@@ -133,12 +140,18 @@ async def test_password_change_ends_other_sessions(app, client):
     user = await login(client, Role.ORGANIZER)
     other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     page = await other.get("/login")
-    await other.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)})
+    await other.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
     assert (await other.get("/admin")).status_code == 200
     r = await client.post(
         "/admin/account/password",
-        data={"current_password": PASSWORD, "new_password": "un-nouveau-secret-solide",
-              "csrf_token": client.headers["x-csrf-token"]},
+        data={
+            "current_password": PASSWORD,
+            "new_password": "un-nouveau-secret-solide",
+            "csrf_token": client.headers["x-csrf-token"],
+        },
     )
     assert r.status_code == 303
     assert (await client.get("/admin")).status_code == 200
@@ -148,7 +161,10 @@ async def test_password_change_ends_other_sessions(app, client):
 
 async def test_api_token_shown_once_and_stored_hashed(client):
     user = await login(client, Role.ORGANIZER)
-    r = await client.post("/admin/account/tokens", data={"name": "rapport", "csrf_token": client.headers["x-csrf-token"]})
+    r = await client.post(
+        "/admin/account/tokens",
+        data={"name": "rapport", "csrf_token": client.headers["x-csrf-token"]},
+    )
     assert r.status_code == 200
     import re
 
@@ -205,9 +221,16 @@ def test_permission_matrix_is_closed():
 async def test_admin_creates_user_and_changes_role_with_audit(client):
     await login(client, Role.ADMIN)
     token = client.headers["x-csrf-token"]
-    r = await client.post("/admin/users", data={
-        "email": "Nouvelle@Exemple.qc.ca", "full_name": "Nouvelle", "role": "organizer",
-        "password": "assez-long-secret", "csrf_token": token})
+    r = await client.post(
+        "/admin/users",
+        data={
+            "email": "Nouvelle@Exemple.qc.ca",
+            "full_name": "Nouvelle",
+            "role": "organizer",
+            "password": "assez-long-secret",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 303
     user = await User.get(email="nouvelle@exemple.qc.ca")
     assert user.password_hash.startswith("$argon2")
@@ -219,8 +242,15 @@ async def test_admin_creates_user_and_changes_role_with_audit(client):
     assert entry.details == {"from": "organizer", "to": "reviewer"}
     assert entry.actor_label == "admin@exemple.qc.ca"
     # Bad input: short password, duplicate e-mail.
-    r = await client.post("/admin/users", data={
-        "email": "nouvelle@exemple.qc.ca", "role": "organizer", "password": "court", "csrf_token": token})
+    r = await client.post(
+        "/admin/users",
+        data={
+            "email": "nouvelle@exemple.qc.ca",
+            "role": "organizer",
+            "password": "court",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 422
     assert "au moins 10 caractères" in r.text
 
@@ -228,9 +258,15 @@ async def test_admin_creates_user_and_changes_role_with_audit(client):
 async def test_organizer_cannot_manage_users(client):
     await login(client, Role.ORGANIZER)
     assert (await client.get("/admin/users")).status_code == 403
-    r = await client.post("/admin/users", data={
-        "email": "x@exemple.qc.ca", "role": "admin", "password": "assez-long-secret",
-        "csrf_token": client.headers["x-csrf-token"]})
+    r = await client.post(
+        "/admin/users",
+        data={
+            "email": "x@exemple.qc.ca",
+            "role": "admin",
+            "password": "assez-long-secret",
+            "csrf_token": client.headers["x-csrf-token"],
+        },
+    )
     assert r.status_code == 403
     assert not await User.exists(email="x@exemple.qc.ca")
 
@@ -241,7 +277,9 @@ async def test_service_layer_refuses_without_right(db):
 
     user = await make_user(Role.ORGANIZER)
     with pytest.raises(Forbidden):
-        await accounts.create_user(Principal.for_user(user), "y@exemple.qc.ca", "assez-long-secret", "admin")
+        await accounts.create_user(
+            Principal.for_user(user), "y@exemple.qc.ca", "assez-long-secret", "admin"
+        )
 
 
 async def test_audit_page_for_admin_only(client):

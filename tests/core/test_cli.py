@@ -12,15 +12,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def run(tmp_path):
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SMTP_URL", "ENV"}
-    }
-    env.update({"DATABASE_URL": f"sqlite://{tmp_path}/cli.sqlite3", "VAR_DIR": str(tmp_path / "var")})
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SMTP_URL", "ENV"}}
+    env.update(
+        {"DATABASE_URL": f"sqlite://{tmp_path}/cli.sqlite3", "VAR_DIR": str(tmp_path / "var")}
+    )
 
     def _run(*args: str, stdin: str = "", check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [sys.executable, "-m", "core.cli", *args],
-            input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=120,
         )
         if check:
             assert result.returncode == 0, result.stderr + result.stdout
@@ -35,10 +40,18 @@ def test_migrate_create_user_token_and_idempotence(run, tmp_path):
     again = run("migrate")
     assert "0 clientèles et 0 territoires ajoutés" in again.stdout
 
-    r = run("create-user", "Chef@Exemple.qc.ca", "--role", "organizer", "--password-stdin",
-            stdin="un-mot-de-passe-solide\n")
+    r = run(
+        "create-user",
+        "Chef@Exemple.qc.ca",
+        "--role",
+        "organizer",
+        "--password-stdin",
+        stdin="un-mot-de-passe-solide\n",
+    )
     assert "chef@exemple.qc.ca" in r.stdout
-    r = run("create-user", "bad", "--role", "organizer", "--password-stdin", stdin="x\n", check=False)
+    r = run(
+        "create-user", "bad", "--role", "organizer", "--password-stdin", stdin="x\n", check=False
+    )
     assert r.returncode == 1 and "Adresse courriel invalide" in r.stderr
 
     r = run("create-token", "chef@exemple.qc.ca")
@@ -49,8 +62,10 @@ def test_migrate_create_user_token_and_idempotence(run, tmp_path):
 def test_import_territories_updates_names(run, tmp_path):
     run("migrate")
     csv = tmp_path / "t.csv"
-    csv.write_text("code,kind,name,region_code\n2462,mrc,Joliette (nouveau nom),14\n9999,mrc,Inconnue,99\n",
-                   encoding="utf-8")
+    csv.write_text(
+        "code,kind,name,region_code\n2462,mrc,Joliette (nouveau nom),14\n9999,mrc,Inconnue,99\n",
+        encoding="utf-8",
+    )
     r = run("import-territories", str(csv))
     assert "0 créés, 1 mis à jour, 1 rejetés" in r.stdout
     assert "Région inconnue : 99" in r.stdout
@@ -67,8 +82,12 @@ def test_demo_prints_admin_login_and_is_repeatable(run):
 
 def test_production_refuses_to_start_without_secret(run):
     r = subprocess.run(
-        [sys.executable, "-m", "core.cli", "migrate"], capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, "ENV": "production", "SECRET_KEY": "", "BASE_URL": ""}, timeout=60,
+        [sys.executable, "-m", "core.cli", "migrate"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "ENV": "production", "SECRET_KEY": "", "BASE_URL": ""},
+        timeout=60,
     )
     assert r.returncode == 2
     assert "SECRET_KEY" in r.stderr

@@ -13,7 +13,11 @@ def test_defaults(tmp_path):
 
 
 def test_production_refuses_missing_or_default_secret(tmp_path):
-    base = {"ENV": "production", "VAR_DIR": str(tmp_path), "BASE_URL": "https://evenements.exemple.qc.ca"}
+    base = {
+        "ENV": "production",
+        "VAR_DIR": str(tmp_path),
+        "BASE_URL": "https://evenements.exemple.qc.ca",
+    }
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         load_settings(base)
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):

@@ -56,7 +56,8 @@ async def test_500_never_shows_a_trace(settings):
 
 async def test_oversized_body_is_refused_with_413(client):
     r = await client.post(
-        "/login", content=b"x" * (3 * 1024 * 1024),
+        "/login",
+        content=b"x" * (3 * 1024 * 1024),
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert r.status_code == 413
@@ -77,8 +78,8 @@ async def test_openapi_document(client):
 
 
 async def test_health_503_when_database_down(client, monkeypatch):
-    from tortoise.backends.base.client import BaseDBAsyncClient
     from tortoise import connections
+    from tortoise.backends.base.client import BaseDBAsyncClient
 
     conn = connections.get("default")
 

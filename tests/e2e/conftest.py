@@ -43,22 +43,32 @@ def live_server(tmp_path_factory) -> Iterator[dict[str, str]]:
     tmp = tmp_path_factory.mktemp("live")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SMTP_URL", "ENV"}}
-    env.update({
-        "DATABASE_URL": f"sqlite://{tmp}/e2e.sqlite3",
-        "VAR_DIR": str(tmp / "var"),
-        "BASE_URL": f"http://127.0.0.1:{port}",
-        "RUN_WORKER_IN_SERVER": "false",
-    })
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite://{tmp}/e2e.sqlite3",
+            "VAR_DIR": str(tmp / "var"),
+            "BASE_URL": f"http://127.0.0.1:{port}",
+            "RUN_WORKER_IN_SERVER": "false",
+        }
+    )
     cli = [sys.executable, "-m", "core.cli"]
     subprocess.run([*cli, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run(
         [*cli, "create-user", "orga@exemple.qc.ca", "--role", "organizer", "--password-stdin"],
-        cwd=ROOT, env=env, check=True, capture_output=True, input=E2E_PASSWORD + "\n", text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        input=E2E_PASSWORD + "\n",
+        text=True,
     )
     log = open(tmp / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [*cli, "serve", "--port", str(port), "--no-access-log"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):

@@ -25,7 +25,10 @@ def test_wrong_password_message_and_english(live_server, browser):
     page.get_by_label("Adresse courriel").fill(live_server["email"])
     page.get_by_label("Mot de passe").fill("pas-le-bon")
     page.get_by_role("button", name="Se connecter").click()
-    assert page.get_by_role("alert").inner_text().strip() == "Adresse courriel ou mot de passe incorrect."
+    assert (
+        page.get_by_role("alert").inner_text().strip()
+        == "Adresse courriel ou mot de passe incorrect."
+    )
     page.get_by_role("link", name="English").click()
     assert page.get_by_role("button", name="Sign in").is_visible()
     context.close()
