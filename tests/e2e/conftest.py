@@ -87,8 +87,10 @@ def live_server(tmp_path_factory) -> Iterator[dict[str, str]]:
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
+    # Package scope: the sync API runs its own event loop, which must be closed before the
+    # asyncio tests of the other packages run.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
