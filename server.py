@@ -34,7 +34,15 @@ from core.settings import PROJECT_ROOT, Settings, load_settings
 log = logging.getLogger("rassembleur")
 
 # Feature packages whose `routes` module contributes routes, in order.
-ROUTE_MODULES = ["core.routes", "core.mail.routes", "people.routes"]
+ROUTE_MODULES = [
+    "core.routes",
+    "core.mail.routes",
+    "people.routes",
+    "events.api",
+    "events.feeds",
+    "events.submission_routes",
+    "events.routes",
+]
 
 
 def collect_routes() -> list[BaseRoute]:

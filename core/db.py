@@ -13,7 +13,7 @@ from core.settings import PROJECT_ROOT, Settings
 
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
-APPS: list[str] = ["core", "people"]
+APPS: list[str] = ["core", "people", "events"]
 
 SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}
 

@@ -1,0 +1,1 @@
+"""Events, editions (umbrella events with children), JPS activity submissions, calendars."""

@@ -1,0 +1,182 @@
+"""Event models: events and editions, partners, JPS activity submissions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class EventKind(StrEnum):
+    ANNUAL_LAUNCH = "annual_launch"
+    PERSEVERANCE_DAYS = "perseverance_days"
+    REGIONAL_EVENT = "regional_event"
+    ACTIVITY = "activity"
+    MEETING = "meeting"
+    TRAINING = "training"
+
+
+class EventStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"  # invitation only
+
+
+class AttendanceMode(StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    HYBRID = "hybrid"
+
+
+class PartnerRole(StrEnum):
+    FIDUCIARY = "fiduciary"
+    PARTNER = "partner"
+    HOST = "host"
+    FUNDER = "funder"
+
+
+class Event(Model):
+    """An event, or an edition (an umbrella event whose children are its events)."""
+
+    id = fields.IntField(primary_key=True)
+    uid = fields.CharField(max_length=64, unique=True)  # stable iCalendar UID
+    parent: fields.ForeignKeyNullableRelation[Event] = fields.ForeignKeyField(
+        "events.Event", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(EventKind, max_length=20)
+    title = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    starts_at = fields.DatetimeField(db_index=True)
+    ends_at = fields.DatetimeField()
+    timezone = fields.CharField(max_length=64, default="America/Toronto")
+    mode = fields.CharEnumField(AttendanceMode, max_length=10, default=AttendanceMode.IN_PERSON)
+    venue_name = fields.CharField(max_length=200, default="")
+    address = fields.CharField(max_length=300, default="")
+    territory = fields.ForeignKeyField(
+        "people.Territory", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    online_url = fields.CharField(max_length=500, default="")
+    capacity = fields.IntField(null=True)  # heads; null = unlimited
+    waitlist = fields.BooleanField(default=False)
+    requires_approval = fields.BooleanField(default=False)
+    allow_walkins_over_capacity = fields.BooleanField(default=False)
+    registration_enabled = fields.BooleanField(default=True)
+    registration_opens_at = fields.DatetimeField(null=True)
+    registration_closes_at = fields.DatetimeField(null=True)
+    visibility = fields.CharEnumField(Visibility, max_length=10, default=Visibility.PUBLIC)
+    status = fields.CharEnumField(
+        EventStatus, max_length=10, default=EventStatus.DRAFT, db_index=True
+    )
+    organizer_organization = fields.ForeignKeyField(
+        "people.Organization", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    contact_person = fields.ForeignKeyField(
+        "people.Person", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    contact_name = fields.CharField(max_length=200, default="")
+    contact_email = fields.CharField(max_length=254, default="")
+    contact_phone = fields.CharField(max_length=40, default="")
+    image_url = fields.CharField(max_length=500, default="")
+    image_alt = fields.CharField(max_length=300, default="")
+    expected_participants = fields.IntField(null=True)
+    # Heads of confirmed registrations (kept by the registrations package).
+    seats_taken = fields.IntField(default=0)
+    sequence = fields.IntField(default=0)  # iCalendar SEQUENCE, +1 when dates change
+    cancel_reason = fields.TextField(default="")
+    clienteles = fields.ManyToManyField(
+        "people.Clientele", related_name=False, through="events_event_clientele"
+    )
+    plan_items = fields.ManyToManyField(
+        "people.PlanItem", related_name=False, through="events_event_plan_item"
+    )
+    created_by = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    published_at = fields.DatetimeField(null=True)
+    cancelled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "events_event"
+        ordering = ["starts_at", "id"]
+        indexes = (("status", "visibility", "starts_at"), ("parent_id", "starts_at"))
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EventPartner(Model):
+    """An organization's role in an event (fiduciary, partner, host, funder)."""
+
+    id = fields.IntField(primary_key=True)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "events.Event", related_name="partners", on_delete=fields.CASCADE
+    )
+    organization = fields.ForeignKeyField(
+        "people.Organization", related_name=False, on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(PartnerRole, max_length=12, default=PartnerRole.PARTNER)
+
+    class Meta:
+        table = "events_event_partner"
+        unique_together = (("event", "organization", "role"),)
+
+
+class SubmissionStatus(StrEnum):
+    PENDING = "pending"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class ActivitySubmission(Model):
+    """A partner's proposal of an activity for a JPS edition, waiting for moderation."""
+
+    id = fields.IntField(primary_key=True)
+    edition: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "events.Event", related_name="submissions", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(
+        SubmissionStatus, max_length=20, default=SubmissionStatus.PENDING, db_index=True
+    )
+    token = fields.CharField(max_length=64, unique=True)  # submitter's edit link
+    title = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    venue_name = fields.CharField(max_length=200, default="")
+    address = fields.CharField(max_length=300, default="")
+    territory = fields.ForeignKeyField(
+        "people.Territory", related_name=False, on_delete=fields.RESTRICT
+    )
+    clientele_codes = fields.JSONField(default=list)
+    organization_name = fields.CharField(max_length=200)
+    contact_name = fields.CharField(max_length=200)
+    contact_email = fields.CharField(max_length=254)
+    contact_phone = fields.CharField(max_length=40, default="")
+    expected_participants = fields.IntField(null=True)
+    wants_registration = fields.BooleanField(default=False)
+    language = fields.CharField(max_length=5, default="fr")
+    moderator_message = fields.TextField(default="")
+    event = fields.ForeignKeyField(
+        "events.Event", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_by = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "events_activity_submission"
+        ordering = ["created_at", "id"]

@@ -1,0 +1,214 @@
+"""Pydantic input/output models for events (shared by the JSON API and the HTML forms)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.i18n import _
+from events.models import AttendanceMode, EventKind, PartnerRole, Visibility
+
+MAX_DESCRIPTION = 20_000
+
+
+def _clean_text(value: Any) -> Any:
+    if isinstance(value, str):
+        # No control characters except newlines and tabs; trim.
+        value = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32).strip()
+    return value
+
+
+def check_url(value: str) -> str:
+    value = value.strip()
+    if value and not value.lower().startswith(("https://", "http://")):
+        raise ValueError(_("Adresse web invalide (elle doit commencer par https://)."))
+    if any(ch.isspace() for ch in value):
+        raise ValueError(_("Adresse web invalide."))
+    return value
+
+
+class PartnerIn(BaseModel):
+    organization_id: int
+    role: PartnerRole = PartnerRole.PARTNER
+
+
+class EventIn(BaseModel):
+    """What an organizer sends to create or update an event.
+
+    Datetimes without an offset are read in the event's time zone (America/Toronto).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    kind: EventKind
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str = "America/Toronto"
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
+    mode: AttendanceMode | None = None
+    venue_name: str = Field(default="", max_length=200)
+    address: str = Field(default="", max_length=300)
+    territory: str | None = Field(default=None, max_length=10)
+    online_url: str = Field(default="", max_length=500)
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    waitlist: bool = False
+    requires_approval: bool = False
+    allow_walkins_over_capacity: bool = False
+    registration_enabled: bool = True
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    clienteles: list[str] = Field(default_factory=list, max_length=20)
+    plan_items: list[str] = Field(default_factory=list, max_length=50)
+    parent_id: int | None = None
+    visibility: Visibility = Visibility.PUBLIC
+    organizer_organization_id: int | None = None
+    partners: list[PartnerIn] = Field(default_factory=list, max_length=50)
+    contact_name: str = Field(default="", max_length=200)
+    contact_email: str = Field(default="", max_length=254)
+    contact_phone: str = Field(default="", max_length=40)
+    image_url: str = Field(default="", max_length=500)
+    image_alt: str = Field(default="", max_length=300)
+    expected_participants: int | None = Field(default=None, ge=0, le=1_000_000)
+
+    _clean = field_validator("title", "description", "venue_name", "address", mode="before")(
+        _clean_text
+    )
+
+    @field_validator("online_url", "image_url")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        return check_url(value)
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not value:
+            return value
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError(_("Adresse courriel invalide.")) from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(_("Fuseau horaire inconnu.")) from None
+        return value
+
+    @model_validator(mode="after")
+    def _localize(self) -> EventIn:
+        zone = ZoneInfo(self.timezone)
+        for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                setattr(self, name, value.replace(tzinfo=zone))
+        return self
+
+
+class EventPatch(BaseModel):
+    """Partial update through the API: only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    kind: EventKind | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: str | None = None
+    description: str | None = None
+    mode: AttendanceMode | None = None
+    venue_name: str | None = None
+    address: str | None = None
+    territory: str | None = None
+    online_url: str | None = None
+    capacity: int | None = None
+    waitlist: bool | None = None
+    requires_approval: bool | None = None
+    allow_walkins_over_capacity: bool | None = None
+    registration_enabled: bool | None = None
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    clienteles: list[str] | None = None
+    plan_items: list[str] | None = None
+    parent_id: int | None = None
+    visibility: Visibility | None = None
+    organizer_organization_id: int | None = None
+    partners: list[PartnerIn] | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    image_url: str | None = None
+    image_alt: str | None = None
+    expected_participants: int | None = None
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(default="", max_length=5000)
+
+
+class DuplicateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shift_days: int = Field(default=364, ge=-3660, le=3660)
+    with_children: bool = True
+
+
+class PartnerOut(BaseModel):
+    organization_id: int
+    organization: str
+    role: PartnerRole
+
+
+class EventOut(BaseModel):
+    id: int
+    uid: str
+    kind: EventKind
+    status: str
+    visibility: Visibility
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    mode: AttendanceMode
+    venue_name: str
+    address: str
+    territory: str | None
+    territory_name: str | None
+    online_url: str | None = Field(description="Seulement pour l'équipe et les inscrits.")
+    capacity: int | None
+    seats_taken: int
+    waitlist: bool
+    requires_approval: bool
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    clienteles: list[str]
+    plan_items: list[str]
+    parent_id: int | None
+    children_count: int
+    organizer_organization: str | None
+    partners: list[PartnerOut]
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    image_url: str
+    image_alt: str
+    sequence: int
+    url: str
+    ics_url: str
+
+
+class EventList(BaseModel):
+    items: list[EventOut]
+    total: int
+    page: int
+    per_page: int
