@@ -25,7 +25,6 @@ def _demo_password(settings: Settings) -> str:
 
 async def load_demo(settings: Settings, *, if_empty: bool = False) -> list[str]:
     from people.demo import load_demo_people
-
     from people.service import seed_plan_items
 
     lines: list[str] = []

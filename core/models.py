@@ -64,7 +64,7 @@ class AuditEntry(Model):
     action = fields.CharField(max_length=64, db_index=True)
     target_type = fields.CharField(max_length=64, default="")
     target_id = fields.CharField(max_length=64, default="")
-    details = fields.JSONField(default=dict)
+    details: fields.JSONField[dict[str, object]] = fields.JSONField(default=dict)
     ip = fields.CharField(max_length=64, default="")
 
     class Meta:
@@ -94,9 +94,9 @@ class OutboundMessage(Model):
     subject = fields.CharField(max_length=300)
     text_body = fields.TextField()
     html_body = fields.TextField(default="")
-    headers = fields.JSONField(default=dict)
+    headers: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
     # [{"filename", "content_type", "data" (base64), "content_id" (inline) or null}]
-    attachments = fields.JSONField(default=list)
+    attachments: fields.JSONField[list[dict[str, object]]] = fields.JSONField(default=list)
     category = fields.CharField(max_length=32, default="transactional")  # or "bulk"
     status = fields.CharEnumField(MessageStatus, max_length=10, default=MessageStatus.QUEUED)
     attempts = fields.IntField(default=0)

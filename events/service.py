@@ -94,8 +94,13 @@ def local_day_bounds(day: date, zone: ZoneInfo = LOCAL_TZ) -> tuple[datetime, da
 
 
 async def _resolve_refs(data: EventIn, fields: dict[str, str]) -> dict[str, Any]:
-    refs: dict[str, Any] = {"territory": None, "clienteles": [], "plan_items": [],
-                            "organization": None, "partners": []}
+    refs: dict[str, Any] = {
+        "territory": None,
+        "clienteles": [],
+        "plan_items": [],
+        "organization": None,
+        "partners": [],
+    }
     if data.territory:
         refs["territory"] = await Territory.get_or_none(code=data.territory)
         if refs["territory"] is None:
@@ -123,8 +128,9 @@ async def _resolve_refs(data: EventIn, fields: dict[str, str]) -> dict[str, Any]
         orgs = {o.id: o for o in await Organization.filter(id__in=ids)}
         if len(orgs) != len(ids):
             fields["partners"] = _("Organisme partenaire inconnu.")
-        refs["partners"] = [(orgs[p.organization_id], p.role) for p in data.partners
-                            if p.organization_id in orgs]
+        refs["partners"] = [
+            (orgs[p.organization_id], p.role) for p in data.partners if p.organization_id in orgs
+        ]
     return refs
 
 
@@ -135,8 +141,10 @@ async def validate_event(data: EventIn, *, event: Event | None = None) -> dict[s
         fields["ends_at"] = _("La fin doit être après le début.")
     elif data.ends_at - data.starts_at > timedelta(days=31):
         fields["ends_at"] = _("Un événement ne peut pas durer plus de 31 jours.")
-    if data.registration_opens_at and data.registration_closes_at and (
-        data.registration_closes_at <= data.registration_opens_at
+    if (
+        data.registration_opens_at
+        and data.registration_closes_at
+        and (data.registration_closes_at <= data.registration_opens_at)
     ):
         fields["registration_closes_at"] = _(
             "La fermeture des inscriptions doit suivre leur ouverture."
@@ -146,8 +154,10 @@ async def validate_event(data: EventIn, *, event: Event | None = None) -> dict[s
             "Les inscriptions doivent fermer au plus tard à la fin de l'événement."
         )
     mode = data.mode or (
-        AttendanceMode.HYBRID if data.online_url and (data.venue_name or data.address)
-        else AttendanceMode.ONLINE if data.online_url
+        AttendanceMode.HYBRID
+        if data.online_url and (data.venue_name or data.address)
+        else AttendanceMode.ONLINE
+        if data.online_url
         else AttendanceMode.IN_PERSON
     )
     if mode in (AttendanceMode.ONLINE, AttendanceMode.HYBRID) and not data.online_url:
@@ -165,7 +175,9 @@ async def validate_event(data: EventIn, *, event: Event | None = None) -> dict[s
         elif event is not None and parent.id == event.id:
             fields["parent_id"] = _("Un événement ne peut pas être sa propre édition.")
         elif event is not None and await Event.exists(parent_id=event.id):
-            fields["parent_id"] = _("Cette édition a déjà des activités; elle ne peut pas être rattachée.")
+            fields["parent_id"] = _(
+                "Cette édition a déjà des activités; elle ne peut pas être rattachée."
+            )
         elif parent.kind == EventKind.PERSEVERANCE_DAYS and not fields.get("ends_at"):
             week_start = parent.starts_at.astimezone(LOCAL_TZ).date()
             week_end = parent.ends_at.astimezone(LOCAL_TZ).date()
@@ -174,7 +186,8 @@ async def validate_event(data: EventIn, *, event: Event | None = None) -> dict[s
             if first < week_start or last > week_end:
                 fields["starts_at"] = _(
                     "L'activité doit avoir lieu pendant l'édition (du %(start)s au %(end)s).",
-                    start=week_start.isoformat(), end=week_end.isoformat(),
+                    start=week_start.isoformat(),
+                    end=week_end.isoformat(),
                 )
     if fields:
         raise ValidationFailed(fields=fields)
@@ -273,8 +286,10 @@ async def event_input(event: Event) -> EventIn:
         parent_id=event.parent_id,  # type: ignore[attr-defined]
         visibility=Visibility(event.visibility),
         organizer_organization_id=event.organizer_organization_id,  # type: ignore[attr-defined]
-        partners=[{"organization_id": p.organization_id, "role": p.role}  # type: ignore[attr-defined]
-                  for p in event.partners],
+        partners=[
+            {"organization_id": p.organization_id, "role": p.role}  # type: ignore[attr-defined]
+            for p in event.partners
+        ],
         contact_name=event.contact_name,
         contact_email=event.contact_email,
         contact_phone=event.contact_phone,
@@ -305,17 +320,23 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
         refs = await validate_event(data, event=event)
         columns = _columns(data, refs)
         before = {
-            "starts_at": event.starts_at, "ends_at": event.ends_at, "capacity": event.capacity,
-            "venue_name": event.venue_name, "address": event.address,
+            "starts_at": event.starts_at,
+            "ends_at": event.ends_at,
+            "capacity": event.capacity,
+            "venue_name": event.venue_name,
+            "address": event.address,
             "online_url": event.online_url,
         }
         dates_changed = (columns["starts_at"], columns["ends_at"]) != (
-            event.starts_at, event.ends_at
+            event.starts_at,
+            event.ends_at,
         )
         for name, value in columns.items():
             setattr(event, name, value)
-        if dates_changed or before["venue_name"] != event.venue_name or (
-            before["address"] != event.address
+        if (
+            dates_changed
+            or before["venue_name"] != event.venue_name
+            or (before["address"] != event.address)
         ):
             event.sequence += 1
         await event.save()
@@ -329,8 +350,12 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
             }
             await audit(actor, "event.dates_changed", event, details)
         if before["capacity"] != event.capacity:
-            await audit(actor, "event.capacity_changed", event,
-                        {"from": before["capacity"], "to": event.capacity})
+            await audit(
+                actor,
+                "event.capacity_changed",
+                event,
+                {"from": before["capacity"], "to": event.capacity},
+            )
         await audit(actor, "event.updated", event, {"title": event.title})
         if event.status == EventStatus.PUBLISHED and (dates_changed or event.sequence != 0):
             for hook in CHANGE_HOOKS:
@@ -390,8 +415,12 @@ async def cancel_event(actor: Principal, event_id: int, message: str = "") -> tu
         notified = 0
         for hook in CANCEL_HOOKS:
             notified += await hook(actor, event, event.cancel_reason)
-        await audit(actor, "event.cancelled", event,
-                    {"from": str(previous), "to": "cancelled", "notified": notified})
+        await audit(
+            actor,
+            "event.cancelled",
+            event,
+            {"from": str(previous), "to": "cancelled", "notified": notified},
+        )
     return event, notified
 
 
@@ -428,7 +457,9 @@ async def delete_event(actor: Principal, event_id: int) -> None:
         await event.delete()
 
 
-async def _copy_event(actor: Principal, source: Event, shift: timedelta, parent: Event | None) -> Event:
+async def _copy_event(
+    actor: Principal, source: Event, shift: timedelta, parent: Event | None
+) -> Event:
     await source.fetch_related("clienteles", "plan_items", "partners")
     copy = await Event.create(
         uid=f"{uuid.uuid4()}@rassembleur",
@@ -450,9 +481,11 @@ async def _copy_event(actor: Principal, source: Event, shift: timedelta, parent:
         allow_walkins_over_capacity=source.allow_walkins_over_capacity,
         registration_enabled=source.registration_enabled,
         registration_opens_at=source.registration_opens_at + shift
-        if source.registration_opens_at else None,
+        if source.registration_opens_at
+        else None,
         registration_closes_at=source.registration_closes_at + shift
-        if source.registration_closes_at else None,
+        if source.registration_closes_at
+        else None,
         visibility=source.visibility,
         status=EventStatus.DRAFT,
         organizer_organization_id=source.organizer_organization_id,  # type: ignore[attr-defined]
@@ -471,7 +504,9 @@ async def _copy_event(actor: Principal, source: Event, shift: timedelta, parent:
         await copy.plan_items.add(*source.plan_items)
     for partner in source.partners:
         await EventPartner.create(
-            event=copy, organization_id=partner.organization_id, role=partner.role  # type: ignore[attr-defined]
+            event=copy,
+            organization_id=partner.organization_id,
+            role=partner.role,  # type: ignore[attr-defined]
         )
     return copy
 
@@ -479,7 +514,7 @@ async def _copy_event(actor: Principal, source: Event, shift: timedelta, parent:
 async def duplicate_event(
     actor: Principal, event_id: int, *, shift_days: int = 364, with_children: bool = True
 ) -> Event:
-    """"Same event next year": a draft copy with dates shifted (364 days keeps the weekday)."""
+    """ "Same event next year": a draft copy with dates shifted (364 days keeps the weekday)."""
     authorize(actor, "events.edit")
     async with in_transaction():
         source = await Event.get_or_none(id=event_id)
@@ -495,8 +530,12 @@ async def duplicate_event(
             ):
                 await _copy_event(actor, child, shift, copy)
                 children += 1
-        await audit(actor, "event.duplicated", copy,
-                    {"source": source.id, "shift_days": shift_days, "children": children})
+        await audit(
+            actor,
+            "event.duplicated",
+            copy,
+            {"source": source.id, "shift_days": shift_days, "children": children},
+        )
     return copy
 
 
@@ -549,8 +588,12 @@ async def create_territorial_children(actor: Principal, edition_id: int) -> list
             if edition.plan_items:
                 await child.plan_items.add(*edition.plan_items)
             created.append(child)
-        await audit(actor, "event.territorial_children_created", edition,
-                    {"created": len(created), "region": region.code})
+        await audit(
+            actor,
+            "event.territorial_children_created",
+            edition,
+            {"created": len(created), "region": region.code},
+        )
     return created
 
 
@@ -607,11 +650,15 @@ class EventFilters:
         from urllib.parse import urlencode
 
         pairs = {
-            "kind": self.kind, "territory": self.territory, "clientele": self.clientele,
+            "kind": self.kind,
+            "territory": self.territory,
+            "clientele": self.clientele,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
             "day": self.day.isoformat() if self.day else None,
-            "q": self.q, "parent_id": self.parent_id, "status": self.status,
+            "q": self.q,
+            "parent_id": self.parent_id,
+            "status": self.status,
         }
         return urlencode({k: v for k, v in pairs.items() if v not in (None, "")})
 
@@ -626,9 +673,7 @@ async def _territory_ids(code: str) -> list[int]:
     return ids
 
 
-async def filtered_events(
-    filters: EventFilters, *, public: bool = True
-) -> QuerySet[Event]:
+async def filtered_events(filters: EventFilters, *, public: bool = True) -> QuerySet[Event]:
     """The events matching `filters`; `public` keeps only what anyone may list."""
     query = Event.all()
     if public:
@@ -664,7 +709,11 @@ async def filtered_events(
 
 
 async def list_events(
-    actor: Principal | None, filters: EventFilters, *, page: int = 1, per_page: int = 50,
+    actor: Principal | None,
+    filters: EventFilters,
+    *,
+    page: int = 1,
+    per_page: int = 50,
     public: bool = True,
 ) -> tuple[list[Event], int]:
     if not public:
@@ -725,7 +774,8 @@ async def current_jps_edition(now: datetime | None = None) -> Event | None:
     """The JPS edition people are submitting to: the next one not over, else the latest."""
     now = now or datetime.now(UTC)
     base = Event.filter(
-        kind=EventKind.PERSEVERANCE_DAYS, parent_id__isnull=True,
+        kind=EventKind.PERSEVERANCE_DAYS,
+        parent_id__isnull=True,
         status__in=(EventStatus.PUBLISHED, EventStatus.COMPLETED),
     )
     upcoming = await base.filter(ends_at__gte=now).order_by("starts_at").first()
@@ -764,17 +814,22 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "waitlist": event.waitlist,
         "requires_approval": event.requires_approval,
         "registration_opens_at": event.registration_opens_at.isoformat()
-        if event.registration_opens_at else None,
+        if event.registration_opens_at
+        else None,
         "registration_closes_at": event.registration_closes_at.isoformat()
-        if event.registration_closes_at else None,
+        if event.registration_closes_at
+        else None,
         "clienteles": [c.code for c in event.clienteles],
         "plan_items": [p.code for p in event.plan_items],
         "parent_id": event.parent_id,  # type: ignore[attr-defined]
         "children_count": children,
         "organizer_organization": organization.name if organization else None,
         "partners": [
-            {"organization_id": p.organization_id, "organization": p.organization.name,  # type: ignore[attr-defined]
-             "role": p.role}
+            {
+                "organization_id": p.organization_id,
+                "organization": p.organization.name,  # type: ignore[attr-defined]
+                "role": p.role,
+            }
             for p in event.partners
         ],
         "contact_name": event.contact_name,

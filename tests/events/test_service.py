@@ -32,9 +32,17 @@ def event_in(**overrides) -> EventIn:
 
 
 async def jps_edition() -> Event:
-    edition = await service.create_event(SYSTEM, event_in(
-        title="JPS 2027", kind="perseverance_days", starts_at="2027-02-15T00:00",
-        ends_at="2027-02-19T23:59", territory="14", venue_name="Lanaudière"))
+    edition = await service.create_event(
+        SYSTEM,
+        event_in(
+            title="JPS 2027",
+            kind="perseverance_days",
+            starts_at="2027-02-15T00:00",
+            ends_at="2027-02-19T23:59",
+            territory="14",
+            venue_name="Lanaudière",
+        ),
+    )
     await service.publish_event(SYSTEM, edition.id)
     return edition
 
@@ -50,8 +58,9 @@ async def test_create_stores_utc_from_local_time(db):
 
 async def test_validation_reports_every_field_in_french(db):
     with pytest.raises(ValidationFailed) as err:
-        await service.create_event(SYSTEM, event_in(
-            ends_at="2027-02-16T08:00", territory="9999", clienteles=["aliens"]))
+        await service.create_event(
+            SYSTEM, event_in(ends_at="2027-02-16T08:00", territory="9999", clienteles=["aliens"])
+        )
     fields = err.value.fields
     assert fields["ends_at"] == "La fin doit être après le début."
     assert "Territoire inconnu" in fields["territory"]
@@ -67,14 +76,18 @@ async def test_organizer_only(db):
 
 async def test_date_change_bumps_sequence_and_is_audited(db):
     event = await service.create_event(SYSTEM, event_in())
-    await service.update_event(SYSTEM, event.id, event_in(starts_at="2027-02-17T09:00",
-                                                           ends_at="2027-02-17T11:30"))
+    await service.update_event(
+        SYSTEM, event.id, event_in(starts_at="2027-02-17T09:00", ends_at="2027-02-17T11:30")
+    )
     await event.refresh_from_db()
     assert event.sequence == 1
     entry = await AuditEntry.get(action="event.dates_changed")
     assert entry.details["sequence"] == 1
-    await service.update_event(SYSTEM, event.id, event_in(
-        starts_at="2027-02-17T09:00", ends_at="2027-02-17T11:30", capacity=80))
+    await service.update_event(
+        SYSTEM,
+        event.id,
+        event_in(starts_at="2027-02-17T09:00", ends_at="2027-02-17T11:30", capacity=80),
+    )
     await event.refresh_from_db()
     assert event.sequence == 1
     assert await AuditEntry.filter(action="event.capacity_changed").count() == 1
@@ -96,17 +109,24 @@ async def test_cancel_and_delete_rules(db):
 async def test_activity_must_fall_inside_the_jps_week(db):
     edition = await jps_edition()
     with pytest.raises(ValidationFailed) as err:
-        await service.create_event(SYSTEM, event_in(
-            kind="activity", parent_id=edition.id,
-            starts_at="2027-02-22T09:00", ends_at="2027-02-22T10:00"))
+        await service.create_event(
+            SYSTEM,
+            event_in(
+                kind="activity",
+                parent_id=edition.id,
+                starts_at="2027-02-22T09:00",
+                ends_at="2027-02-22T10:00",
+            ),
+        )
     assert "pendant l'édition" in err.value.fields["starts_at"]
     ok = await service.create_event(SYSTEM, event_in(kind="activity", parent_id=edition.id))
     assert ok.parent_id == edition.id
 
 
 async def test_territorial_launches_one_per_mrc(db):
-    launch = await service.create_event(SYSTEM, event_in(
-        title="Lancement du portrait 2027", kind="annual_launch", territory="14"))
+    launch = await service.create_event(
+        SYSTEM, event_in(title="Lancement du portrait 2027", kind="annual_launch", territory="14")
+    )
     children = await service.create_territorial_children(SYSTEM, launch.id)
     mrcs = await Territory.filter(parent__code="14").count()
     assert len(children) == mrcs == 6
@@ -129,10 +149,12 @@ async def test_duplicate_next_year_keeps_weekday_and_children(db):
 
 
 async def test_public_filters(db):
-    a = await service.create_event(SYSTEM, event_in(title="Atelier Joliette", territory="2462",
-                                                    clienteles=["youth"]))
-    b = await service.create_event(SYSTEM, event_in(title="Atelier Matawinie", territory="2462",
-                                                    clienteles=["family"]))
+    a = await service.create_event(
+        SYSTEM, event_in(title="Atelier Joliette", territory="2462", clienteles=["youth"])
+    )
+    b = await service.create_event(
+        SYSTEM, event_in(title="Atelier Matawinie", territory="2462", clienteles=["family"])
+    )
     await service.create_event(SYSTEM, event_in(title="Brouillon"))
     for e in (a, b):
         await service.publish_event(SYSTEM, e.id)

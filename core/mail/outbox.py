@@ -1,0 +1,410 @@
+"""The outbox: the one way any package sends mail.
+
+`queue_mail(...)` renders a message in the recipient's language and stores it in
+`core_outbound_message` (the `OutboundMessage` model); the worker (`core.mail.worker`)
+delivers it later. Call it inside your own `in_transaction()`: the message is then queued
+only if your operation commits.
+
+Templates. A message named `<template>` is made of three files under `templates/emails/`:
+
+- `<template>.subject.txt`: the subject (one line; white space is collapsed),
+- `<template>.txt`: the text body, which extends `emails/base.txt`,
+- `<template>.html`: the HTML body (optional), which extends `emails/base.html`.
+
+The `.txt` files are not auto-escaped, the `.html` one is. They are rendered with
+`core.i18n.current_language` set to the message's language, so `{{ _("...") }}` gives the
+recipient's language. Besides the caller's `context`, every template receives
+`sender_identification` (settings.mail_sender_address, printed by both base layouts: every
+message identifies its sender), `base_url`, `to_name`, `to_address`, `language`,
+`category`, `unsubscribe_url` and `preferences_url` (empty unless given).
+
+Bulk messages (`category="bulk"`) that carry an unsubscribe URL (in `context` as
+`unsubscribe_url`, or in `headers` as `List-Unsubscribe`) get the RFC 8058 headers
+`List-Unsubscribe: <url>` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+
+Header safety: CR, LF and other control characters are removed from the recipient's name
+and address, the subject, extra header names and values, attachment names and content
+ids, so no caller input can add a header (no header injection).
+
+The same `dedupe_key` queued twice gives back the first message (no duplicate, no error,
+even when two transactions race: the insert is `ON CONFLICT DO NOTHING`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from email import encoders
+from email.charset import QP, Charset
+from email.generator import BytesGenerator
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import TemplateNotFound
+from tortoise.transactions import in_transaction
+
+from core import i18n
+from core.audit import audit
+from core.errors import NotFound, ValidationFailed
+from core.i18n import _
+from core.models import MessageStatus, OutboundMessage
+from core.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from core.auth import Principal
+
+CATEGORIES = ("transactional", "bulk")
+# Headers the outbox writes itself; callers cannot set or replace them.
+RESERVED_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+        "sender",
+        "return-path",
+        "received",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_SPACES = re.compile(r"\s+")
+_HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except ":" (RFC 5322)
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9_][a-z0-9_/-]{0,100}$")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+$")
+
+
+def one_line(value: object, max_length: int = 998) -> str:
+    """A single header-safe line: control characters (CR, LF, ...) become spaces."""
+    text = _CONTROL.sub(" ", str(value if value is not None else ""))
+    return _SPACES.sub(" ", text).strip()[:max_length]
+
+
+def clean_address(value: str) -> str:
+    address = one_line(value, 254)
+    if not _ADDRESS.match(address):
+        raise ValidationFailed(fields={"to_address": _("Adresse courriel invalide.")})
+    return address
+
+
+def mail_domain(settings: Settings) -> str:
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2].strip().lower()
+    return one_line(domain, 200) or "rassembleur.local"
+
+
+def new_message_id(settings: Settings) -> str:
+    return f"<{uuid.uuid4().hex}@{mail_domain(settings)}>"
+
+
+def _clean_headers(headers: Mapping[str, object] | None) -> dict[str, str]:
+    cleaned: dict[str, str] = {}
+    for raw_name, raw_value in (headers or {}).items():
+        name = one_line(raw_name, 76)
+        if not _HEADER_NAME.match(name) or name.lower() in RESERVED_HEADERS:
+            raise ValidationFailed(
+                fields={"headers": _("En-tête de courriel non permis : %(name)s", name=name)}
+            )
+        value = one_line(raw_value)
+        if value:
+            cleaned["-".join(p.capitalize() for p in name.split("-"))] = value
+    return cleaned
+
+
+def _clean_attachments(attachments: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    stored: list[dict[str, Any]] = []
+    for item in attachments or []:
+        data = item.get("data", b"")
+        if isinstance(data, str):
+            data = data.encode()
+        if not isinstance(data, bytes | bytearray):
+            raise ValidationFailed(fields={"attachments": _("Pièce jointe invalide.")})
+        content_type = one_line(item.get("content_type") or "", 100).lower()
+        if not _CONTENT_TYPE.match(content_type):
+            content_type = "application/octet-stream"
+        filename = one_line(item.get("filename") or "piece-jointe", 200).replace('"', "'")
+        content_id = item.get("content_id")
+        cid = one_line(content_id, 200).strip("<>") if content_id else None
+        stored.append(
+            {
+                "filename": filename or "piece-jointe",
+                "content_type": content_type,
+                "data": base64.b64encode(bytes(data)).decode("ascii"),
+                "content_id": cid or None,
+            }
+        )
+    return stored
+
+
+def attachment_bytes(item: Mapping[str, Any]) -> bytes:
+    try:
+        return base64.b64decode(str(item.get("data", "")), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _template_exists(name: str) -> bool:
+    from core.templating import templates
+
+    try:
+        templates.env.get_template(name)
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def render_message(
+    template: str, context: Mapping[str, Any], language: str, settings: Settings
+) -> tuple[str, str, str]:
+    """(subject, text body, HTML body) of `template` rendered in `language`."""
+    from core.templating import render_string
+
+    if not _TEMPLATE_NAME.match(template):
+        raise ValueError(f"invalid e-mail template name {template!r}")
+    lang_token = i18n.current_language.set(language)
+    tz_token = i18n.current_timezone.set(settings.time_zone)
+    try:
+        subject = one_line(render_string(f"emails/{template}.subject.txt", dict(context)), 300)
+        text_body = render_string(f"emails/{template}.txt", dict(context)).strip() + "\n"
+        html_name = f"emails/{template}.html"
+        html_body = render_string(html_name, dict(context)) if _template_exists(html_name) else ""
+    finally:
+        i18n.current_language.reset(lang_token)
+        i18n.current_timezone.reset(tz_token)
+    return subject, text_body, html_body
+
+
+async def queue_mail(
+    *,
+    to_address: str,
+    template: str,
+    context: Mapping[str, Any],
+    language: str = "fr",
+    dedupe_key: str,
+    to_name: str = "",
+    attachments: Iterable[Mapping[str, Any]] | None = None,
+    category: str = "transactional",
+    person_id: int | None = None,
+    cause: tuple[str, object] | None = None,
+    headers: Mapping[str, object] | None = None,
+    settings: Settings | None = None,
+) -> OutboundMessage:
+    """Render and queue one message; the same `dedupe_key` again returns the first one."""
+    dedupe_key = one_line(dedupe_key, 200)
+    if not dedupe_key:
+        raise ValueError("dedupe_key is required")
+    existing = await OutboundMessage.get_or_none(dedupe_key=dedupe_key)
+    if existing is not None:
+        return existing
+    settings = settings or load_settings()
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown mail category {category!r}")
+    language = language if language in i18n.LANGUAGES else settings.default_language
+    address = clean_address(to_address)
+    name = one_line(to_name, 200)
+    extra_headers = _clean_headers(headers)
+    values: dict[str, Any] = dict(context)
+    unsubscribe_url = one_line(values.get("unsubscribe_url") or "")
+    if not unsubscribe_url and "List-Unsubscribe" in extra_headers:
+        unsubscribe_url = extra_headers["List-Unsubscribe"].strip("<>").split(">", 1)[0]
+    values.update(
+        sender_identification=settings.mail_sender_address,
+        base_url=values.get("base_url") or settings.base_url,
+        to_name=name,
+        to_address=address,
+        language=language,
+        category=category,
+        unsubscribe_url=unsubscribe_url,
+        preferences_url=one_line(values.get("preferences_url") or ""),
+    )
+    if category == "bulk" and unsubscribe_url:
+        extra_headers.setdefault("List-Unsubscribe", f"<{unsubscribe_url}>")
+        extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    subject, text_body, html_body = render_message(template, values, language, settings)
+    cause_type, cause_id = (one_line(cause[0], 64), one_line(cause[1], 64)) if cause else ("", "")
+    message = OutboundMessage(
+        dedupe_key=dedupe_key,
+        message_id=new_message_id(settings),
+        to_address=address,
+        to_name=name,
+        language=language,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        headers=extra_headers,
+        attachments=_clean_attachments(attachments),
+        category=category,
+        status=MessageStatus.QUEUED,
+        next_attempt_at=datetime.now(UTC),
+        person_id=person_id,
+        cause_type=cause_type,
+        cause_id=cause_id,
+    )
+    # ON CONFLICT DO NOTHING: a concurrent insert of the same key neither fails nor
+    # aborts the caller's transaction, and the row read back is the one that won.
+    await OutboundMessage.bulk_create([message], ignore_conflicts=True)
+    return await OutboundMessage.get(dedupe_key=dedupe_key)
+
+
+async def send_test_mail(settings: Settings, to: str) -> OutboundMessage:
+    """Queue a test message (what `rassembleur send-test-mail` does)."""
+    now = datetime.now(UTC)
+    return await queue_mail(
+        to_address=to,
+        template="test",
+        context={"queued_at": now, "smtp_configured": bool(settings.smtp_url)},
+        language=settings.default_language,
+        dedupe_key=f"test:{uuid.uuid4().hex}",
+        cause=("test", now.strftime("%Y%m%dT%H%M%S")),
+        settings=settings,
+    )
+
+
+# Bodies as quoted-printable UTF-8: readable in transit, safe for 7-bit servers.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_WIRE_POLICY = compat32.clone(linesep="\r\n", max_line_length=78)
+
+
+def _header(value: str) -> str:
+    """A header value: plain when ASCII, else RFC 2047 encoded words (base64, UTF-8).
+
+    Done here rather than with `email.header.Header`, whose encoder is slow enough to
+    show in the worker's profile. Words hold at most 45 bytes (never a split character)
+    and are separated by spaces, where the generator may fold the line.
+    """
+    value = one_line(value)
+    if value.isascii():
+        return value
+    words: list[bytes] = []
+    chunk = b""
+    for char in value:
+        encoded = char.encode()
+        if len(chunk) + len(encoded) > 45:
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return " ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
+
+
+def _text_part(body: str, subtype: str) -> MIMEText:
+    return MIMEText(body, subtype, _UTF8_QP)  # type: ignore[arg-type]
+
+
+def _binary_part(item: Mapping[str, Any], disposition: str) -> MIMEBase:
+    maintype, _sep, subtype = str(item["content_type"]).partition("/")
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(attachment_bytes(item))
+    encoders.encode_base64(part)
+    filename = str(item.get("filename") or "piece-jointe")
+    part.add_header(
+        "Content-Disposition",
+        disposition,
+        filename=filename if filename.isascii() else ("utf-8", "", filename),
+    )
+    if item.get("content_id"):
+        part["Content-ID"] = f"<{item['content_id']}>"
+    return part
+
+
+def build_mime(message: OutboundMessage, settings: Settings) -> Message:
+    """The RFC 5322 message the worker sends (also shown in the back office).
+
+    Built with the compat32 `email.mime` classes: several times faster than
+    `EmailMessage` (whose header registry dominates the worker's CPU time otherwise).
+    """
+    attachments = list(message.attachments or [])
+    inline = [a for a in attachments if a.get("content_id")] if message.html_body else []
+    attached = [a for a in attachments if a not in inline]
+    body: Message = _text_part(message.text_body, "plain")
+    if message.html_body:
+        html: Message = _text_part(message.html_body, "html")
+        if inline:
+            html = MIMEMultipart("related", _subparts=[html])
+            for item in inline:
+                html.attach(_binary_part(item, "inline"))
+        body = MIMEMultipart("alternative", _subparts=[body, html])
+    if attached:
+        body = MIMEMultipart("mixed", _subparts=[body])
+        for item in attached:
+            body.attach(_binary_part(item, "attachment"))
+    sender_name, sender_address = parseaddr(one_line(settings.mail_from))
+    body["From"] = formataddr((sender_name, sender_address), charset="utf-8")
+    body["To"] = formataddr((one_line(message.to_name), message.to_address), charset="utf-8")
+    body["Subject"] = _header(message.subject)
+    body["Date"] = format_datetime(message.created_at or datetime.now(UTC))
+    body["Message-ID"] = message.message_id
+    for name, value in (message.headers or {}).items():
+        if name.lower() not in RESERVED_HEADERS and _HEADER_NAME.match(name):
+            body[name] = _header(str(value))
+    # email.mime puts MIME-Version on every part and the content headers first: keep
+    # one MIME-Version, at the top level, after the addressing headers.
+    for part in body.walk():
+        if part is not body:
+            del part["MIME-Version"]
+    content = {"mime-version", "content-type", "content-transfer-encoding"}
+    raw: Any = body  # reordering only, values untouched
+    headers = raw._headers
+    raw._headers = [h for h in headers if h[0].lower() not in content] + [
+        h for h in headers if h[0].lower() in content
+    ]
+    return body
+
+
+def mime_bytes(message: Message) -> bytes:
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=_WIRE_POLICY).flatten(message)
+    return buffer.getvalue()
+
+
+def envelope_sender(settings: Settings) -> str:
+    return parseaddr(settings.mail_from)[1] or f"no-reply@{mail_domain(settings)}"
+
+
+async def retry_message(actor: Principal, message_id: int) -> OutboundMessage:
+    """Put a refused (failed) or abandoned (dead) message back in the queue, audited."""
+    from core.auth import authorize
+
+    authorize(actor, "outbox.retry")
+    async with in_transaction():
+        message = await OutboundMessage.get_or_none(id=message_id)
+        if message is None:
+            raise NotFound()
+        previous = MessageStatus(message.status)
+        updated = await OutboundMessage.filter(
+            id=message_id, status__in=[MessageStatus.FAILED, MessageStatus.DEAD]
+        ).update(
+            status=MessageStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=datetime.now(UTC),
+            claimed_until=None,
+        )
+        if not updated:
+            raise ValidationFailed(
+                _("Seuls les messages refusés ou abandonnés peuvent être renvoyés.")
+            )
+        await audit(
+            actor,
+            "outbox.retry",
+            message,
+            {"previous_status": previous.value, "last_error": message.last_error[:500]},
+        )
+    await message.refresh_from_db()
+    return message
