@@ -21,6 +21,7 @@ from core.models import ApiToken, Role, User
 from core.security import hash_token
 
 ALL_STAFF = frozenset(Role)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # permission -> roles that hold it. Add a line here when a package needs a new right.
 PERMISSIONS: dict[str, frozenset[Role]] = {
@@ -177,6 +178,11 @@ def requires(permission: str) -> Callable[[Endpoint], Endpoint]:
         @functools.wraps(endpoint)
         async def wrapper(request: Request) -> Response:
             principal = await current_principal(request)
+            if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+                # JSON calls made with the session cookie need the CSRF header.
+                from core.http import check_csrf_header
+
+                check_csrf_header(request)
             event_id = request.path_params.get("event_id")
             authorize(principal, permission, event_id=event_id)
             return await endpoint(request)

@@ -1,1 +1,209 @@
-routes: list = []
+"""JSON API for events (DESIGN.md, "HTTP surface"): thin handlers over events.service."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core.auth import current_principal, requires
+from core.errors import ValidationFailed
+from core.http import json_response, parse_json
+from core.openapi import api_doc
+from events import service
+from events.schemas import CancelIn, DuplicateIn, EventIn, EventList, EventOut, EventPatch
+
+TAGS = ["événements"]
+LIST_PARAMS = [
+    {"name": name, "in": "query", "required": False, "schema": schema, "description": desc}
+    for name, schema, desc in (
+        ("kind", {"type": "string"}, "annual_launch, perseverance_days, regional_event, …"),
+        ("territory", {"type": "string"}, "code de région (inclut ses MRC) ou de MRC"),
+        ("clientele", {"type": "string"}, "code de clientèle cible"),
+        ("from", {"type": "string", "format": "date"}, "se termine à partir de ce jour"),
+        ("to", {"type": "string", "format": "date"}, "commence au plus tard ce jour"),
+        ("parent_id", {"type": "integer"}, "les activités d'une édition"),
+        ("q", {"type": "string"}, "texte libre"),
+        ("status", {"type": "string"}, "équipe seulement : draft, published, …"),
+        ("page", {"type": "integer", "minimum": 1}, "page (50 par page)"),
+        ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}, "taille de page"),
+    )
+]
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(fields={name: "Un nombre entier est attendu."}) from None
+    return max(low, min(high, value))
+
+
+async def _out(request: Request, event_id: int, status_code: int = 200) -> Response:
+    principal = await current_principal(request)
+    event = await service.get_event(principal, event_id)
+    staff = principal is not None and principal.can("events.view")
+    body = await service.event_out(event, base_url=request.app.state.settings.base_url, staff=staff)
+    return json_response(body, status_code=status_code)
+
+
+@api_doc(
+    summary="Créer un événement (brouillon)",
+    tags=TAGS,
+    request=EventIn,
+    response=EventOut,
+    response_status=201,
+)
+@requires("events.edit")
+async def create(request: Request) -> Response:
+    data = await parse_json(request, EventIn)
+    event = await service.create_event(request.state.principal, data)
+    return await _out(request, event.id, 201)
+
+
+@api_doc(
+    summary="Lister les événements publiés (filtres)",
+    tags=TAGS,
+    auth="public",
+    response=EventList,
+    params=LIST_PARAMS,
+    errors=[422],
+)
+async def list_events(request: Request) -> Response:
+    principal = await current_principal(request)
+    filters = service.EventFilters.from_params(request.query_params)
+    if filters.errors:
+        raise ValidationFailed(fields=filters.errors)
+    page = _int_param(request, "page", 1, 1, 100_000)
+    per_page = _int_param(request, "per_page", 50, 1, 200)
+    staff = principal is not None and principal.can("events.view")
+    public = not (staff and filters.status is not None)
+    events, total = await service.list_events(
+        principal, filters, page=page, per_page=per_page, public=public
+    )
+    base_url = request.app.state.settings.base_url
+    items = [await service.event_out(e, base_url=base_url, staff=staff) for e in events]
+    return json_response({"items": items, "total": total, "page": page, "per_page": per_page})
+
+
+@api_doc(summary="Détail d'un événement", tags=TAGS, auth="public", response=EventOut, errors=[404])
+async def detail(request: Request) -> Response:
+    return await _out(request, request.path_params["id"])
+
+
+@api_doc(
+    summary="Modifier un événement (champs envoyés seulement)",
+    tags=TAGS,
+    request=EventPatch,
+    response=EventOut,
+    errors=[404, 409],
+)
+@requires("events.edit")
+async def patch(request: Request) -> Response:
+    event_id = request.path_params["id"]
+    changes = await parse_json(request, EventPatch)
+    event = await service.get_event(request.state.principal, event_id)
+    data = await service.merge_patch(event, changes)
+    await service.update_event(request.state.principal, event_id, data)
+    return await _out(request, event_id)
+
+
+@api_doc(summary="Supprimer un brouillon", tags=TAGS, response_status=204, errors=[404, 409])
+@requires("events.edit")
+async def delete(request: Request) -> Response:
+    await service.delete_event(request.state.principal, request.path_params["id"])
+    return Response(status_code=204)
+
+
+@api_doc(summary="Publier un brouillon", tags=TAGS, response=EventOut, errors=[404, 409, 422])
+@requires("events.edit")
+async def publish(request: Request) -> Response:
+    await service.publish_event(request.state.principal, request.path_params["id"])
+    return await _out(request, request.path_params["id"])
+
+
+@api_doc(
+    summary="Annuler (les inscrits sont avisés, ICS METHOD:CANCEL)",
+    tags=TAGS,
+    request=CancelIn,
+    response=EventOut,
+    errors=[404, 409],
+)
+@requires("events.edit")
+async def cancel(request: Request) -> Response:
+    data = (
+        await parse_json(request, CancelIn)
+        if int(request.headers.get("content-length") or 0) > 0
+        else CancelIn()
+    )
+    await service.cancel_event(request.state.principal, request.path_params["id"], data.message)
+    return await _out(request, request.path_params["id"])
+
+
+@api_doc(
+    summary="Dupliquer (« même événement l'an prochain »)",
+    tags=TAGS,
+    request=DuplicateIn,
+    response=EventOut,
+    response_status=201,
+    errors=[404],
+)
+@requires("events.edit")
+async def duplicate(request: Request) -> Response:
+    data = (
+        await parse_json(request, DuplicateIn)
+        if int(request.headers.get("content-length") or 0) > 0
+        else DuplicateIn()
+    )
+    copy = await service.duplicate_event(
+        request.state.principal,
+        request.path_params["id"],
+        shift_days=data.shift_days,
+        with_children=data.with_children,
+    )
+    return await _out(request, copy.id, 201)
+
+
+@api_doc(
+    summary="Créer un lancement par MRC de la région de l'édition",
+    tags=TAGS,
+    response=EventList,
+    response_status=201,
+    errors=[404, 409, 422],
+)
+@requires("events.edit")
+async def territorial_launches(request: Request) -> Response:
+    created = await service.create_territorial_children(
+        request.state.principal, request.path_params["id"]
+    )
+    base_url = request.app.state.settings.base_url
+    items = [await service.event_out(e, base_url=base_url, staff=True) for e in created]
+    return json_response(
+        {"items": items, "total": len(items), "page": 1, "per_page": len(items)}, 201
+    )
+
+
+routes = [
+    Route("/api/v1/events", create, methods=["POST"], name="api_events_create"),
+    Route("/api/v1/events", list_events, methods=["GET"], name="api_events_list"),
+    Route("/api/v1/events/{id:int}", detail, methods=["GET"], name="api_events_detail"),
+    Route("/api/v1/events/{id:int}", patch, methods=["PATCH"], name="api_events_patch"),
+    Route("/api/v1/events/{id:int}", delete, methods=["DELETE"], name="api_events_delete"),
+    Route("/api/v1/events/{id:int}/publish", publish, methods=["POST"], name="api_events_publish"),
+    Route("/api/v1/events/{id:int}/cancel", cancel, methods=["POST"], name="api_events_cancel"),
+    Route(
+        "/api/v1/events/{id:int}/duplicate",
+        duplicate,
+        methods=["POST"],
+        name="api_events_duplicate",
+    ),
+    Route(
+        "/api/v1/events/{id:int}/territorial-launches",
+        territorial_launches,
+        methods=["POST"],
+        name="api_events_territorial",
+    ),
+]
