@@ -52,8 +52,13 @@ format: install
 # Re-extract the message catalog template and update the English catalog.
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -o locale/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i locale/messages.pot -d locale -l en --no-fuzzy-matching
-	$(BIN)/pybabel update -i locale/messages.pot -d locale -l fr --no-fuzzy-matching
+	for lang in en fr; do \
+		if [ -f locale/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching; \
+		else \
+			$(BIN)/pybabel init -i locale/messages.pot -d locale -l $$lang; \
+		fi; \
+	done
 
 bench: install
 	$(BIN)/python bench/mail_throughput.py

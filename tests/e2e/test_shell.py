@@ -19,7 +19,7 @@ def test_login_and_directory_at_360px(live_server, browser):
 
 
 def test_wrong_password_message_and_english(live_server, browser):
-    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="fr-CA")
     page = context.new_page()
     page.goto(live_server["base"] + "/login")
     page.get_by_label("Adresse courriel").fill(live_server["email"])
