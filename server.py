@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
-from core.db import tortoise_config
+from core.db import load_packages, tortoise_config
 from core.errors import AppError, NotAuthenticated, NotFound
 from core.http import (
     BodySizeLimitMiddleware,
@@ -42,6 +42,8 @@ ROUTE_MODULES = [
     "events.feeds",
     "events.submission_routes",
     "events.routes",
+    "registrations.routes",
+    "registrations.admin_routes",
 ]
 
 
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     """
     settings = settings or load_settings()
     settings.validate()
+    load_packages(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -13,9 +13,26 @@ from core.settings import PROJECT_ROOT, Settings
 
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
-APPS: list[str] = ["core", "people", "events"]
+APPS: list[str] = ["core", "people", "events", "registrations"]
 
 SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}
+
+
+def load_packages(settings: Settings | None = None) -> None:
+    """Import every package's service module so that it registers its hooks
+    (e.g. registrations listens to event cancellations and capacity changes), and hand
+    the settings to the modules that define `configure(settings)`."""
+    import importlib
+
+    for app in APPS:
+        try:
+            module = importlib.import_module(f"{app}.service")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app}.service":
+                raise
+            continue
+        if settings is not None and hasattr(module, "configure"):
+            module.configure(settings)
 
 
 def normalize_db_url(url: str) -> str:
@@ -62,6 +79,7 @@ async def run_migrations(settings: Settings, progress: Any = None) -> None:
 
 
 async def init_orm(settings: Settings) -> None:
+    load_packages(settings)
     await Tortoise.init(config=tortoise_config(settings))
 
 

@@ -42,6 +42,9 @@ CANCEL_HOOKS: list[CancelHook] = []
 # Called after dates or place change on a published event (to send updated ICS).
 ChangeHook = Callable[[Principal, Event, dict[str, Any]], Awaitable[int]]
 CHANGE_HOOKS: list[ChangeHook] = []
+# Called inside the updating transaction when the capacity changed (waitlist promotion).
+CapacityHook = Callable[[Principal, Event], Awaitable[None]]
+CAPACITY_HOOKS: list[CapacityHook] = []
 
 
 def kind_label(kind: str) -> str:
@@ -356,6 +359,8 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
                 event,
                 {"from": before["capacity"], "to": event.capacity},
             )
+            for capacity_hook in CAPACITY_HOOKS:
+                await capacity_hook(actor, event)
         await audit(actor, "event.updated", event, {"title": event.title})
         if event.status == EventStatus.PUBLISHED and (dates_changed or event.sequence != 0):
             for hook in CHANGE_HOOKS:

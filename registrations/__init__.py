@@ -1,0 +1,1 @@
+"""Registrations: capacity, waitlist, approval, tickets (signed QR), self-service."""

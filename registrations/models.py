@@ -1,0 +1,120 @@
+"""Registration models: registrations, custom questions, signing keys."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class RegistrationStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    PENDING_APPROVAL = "pending_approval"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = (
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.WAITLISTED,
+    RegistrationStatus.PENDING_APPROVAL,
+)
+
+
+class RegistrationSource(StrEnum):
+    FORM = "form"
+    API = "api"
+    INVITATION = "invitation"
+    WALKIN = "walkin"
+    IMPORT = "import"
+    BACKOFFICE = "backoffice"
+
+
+class Registration(Model):
+    """One person's registration to one event (party_size heads)."""
+
+    id = fields.IntField(primary_key=True)
+    public_id = fields.CharField(max_length=32, unique=True)  # in the QR payload
+    ticket_code = fields.CharField(max_length=8, unique=True)  # short human code
+    event = fields.ForeignKeyField(
+        "events.Event", related_name="registrations", on_delete=fields.RESTRICT
+    )
+    person = fields.ForeignKeyField(
+        "people.Person", related_name="registrations", on_delete=fields.RESTRICT
+    )
+    # "<event_id>:<person_id>" while active, null otherwise: one active registration each.
+    active_key = fields.CharField(max_length=40, unique=True, null=True)
+    status = fields.CharEnumField(RegistrationStatus, max_length=20, db_index=True)
+    clientele = fields.ForeignKeyField(
+        "people.Clientele", related_name=False, on_delete=fields.RESTRICT
+    )
+    organization = fields.ForeignKeyField(
+        "people.Organization", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    territory = fields.ForeignKeyField(
+        "people.Territory", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    language = fields.CharField(max_length=5, default="fr")
+    party_size = fields.IntField(default=1)
+    answers: fields.JSONField[dict[str, object]] = fields.JSONField(default=dict)
+    under_14 = fields.BooleanField(default=False)
+    guardian_consent = fields.BooleanField(default=False)
+    source = fields.CharEnumField(
+        RegistrationSource, max_length=12, default=RegistrationSource.FORM
+    )
+    # Order on the waitlist (monotonic; set when the registration joins the waitlist).
+    waitlist_rank = fields.BigIntField(null=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    confirmed_at = fields.DatetimeField(null=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    anonymized_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "registrations_registration"
+        ordering = ["created_at", "id"]
+        indexes = (("event_id", "status"),)
+
+
+class QuestionKind(StrEnum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    YES_NO = "yes_no"
+    NUMBER = "number"
+
+
+class Question(Model):
+    """A custom question of an event's registration form."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField(
+        "events.Event", related_name="questions", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(QuestionKind, max_length=16)
+    label = fields.CharField(max_length=300)
+    help_text = fields.CharField(max_length=500, default="")
+    required = fields.BooleanField(default=False)
+    position = fields.IntField(default=0)
+    choices: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "registrations_question"
+        ordering = ["position", "id"]
+
+
+class SigningKey(Model):
+    """The Ed25519 key that signs tickets, its private part encrypted with SECRET_KEY."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=32, unique=True)
+    public_key = fields.CharField(max_length=100)  # raw, base64url
+    private_key_encrypted = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "registrations_signing_key"

@@ -1,0 +1,102 @@
+"""Pydantic models for registrations (API bodies and form data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.i18n import _
+
+MAX_PARTY_SIZE = 500
+
+
+def _no_controls(value: Any) -> Any:
+    if isinstance(value, str):
+        value = "".join(ch for ch in value if ord(ch) >= 32).strip()
+    return value
+
+
+class RegistrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    email: str = Field(min_length=3, max_length=254)
+    clientele: str = Field(min_length=1, max_length=32)
+    organization: str = Field(default="", max_length=200)
+    territory: str | None = Field(default=None, max_length=10)
+    phone: str = Field(default="", max_length=40)
+    language: str = Field(default="fr", pattern="^(fr|en)$")
+    party_size: int = Field(default=1, ge=1, le=MAX_PARTY_SIZE)
+    answers: dict[str, Any] = Field(default_factory=dict, max_length=100)
+    consents: list[str] = Field(default_factory=list, max_length=10)
+    under_14: bool = False
+    guardian_consent: bool = False
+
+    _clean = field_validator("first_name", "last_name", "organization", "phone", mode="before")(
+        _no_controls
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError(_("Adresse courriel invalide.")) from None
+
+
+class ManagePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    party_size: int | None = Field(default=None, ge=1, le=MAX_PARTY_SIZE)
+    answers: dict[str, Any] | None = Field(default=None, max_length=100)
+
+
+class TicketOut(BaseModel):
+    code: str
+    qr_payload: str
+    qr_png_url: str
+    qr_svg_url: str
+
+
+class RegistrationOut(BaseModel):
+    id: str
+    event_id: int
+    status: str
+    waitlist_position: int | None
+    party_size: int
+    clientele: str
+    manage_token: str
+    manage_url: str
+    ticket: TicketOut | None
+    ics_url: str
+
+
+class ResendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=254)
+
+
+class QuestionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: str = Field(
+        pattern="^(short_text|long_text|single_choice|multiple_choice|yes_no|number)$"
+    )
+    label: str = Field(min_length=1, max_length=300)
+    help_text: str = Field(default="", max_length=500)
+    required: bool = False
+    position: int = Field(default=0, ge=0, le=1000)
+    choices: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("choices")
+    @classmethod
+    def _choices(cls, value: list[str]) -> list[str]:
+        cleaned = [c.strip()[:200] for c in value if c and c.strip()]
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError(_("Les choix doivent être distincts."))
+        return cleaned

@@ -1,0 +1,809 @@
+"""Registration services. `take_places`/`release_places` and `decide_status` own the
+capacity, waitlist and approval rules; every entry point (HTML form, JSON API,
+invitations, walk-ins, back office) goes through `register`.
+
+Capacity counts heads (party sizes) of confirmed registrations, kept in
+`Event.seats_taken` and changed only by a conditional atomic UPDATE inside the
+registering transaction (`seats_taken <= capacity - n`), which is correct on SQLite
+(one writer) and PostgreSQL (row lock, condition re-checked) alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from core.audit import audit
+from core.auth import Principal, authorize
+from core.errors import AppError, Conflict, NotFound, ValidationFailed
+from core.i18n import _
+from core.settings import Settings
+from events.models import Event, EventStatus, Visibility
+from people.models import Clientele, ConsentPurpose, Organization, Territory
+from registrations import tickets
+from registrations.models import (
+    ACTIVE_STATUSES,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationSource,
+    RegistrationStatus,
+)
+from registrations.schemas import RegistrationIn
+
+SYSTEM = Principal.system("inscriptions")
+STAFF_SOURCES = {
+    RegistrationSource.BACKOFFICE,
+    RegistrationSource.WALKIN,
+    RegistrationSource.IMPORT,
+}
+CONSENT_WORDING = {
+    ConsentPurpose.EVENT_COMMUNICATIONS: "J'accepte de recevoir des communications au sujet "
+    "des événements de l'instance régionale.",
+    ConsentPurpose.NEWSLETTER: "J'accepte de recevoir l'infolettre de l'instance régionale.",
+    ConsentPurpose.PHOTOS: "J'accepte d'être photographié·e pendant l'événement et que ces "
+    "photos soient diffusées.",
+    ConsentPurpose.PARENTAL: "Je suis le parent ou le tuteur légal et je consens à cette "
+    "inscription.",
+}
+
+
+class EventFull(Conflict):
+    code = "event_full"
+
+    def default_message(self) -> str:
+        return _("Cet événement est complet.")
+
+
+class RegistrationClosed(Conflict):
+    code = "registration_closed"
+
+    def default_message(self) -> str:
+        return _("Les inscriptions à cet événement sont fermées.")
+
+
+class AlreadyRegistered(Conflict):
+    code = "already_registered"
+
+    def default_message(self) -> str:
+        return _(
+            "Vous êtes déjà inscrit·e à cet événement. Utilisez le lien de gestion reçu par "
+            "courriel pour modifier ou annuler votre inscription; nous pouvons vous le "
+            "renvoyer."
+        )
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def manage_token(settings: Settings, registration: Registration) -> str:
+    """`<public_id>.<HMAC>`: 144 secret bits derived from SECRET_KEY (nothing stored)."""
+    mac = hmac.new(
+        settings.secret_key.encode(), f"manage:{registration.public_id}".encode(), hashlib.sha256
+    ).digest()[:18]
+    return f"{registration.public_id}.{base64.urlsafe_b64encode(mac).decode()}"
+
+
+async def by_manage_token(settings: Settings, token: str) -> Registration:
+    public_id, _sep, _mac = token.partition(".")
+    registration = await Registration.get_or_none(public_id=public_id[:32]).select_related(
+        "event", "person", "clientele", "territory", "organization"
+    )
+    if registration is None or not hmac.compare_digest(manage_token(settings, registration), token):
+        raise NotFound(_("Ce lien de gestion n'est pas valide."))
+    return registration
+
+
+def manage_url(settings: Settings, registration: Registration) -> str:
+    return f"{settings.base_url}/manage/{manage_token(settings, registration)}"
+
+
+# --------------------------------------------------------------------------- places
+
+
+async def take_places(event_id: int, heads: int) -> bool:
+    """Take `heads` places if they fit (atomic; call inside the transaction)."""
+    if heads <= 0:
+        return True
+    event = await Event.get(id=event_id).only("id", "capacity")
+    if event.capacity is None:
+        await Event.filter(id=event_id).update(seats_taken=F("seats_taken") + heads)
+        return True
+    updated = await Event.filter(id=event_id, seats_taken__lte=F("capacity") - heads).update(
+        seats_taken=F("seats_taken") + heads
+    )
+    return bool(updated)
+
+
+async def release_places(event_id: int, heads: int) -> None:
+    if heads > 0:
+        await Event.filter(id=event_id).update(seats_taken=F("seats_taken") - heads)
+
+
+def _rank() -> int:
+    return time.time_ns()
+
+
+async def waitlist_position(registration: Registration) -> int | None:
+    if registration.status != RegistrationStatus.WAITLISTED or registration.waitlist_rank is None:
+        return None
+    ahead = await Registration.filter(
+        event_id=registration.event_id,  # type: ignore[attr-defined]
+        status=RegistrationStatus.WAITLISTED,
+        waitlist_rank__lt=registration.waitlist_rank,
+    ).count()
+    same_rank_before = await Registration.filter(
+        event_id=registration.event_id,  # type: ignore[attr-defined]
+        status=RegistrationStatus.WAITLISTED,
+        waitlist_rank=registration.waitlist_rank,
+        id__lt=registration.id,
+    ).count()
+    return ahead + same_rank_before + 1
+
+
+async def promote_waitlist(event_id: int, settings: Settings) -> list[Registration]:
+    """Confirm waitlisted registrations in order while places allow (caller's transaction)."""
+    promoted: list[Registration] = []
+    while True:
+        candidate = (
+            await Registration.filter(event_id=event_id, status=RegistrationStatus.WAITLISTED)
+            .order_by("waitlist_rank", "id")
+            .first()
+        )
+        if candidate is None:
+            break
+        if not await take_places(event_id, candidate.party_size):
+            break
+        now = datetime.now(UTC)
+        updated = await Registration.filter(
+            id=candidate.id, status=RegistrationStatus.WAITLISTED
+        ).update(status=RegistrationStatus.CONFIRMED, confirmed_at=now, waitlist_rank=None)
+        if not updated:  # promoted by someone else meanwhile
+            await release_places(event_id, candidate.party_size)
+            continue
+        candidate.status = RegistrationStatus.CONFIRMED
+        await audit(
+            SYSTEM, "registration.promoted", candidate, {"from": "waitlisted", "to": "confirmed"}
+        )
+        await notify(settings, candidate, "registration_promoted")
+        promoted.append(candidate)
+    return promoted
+
+
+# --------------------------------------------------------------------------- answers
+
+
+async def event_questions(event_id: int) -> list[Question]:
+    return list(await Question.filter(event_id=event_id, active=True).order_by("position", "id"))
+
+
+def clean_answers(
+    questions: list[Question], answers: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check answers against the event's questions; returns (answers, field errors)."""
+    errors: dict[str, str] = {}
+    by_id = {str(q.id): q for q in questions}
+    for key in answers:
+        if key not in by_id:
+            errors[f"answers.{key}"] = _("Question inconnue pour cet événement.")
+    cleaned: dict[str, Any] = {}
+    for key, question in by_id.items():
+        value = answers.get(key)
+        field = f"answers.{key}"
+        empty = value is None or value == "" or value == []
+        if empty:
+            if question.required:
+                errors[field] = _("Cette question est obligatoire.")
+            continue
+        kind = QuestionKind(question.kind)
+        if kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
+            limit = 200 if kind == QuestionKind.SHORT_TEXT else 5000
+            if not isinstance(value, str):
+                errors[field] = _("Une réponse en texte est attendue.")
+            elif len(value) > limit:
+                errors[field] = _("Réponse trop longue (%(n)s caractères au maximum).", n=limit)
+            else:
+                cleaned[key] = value.strip()
+        elif kind == QuestionKind.SINGLE_CHOICE:
+            if value not in question.choices:
+                errors[field] = _("Choisissez une des options proposées.")
+            else:
+                cleaned[key] = value
+        elif kind == QuestionKind.MULTIPLE_CHOICE:
+            values = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, str) and v in question.choices for v in values):
+                errors[field] = _("Choisissez parmi les options proposées.")
+            else:
+                cleaned[key] = [c for c in question.choices if c in values]
+        elif kind == QuestionKind.YES_NO:
+            if isinstance(value, bool):
+                cleaned[key] = value
+            elif str(value).lower() in {"oui", "yes", "true", "1", "on"}:
+                cleaned[key] = True
+            elif str(value).lower() in {"non", "no", "false", "0", "off"}:
+                cleaned[key] = False
+            else:
+                errors[field] = _("Répondez par oui ou par non.")
+        elif kind == QuestionKind.NUMBER:
+            try:
+                number = float(str(value).replace(",", "."))
+            except ValueError:
+                errors[field] = _("Un nombre est attendu.")
+            else:
+                if abs(number) > 1_000_000_000:
+                    errors[field] = _("Nombre hors limites.")
+                else:
+                    cleaned[key] = int(number) if number.is_integer() else number
+    return cleaned, errors
+
+
+# --------------------------------------------------------------------------- register
+
+
+@dataclass
+class RegistrationResult:
+    registration: Registration
+    waitlist_position: int | None
+    person_created: bool
+
+
+async def open_event_for(
+    event_id: int, actor: Principal | None, source: RegistrationSource
+) -> Event:
+    """The event if this caller may register to it now, else the matching error."""
+    event = await Event.get_or_none(id=event_id).prefetch_related("clienteles")
+    staff = actor is not None and actor.can("registrations.manage", event_id=event_id)
+    if event is None:
+        raise NotFound()
+    if event.status not in (EventStatus.PUBLISHED,) and not (
+        staff and event.status == EventStatus.DRAFT
+    ):
+        if event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
+            raise RegistrationClosed()
+        raise NotFound()
+    if (
+        event.visibility == Visibility.PRIVATE
+        and source not in STAFF_SOURCES | {RegistrationSource.INVITATION}
+        and not staff
+    ):
+        raise NotFound()
+    if source in STAFF_SOURCES and staff:
+        return event
+    now = datetime.now(UTC)
+    if not event.registration_enabled:
+        raise RegistrationClosed(_("Cet événement ne prend pas d'inscriptions en ligne."))
+    if event.registration_opens_at and now < event.registration_opens_at:
+        raise RegistrationClosed(_("Les inscriptions ne sont pas encore ouvertes."))
+    closes = event.registration_closes_at or event.ends_at
+    if now >= closes:
+        raise RegistrationClosed()
+    return event
+
+
+async def register(
+    event_id: int,
+    data: RegistrationIn,
+    *,
+    settings: Settings,
+    source: RegistrationSource = RegistrationSource.FORM,
+    actor: Principal | None = None,
+    force_confirm: bool = False,
+) -> RegistrationResult:
+    """Register someone: the single entry point for every channel.
+
+    Raises RegistrationClosed, EventFull, AlreadyRegistered, ValidationFailed, NotFound.
+    `force_confirm` (walk-ins the organizer allowed over capacity) confirms even when full.
+    """
+    event = await open_event_for(event_id, actor, source)
+    fields: dict[str, str] = {}
+    clientele = await Clientele.get_or_none(code=data.clientele, active=True)
+    if clientele is None:
+        fields["clientele"] = _("Clientèle inconnue.")
+    elif event.clienteles and clientele.id not in {c.id for c in event.clienteles}:
+        fields["clientele"] = _("Choisissez une des clientèles visées par cet événement.")
+    territory = None
+    if data.territory:
+        territory = await Territory.get_or_none(code=data.territory)
+        if territory is None:
+            fields["territory"] = _("Territoire inconnu.")
+    answers, answer_errors = clean_answers(await event_questions(event.id), data.answers)
+    fields.update(answer_errors)
+    consents = []
+    for purpose in data.consents:
+        try:
+            consents.append(ConsentPurpose(purpose))
+        except ValueError:
+            fields["consents"] = _("Consentement inconnu : %(p)s.", p=purpose)
+    if (
+        data.under_14
+        and clientele is not None
+        and clientele.code == "youth"
+        and not (data.guardian_consent)
+    ):
+        fields["guardian_consent"] = _(
+            "Pour un jeune de moins de 14 ans, le consentement d'un parent ou tuteur est requis."
+        )
+    if fields:
+        raise ValidationFailed(fields=fields)
+    assert clientele is not None
+    from people.service import upsert_person
+
+    async with in_transaction():
+        organization = None
+        if data.organization:
+            from people.service import name_key
+
+            organization, _created = await Organization.get_or_create(
+                name_key=name_key(data.organization), defaults={"name": data.organization}
+            )
+        person, person_created = await upsert_person(
+            SYSTEM,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            email=data.email,
+            language=data.language,
+            clientele=clientele,
+            territory=territory,
+            organization=organization,
+            phone=data.phone,
+        )
+        active_key = f"{event.id}:{person.id}"
+        if await Registration.exists(active_key=active_key):
+            raise AlreadyRegistered()
+        status = await decide_status(event, data.party_size, source, force_confirm)
+        now = datetime.now(UTC)
+        registration = None
+        for _attempt in range(5):
+            try:
+                async with in_transaction():
+                    registration = await Registration.create(
+                        public_id=tickets.new_public_id(),
+                        ticket_code=tickets.new_ticket_code(),
+                        event=event,
+                        person=person,
+                        active_key=active_key,
+                        status=status,
+                        clientele=clientele,
+                        organization=organization,
+                        territory=territory,
+                        language=data.language,
+                        party_size=data.party_size,
+                        answers=answers,
+                        under_14=data.under_14,
+                        guardian_consent=data.guardian_consent,
+                        source=source,
+                        waitlist_rank=_rank() if status == RegistrationStatus.WAITLISTED else None,
+                        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None,
+                    )
+                break
+            except IntegrityError:
+                if await Registration.exists(active_key=active_key):
+                    raise AlreadyRegistered() from None
+                # else: a public id or ticket code collided; draw again
+        if registration is None:
+            raise AppError(_("L'inscription n'a pas pu être enregistrée; réessayez."))
+        from people.models import Consent
+
+        wanted = set(consents)
+        if data.guardian_consent:
+            wanted.add(ConsentPurpose.PARENTAL)
+        for purpose in sorted(wanted):
+            await Consent.create(
+                person=person,
+                purpose=purpose,
+                granted=True,
+                source=f"registration:{source.value}",
+                wording=CONSENT_WORDING[purpose],
+            )
+        await audit(
+            actor or SYSTEM,
+            "registration.created",
+            registration,
+            {
+                "event": event.id,
+                "status": status.value,
+                "party_size": data.party_size,
+                "source": source.value,
+            },
+        )
+        registration.event = event
+        registration.person = person
+        await notify(settings, registration, _template_for(status))
+    position = await waitlist_position(registration)
+    return RegistrationResult(registration, position, person_created)
+
+
+async def decide_status(
+    event: Event, heads: int, source: RegistrationSource, force_confirm: bool = False
+) -> RegistrationStatus:
+    """Approval, then capacity, then waitlist (inside the registering transaction)."""
+    if event.requires_approval and source not in STAFF_SOURCES:
+        return RegistrationStatus.PENDING_APPROVAL
+    if await take_places(event.id, heads):
+        return RegistrationStatus.CONFIRMED
+    if force_confirm:
+        await Event.filter(id=event.id).update(seats_taken=F("seats_taken") + heads)
+        return RegistrationStatus.CONFIRMED
+    if event.waitlist:
+        return RegistrationStatus.WAITLISTED
+    raise EventFull()
+
+
+def _template_for(status: RegistrationStatus) -> str:
+    return {
+        RegistrationStatus.CONFIRMED: "registration_confirmed",
+        RegistrationStatus.WAITLISTED: "registration_waitlisted",
+        RegistrationStatus.PENDING_APPROVAL: "registration_pending",
+        RegistrationStatus.DECLINED: "registration_declined",
+        RegistrationStatus.CANCELLED: "registration_cancelled",
+    }[status]
+
+
+# --------------------------------------------------------------------------- changes
+
+
+async def _locked(registration_id: int) -> Registration:
+    query = Registration.filter(id=registration_id)
+    from core.db import dialect
+
+    if dialect() == "postgres":
+        query = query.select_for_update()
+    registration = await query.first()
+    if registration is None:
+        raise NotFound()
+    return registration
+
+
+async def cancel(
+    settings: Settings,
+    registration_id: int,
+    *,
+    actor: Principal | None = None,
+    notify_person: bool = True,
+) -> Registration:
+    """Cancel; frees the places and promotes the waitlist in the same transaction."""
+    async with in_transaction():
+        registration = await _locked(registration_id)
+        if actor is not None and actor.via != "system":
+            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
+        if registration.status not in ACTIVE_STATUSES:
+            raise Conflict(_("Cette inscription est déjà annulée."), code="already_cancelled")
+        previous = registration.status
+        registration.status = RegistrationStatus.CANCELLED
+        registration.active_key = None
+        registration.waitlist_rank = None
+        registration.cancelled_at = datetime.now(UTC)
+        await registration.save()
+        if previous == RegistrationStatus.CONFIRMED:
+            await release_places(registration.event_id, registration.party_size)  # type: ignore[attr-defined]
+            await promote_waitlist(registration.event_id, settings)  # type: ignore[attr-defined]
+        await audit(
+            actor or SYSTEM,
+            "registration.cancelled",
+            registration,
+            {"from": previous.value, "to": "cancelled"},
+        )
+        if notify_person:
+            await notify(settings, registration, "registration_cancelled")
+    return registration
+
+
+async def change_party_size(
+    settings: Settings, registration_id: int, party_size: int, *, actor: Principal | None = None
+) -> Registration:
+    """Re-checked against capacity; a smaller party frees places for the waitlist."""
+    async with in_transaction():
+        registration = await _locked(registration_id)
+        if registration.status not in ACTIVE_STATUSES:
+            raise Conflict(_("Cette inscription est annulée."), code="cancelled")
+        delta = party_size - registration.party_size
+        event_id = registration.event_id  # type: ignore[attr-defined]
+        if delta == 0:
+            return registration
+        if registration.status == RegistrationStatus.CONFIRMED:
+            if delta > 0 and not await take_places(event_id, delta):
+                raise EventFull(_("Il ne reste pas assez de places pour agrandir votre groupe."))
+            if delta < 0:
+                await release_places(event_id, -delta)
+        before = registration.party_size
+        registration.party_size = party_size
+        await registration.save(update_fields=["party_size", "updated_at"])
+        if registration.status == RegistrationStatus.CONFIRMED and delta < 0:
+            await promote_waitlist(event_id, settings)
+        await audit(
+            actor or SYSTEM,
+            "registration.party_size_changed",
+            registration,
+            {"from": before, "to": party_size},
+        )
+    return registration
+
+
+async def change_answers(registration: Registration, answers: dict[str, Any]) -> Registration:
+    cleaned, errors = clean_answers(
+        await event_questions(registration.event_id),
+        answers,  # type: ignore[attr-defined]
+    )
+    if errors:
+        raise ValidationFailed(fields=errors)
+    registration.answers = cleaned
+    await registration.save(update_fields=["answers", "updated_at"])
+    await audit(SYSTEM, "registration.answers_changed", registration)
+    return registration
+
+
+async def approve(
+    settings: Settings, actor: Principal, registration_ids: Iterable[int]
+) -> dict[str, int]:
+    """Approve pending registrations: confirmed if places allow, else waitlisted (or full)."""
+    counts = {"confirmed": 0, "waitlisted": 0, "full": 0, "skipped": 0}
+    for registration_id in registration_ids:
+        async with in_transaction():
+            registration = await _locked(registration_id)
+            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
+            if registration.status != RegistrationStatus.PENDING_APPROVAL:
+                counts["skipped"] += 1
+                continue
+            event = await Event.get(id=registration.event_id)  # type: ignore[attr-defined]
+            if await take_places(event.id, registration.party_size):
+                registration.status = RegistrationStatus.CONFIRMED
+                registration.confirmed_at = datetime.now(UTC)
+            elif event.waitlist:
+                registration.status = RegistrationStatus.WAITLISTED
+                registration.waitlist_rank = _rank()
+            else:
+                counts["full"] += 1
+                continue
+            await registration.save()
+            counts[registration.status.value] += 1
+            await audit(
+                actor,
+                "registration.approved",
+                registration,
+                {"from": "pending_approval", "to": registration.status.value},
+            )
+            await notify(settings, registration, _template_for(registration.status))
+    return counts
+
+
+async def decline(settings: Settings, actor: Principal, registration_ids: Iterable[int]) -> int:
+    declined = 0
+    for registration_id in registration_ids:
+        async with in_transaction():
+            registration = await _locked(registration_id)
+            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
+            if registration.status not in ACTIVE_STATUSES:
+                continue
+            previous = registration.status
+            registration.status = RegistrationStatus.DECLINED
+            registration.active_key = None
+            registration.waitlist_rank = None
+            await registration.save()
+            if previous == RegistrationStatus.CONFIRMED:
+                await release_places(registration.event_id, registration.party_size)  # type: ignore[attr-defined]
+                await promote_waitlist(registration.event_id, settings)  # type: ignore[attr-defined]
+            await audit(
+                actor,
+                "registration.declined",
+                registration,
+                {"from": previous.value, "to": "declined"},
+            )
+            await notify(settings, registration, "registration_declined")
+            declined += 1
+    return declined
+
+
+async def move(
+    settings: Settings, actor: Principal, registration_id: int, target_event_id: int
+) -> Registration:
+    """Move a registration to another event (e.g. another territorial launch)."""
+    authorize(actor, "registrations.manage")
+    async with in_transaction():
+        source = await _locked(registration_id)
+        await source.fetch_related("person", "clientele", "territory", "organization")
+        if source.status not in ACTIVE_STATUSES:
+            raise Conflict(_("Seule une inscription active peut être déplacée."))
+        data = RegistrationIn.model_construct(
+            first_name=source.person.first_name,
+            last_name=source.person.last_name,
+            email=source.person.email or "",
+            clientele=source.clientele.code,
+            organization=source.organization.name if source.organization else "",
+            territory=source.territory.code if source.territory else None,
+            phone="",
+            language=source.language,
+            party_size=source.party_size,
+            answers={},
+            consents=[],
+            under_14=source.under_14,
+            guardian_consent=source.guardian_consent,
+        )
+        await cancel(settings, source.id, actor=actor, notify_person=False)
+        result = await register(
+            target_event_id,
+            data,
+            settings=settings,
+            source=RegistrationSource.BACKOFFICE,
+            actor=actor,
+        )
+        await audit(
+            actor,
+            "registration.moved",
+            result.registration,
+            {"from_event": source.event_id, "to_event": target_event_id},
+        )  # type: ignore[attr-defined]
+    return result.registration
+
+
+async def resend_manage_link(settings: Settings, event_id: int, email: str) -> None:
+    """Mail the manage link to a registrant (silent when there is none: no enumeration)."""
+    from people.service import email_key
+
+    registration = (
+        await Registration.filter(
+            event_id=event_id, person__email_key=email_key(email), status__in=ACTIVE_STATUSES
+        )
+        .select_related("event", "person")
+        .first()
+    )
+    if registration is None:
+        return
+    await notify(
+        settings, registration, "registration_link", dedupe_suffix=str(int(time.time() // 300))
+    )
+
+
+# --------------------------------------------------------------------------- mail
+
+
+async def ticket_payload(settings: Settings, registration: Registration) -> str:
+    signer = await tickets.get_signer(settings.secret_key)
+    return signer.sign(registration.event_id, registration.public_id)  # type: ignore[attr-defined]
+
+
+async def notify(
+    settings: Settings, registration: Registration, template: str, *, dedupe_suffix: str = ""
+) -> None:
+    """Queue the e-mail for a registration's new state (ticket QR inline + ICS when confirmed)."""
+    from core.mail.outbox import queue_mail
+    from events.ics import event_ics
+
+    event = (
+        registration.event
+        if isinstance(registration.event, Event)
+        else await Event.get(
+            id=registration.event_id  # type: ignore[attr-defined]
+        )
+    )
+    person = (
+        await registration.person
+        if not hasattr(registration.person, "email")
+        else (registration.person)
+    )
+    if not person.email:
+        return
+    attachments: list[dict[str, Any]] = []
+    payload = ""
+    if registration.status == RegistrationStatus.CONFIRMED and template in (
+        "registration_confirmed",
+        "registration_promoted",
+        "registration_link",
+    ):
+        payload = await ticket_payload(settings, registration)
+        attachments.append(
+            {
+                "filename": "billet.png",
+                "content_type": "image/png",
+                "data": tickets.qr_png(payload, box_size=6),
+                "content_id": "billet-qr",
+            }
+        )
+        attachments.append(
+            {
+                "filename": "evenement.ics",
+                "content_type": "text/calendar; method=PUBLISH",
+                "data": event_ics(event, settings.base_url, include_online_url=True),
+                "content_id": None,
+            }
+        )
+    position = await waitlist_position(registration)
+    await queue_mail(
+        to_address=person.email,
+        to_name=f"{person.first_name} {person.last_name}".strip(),
+        template=template,
+        context={
+            "event": event,
+            "registration": registration,
+            "person": person,
+            "manage_url": manage_url(settings, registration),
+            "ticket_code": registration.ticket_code,
+            "has_qr": bool(payload),
+            "waitlist_position": position,
+            "event_url": f"{settings.base_url}/events/{event.id}",
+        },
+        language=registration.language,
+        dedupe_key=f"{template}:{registration.public_id}:{registration.status}:{dedupe_suffix}",
+        attachments=attachments,
+        person_id=person.id,
+        cause=("registrations.Registration", registration.id),
+        settings=settings,
+    )
+
+
+# --------------------------------------------------------------------------- event hooks
+
+
+async def _on_event_cancelled(actor: Principal, event: Event, message: str) -> int:
+    """Tell every active registrant, with an ICS METHOD:CANCEL attachment."""
+    from core.mail.outbox import queue_mail
+    from core.settings import load_settings
+    from events.ics import cancellation_ics
+
+    settings = _current_settings or load_settings()
+    ics = cancellation_ics(event, settings.base_url)
+    count = 0
+    registrations = await Registration.filter(
+        event_id=event.id, status__in=ACTIVE_STATUSES
+    ).select_related("person")
+    for registration in registrations:
+        person = registration.person
+        if not person.email:
+            continue
+        await queue_mail(
+            to_address=person.email,
+            to_name=f"{person.first_name} {person.last_name}".strip(),
+            template="event_cancelled",
+            context={"event": event, "message": message, "person": person},
+            language=registration.language,
+            dedupe_key=f"event_cancelled:{event.id}:{registration.public_id}",
+            attachments=[
+                {
+                    "filename": "annulation.ics",
+                    "content_type": "text/calendar; method=CANCEL",
+                    "data": ics,
+                    "content_id": None,
+                }
+            ],
+            person_id=person.id,
+            cause=("events.Event", event.id),
+            settings=settings,
+        )
+        count += 1
+    return count
+
+
+async def _on_capacity_changed(actor: Principal, event: Event) -> None:
+    from core.settings import load_settings
+
+    await promote_waitlist(event.id, _current_settings or load_settings())
+
+
+_current_settings: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """The settings the event hooks use for links and mail (set by the app at start)."""
+    global _current_settings
+    _current_settings = settings
+
+
+def _register_hooks() -> None:
+    from events import service as events_service
+
+    if _on_event_cancelled not in events_service.CANCEL_HOOKS:
+        events_service.CANCEL_HOOKS.append(_on_event_cancelled)
+    if _on_capacity_changed not in events_service.CAPACITY_HOOKS:
+        events_service.CAPACITY_HOOKS.append(_on_capacity_changed)
+
+
+_register_hooks()

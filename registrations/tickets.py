@@ -1,0 +1,195 @@
+"""Tickets: Ed25519-signed QR payloads, short human codes, QR images.
+
+Payload (version 1), QR alphanumeric-friendly:
+
+    "RSB1:" + BASE32( event_id (4 bytes, big-endian) + public_id (10 bytes) + signature (64) )
+
+The signature covers b"RSB1" + event_id + public_id. The server keeps the private key
+(encrypted with a key derived from SECRET_KEY, in the database so that every process of a
+deployment signs with the same key); tablets only get the public key, so a lost tablet
+cannot mint tickets.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import secrets
+import struct
+from dataclasses import dataclass
+
+import qrcode
+import qrcode.image.svg
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+from tortoise.exceptions import IntegrityError
+
+from registrations.models import SigningKey
+
+PREFIX = "RSB1:"
+VERSION_TAG = b"RSB1"
+PUBLIC_ID_BYTES = 10
+KEY_NAME = "tickets-v1"
+# No 0/O, 1/I/L: easy to read aloud and to type at the door.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class TicketError(ValueError):
+    """A payload that is not a valid ticket (unparseable or forged)."""
+
+
+def new_public_id() -> str:
+    return base64.b32encode(secrets.token_bytes(PUBLIC_ID_BYTES)).decode().rstrip("=")
+
+
+def new_ticket_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def normalize_code(code: str) -> str:
+    """What a volunteer types: case, spaces and dashes forgiven."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode().rstrip("=")
+
+
+def _unb32(text: str) -> bytes:
+    padded = text + "=" * (-len(text) % 8)
+    return base64.b32decode(padded)
+
+
+def _aes_key(secret_key: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"rassembleur-signing-key", info=b"aesgcm"
+    ).derive(secret_key.encode())
+
+
+@dataclass(frozen=True)
+class Signer:
+    private_key: Ed25519PrivateKey
+    public_key_b64: str
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    def sign(self, event_id: int, public_id: str) -> str:
+        body = struct.pack(">I", event_id) + _unb32(public_id)
+        signature = self.private_key.sign(VERSION_TAG + body)
+        return PREFIX + _b32(body + signature)
+
+
+_cache: dict[str, Signer] = {}
+
+
+def _encrypt(secret_key: str, raw: bytes) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(_aes_key(secret_key)).encrypt(nonce, raw, b"ed25519")
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def _decrypt(secret_key: str, text: str) -> bytes:
+    blob = base64.urlsafe_b64decode(text)
+    return AESGCM(_aes_key(secret_key)).decrypt(blob[:12], blob[12:], b"ed25519")
+
+
+async def get_signer(secret_key: str) -> Signer:
+    """The ticket signer, generated and stored on first use (safe when processes race)."""
+    cached = _cache.get(secret_key)
+    if cached is not None:
+        return cached
+    row = await SigningKey.get_or_none(name=KEY_NAME)
+    if row is None:
+        private = Ed25519PrivateKey.generate()
+        raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        try:
+            row = await SigningKey.create(
+                name=KEY_NAME,
+                public_key=base64.urlsafe_b64encode(public).decode(),
+                private_key_encrypted=_encrypt(secret_key, raw),
+            )
+        except IntegrityError:  # another process created it first
+            row = await SigningKey.get(name=KEY_NAME)
+    try:
+        raw = _decrypt(secret_key, row.private_key_encrypted)
+    except Exception as exc:  # noqa: BLE001 - wrong SECRET_KEY or tampered row
+        raise RuntimeError(
+            "La clé de signature des billets ne peut pas être déchiffrée : SECRET_KEY a-t-il "
+            "changé depuis sa création ?"
+        ) from exc
+    signer = Signer(Ed25519PrivateKey.from_private_bytes(raw), row.public_key)
+    _cache[secret_key] = signer
+    return signer
+
+
+def forget_cached_signers() -> None:
+    _cache.clear()
+
+
+@dataclass(frozen=True)
+class TicketClaim:
+    event_id: int
+    public_id: str
+
+
+def parse_payload(payload: str) -> tuple[TicketClaim, bytes, bytes]:
+    """Split a payload into its claim, signed message and signature (no verification)."""
+    text = payload.strip()
+    if not text.upper().startswith(PREFIX):
+        raise TicketError("préfixe inconnu")
+    try:
+        data = _unb32(text[len(PREFIX) :].upper())
+    except (ValueError, TypeError) as exc:
+        raise TicketError("encodage invalide") from exc
+    if len(data) != 4 + PUBLIC_ID_BYTES + 64:
+        raise TicketError("longueur invalide")
+    body, signature = data[: 4 + PUBLIC_ID_BYTES], data[4 + PUBLIC_ID_BYTES :]
+    (event_id,) = struct.unpack(">I", body[:4])
+    return TicketClaim(event_id, _b32(body[4:])), VERSION_TAG + body, signature
+
+
+def verify_payload(payload: str, public_key: Ed25519PublicKey) -> TicketClaim:
+    """The claim of a genuine ticket; TicketError when unparseable or forged."""
+    claim, message, signature = parse_payload(payload)
+    try:
+        public_key.verify(signature, message)
+    except InvalidSignature as exc:
+        raise TicketError("signature invalide") from exc
+    return claim
+
+
+def qr_png(payload: str, *, box_size: int = 8) -> bytes:
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4
+    )
+    qr.add_data(payload)
+    qr.make(fit=True)
+    buffer = io.BytesIO()
+    qr.make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def qr_svg(payload: str) -> bytes:
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=4,
+        image_factory=qrcode.image.svg.SvgPathImage,
+    )
+    qr.add_data(payload)
+    qr.make(fit=True)
+    buffer = io.BytesIO()
+    qr.make_image().save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,154 @@
+"""Capacity, waitlist and approval rules, including under concurrency (both databases)."""
+
+import asyncio
+import random
+
+import pytest
+
+from core.models import OutboundMessage
+from events.models import Event
+from registrations import service
+from registrations.models import Registration, RegistrationStatus
+from tests.registrations.helpers import SYSTEM, person, published_event
+
+
+async def test_confirmed_then_waitlisted_then_full(settings):
+    event = await published_event(capacity=2, waitlist=True)
+    r1 = await service.register(event.id, person(1), settings=settings)
+    r2 = await service.register(event.id, person(2, party_size=1), settings=settings)
+    r3 = await service.register(event.id, person(3), settings=settings)
+    assert r1.registration.status == r2.registration.status == RegistrationStatus.CONFIRMED
+    assert r3.registration.status == RegistrationStatus.WAITLISTED
+    assert r3.waitlist_position == 1
+    closed = await published_event(capacity=1)
+    await service.register(closed.id, person(1), settings=settings)
+    with pytest.raises(service.EventFull):
+        await service.register(closed.id, person(2), settings=settings)
+    assert await Registration.filter(event_id=closed.id).count() == 1
+
+
+async def test_one_active_registration_per_person(settings):
+    event = await published_event()
+    await service.register(event.id, person(1), settings=settings)
+    with pytest.raises(service.AlreadyRegistered) as err:
+        await service.register(
+            event.id, person(1, email="PERSONNE1@Exemple.qc.ca"), settings=settings
+        )
+    assert "lien de gestion" in err.value.message
+
+
+async def test_cancel_promotes_in_order_and_party_sizes(settings):
+    event = await published_event(capacity=5, waitlist=True)
+    a = (await service.register(event.id, person(1, party_size=5), settings=settings)).registration
+    big = (
+        await service.register(event.id, person(2, party_size=4), settings=settings)
+    ).registration
+    small = (
+        await service.register(event.id, person(3, party_size=1), settings=settings)
+    ).registration
+    assert big.status == small.status == RegistrationStatus.WAITLISTED
+    await service.change_party_size(settings, a.id, 3)  # frees 2: not enough for the 4
+    assert (await Registration.get(id=big.id)).status == RegistrationStatus.WAITLISTED
+    assert (await Registration.get(id=small.id)).status == RegistrationStatus.WAITLISTED
+    await service.cancel(settings, a.id)
+    assert (await Registration.get(id=big.id)).status == RegistrationStatus.CONFIRMED
+    assert (await Registration.get(id=small.id)).status == RegistrationStatus.CONFIRMED
+    assert (await Event.get(id=event.id)).seats_taken == 5
+    assert await OutboundMessage.filter(subject__startswith="Une place s'est libérée").count() == 2
+
+
+async def test_capacity_raise_promotes(settings):
+    from events import service as events
+    from tests.events.test_service import event_in
+
+    event = await published_event(capacity=1, waitlist=True)
+    await service.register(event.id, person(1), settings=settings)
+    waiting = (await service.register(event.id, person(2), settings=settings)).registration
+    data = event_in(
+        starts_at="2030-02-16T09:00", ends_at="2030-02-16T11:30", capacity=2, waitlist=True
+    )
+    await events.update_event(SYSTEM, event.id, data)
+    assert (await Registration.get(id=waiting.id)).status == RegistrationStatus.CONFIRMED
+
+
+async def test_approval_flow(settings):
+    event = await published_event(capacity=1, requires_approval=True, waitlist=True)
+    p1 = (await service.register(event.id, person(1), settings=settings)).registration
+    p2 = (await service.register(event.id, person(2), settings=settings)).registration
+    p3 = (await service.register(event.id, person(3), settings=settings)).registration
+    assert {p1.status, p2.status} == {RegistrationStatus.PENDING_APPROVAL}
+    counts = await service.approve(settings, SYSTEM, [p1.id, p2.id])
+    assert counts["confirmed"] == 1 and counts["waitlisted"] == 1
+    assert await service.decline(settings, SYSTEM, [p3.id]) == 1
+    # Declining the confirmed one promotes the waitlisted one.
+    await service.decline(settings, SYSTEM, [p1.id])
+    assert (await Registration.get(id=p2.id)).status == RegistrationStatus.CONFIRMED
+
+
+async def test_window_enforced(settings):
+    event = await published_event(registration_opens_at="2029-12-01T00:00")
+    from datetime import UTC, datetime
+
+    if datetime.now(UTC).year < 2029:
+        with pytest.raises(service.RegistrationClosed):
+            await service.register(event.id, person(1), settings=settings)
+    past = await published_event(starts_at="2020-02-16T09:00", ends_at="2020-02-16T11:30")
+    with pytest.raises(service.RegistrationClosed):
+        await service.register(past.id, person(1), settings=settings)
+
+
+async def test_300_concurrent_registrations_for_50_places(settings):
+    event = await published_event(capacity=50, waitlist=True)
+    results = await asyncio.gather(
+        *(service.register(event.id, person(n), settings=settings) for n in range(300))
+    )
+    statuses = [r.registration.status for r in results]
+    assert statuses.count(RegistrationStatus.CONFIRMED) == 50
+    assert statuses.count(RegistrationStatus.WAITLISTED) == 250
+    positions = sorted(
+        [
+            await service.waitlist_position(r.registration)
+            for r in results
+            if r.registration.status == RegistrationStatus.WAITLISTED
+        ]
+    )
+    assert positions == list(range(1, 251))
+    assert (await Event.get(id=event.id)).seats_taken == 50
+    assert await Registration.filter(event_id=event.id).count() == 300
+
+    waitlisted = (
+        await Registration.filter(event_id=event.id, status=RegistrationStatus.WAITLISTED)
+        .order_by("waitlist_rank", "id")
+        .values_list("id", flat=True)
+    )
+    confirmed = await Registration.filter(
+        event_id=event.id, status=RegistrationStatus.CONFIRMED
+    ).values_list("id", flat=True)
+    await asyncio.gather(*(service.cancel(settings, rid) for rid in confirmed[:10]))
+    now_confirmed = set(
+        await Registration.filter(
+            event_id=event.id, status=RegistrationStatus.CONFIRMED
+        ).values_list("id", flat=True)
+    )
+    assert set(waitlisted[:10]) <= now_confirmed
+    assert not set(waitlisted[10:]) & now_confirmed
+    assert len(now_confirmed) == 50
+
+
+async def test_mixed_party_sizes_never_oversell(settings):
+    event = await published_event(capacity=50, waitlist=True)
+    rng = random.Random(7)
+    sizes = [rng.randint(1, 5) for _ in range(120)]
+    await asyncio.gather(
+        *(
+            service.register(event.id, person(n, party_size=s), settings=settings)
+            for n, s in enumerate(sizes)
+        )
+    )
+    heads = sum(
+        await Registration.filter(
+            event_id=event.id, status=RegistrationStatus.CONFIRMED
+        ).values_list("party_size", flat=True)
+    )
+    assert heads <= 50
+    assert heads == (await Event.get(id=event.id)).seats_taken
