@@ -140,13 +140,30 @@ class SecurityHeadersMiddleware:
 
 
 async def _send_error(scope: Scope, send: Send, error: AppError) -> None:
-    body = json.dumps(error.payload()).encode()
+    """An error answered before the app runs: JSON under /api/, a small page elsewhere."""
+    if str(scope.get("path", "")).startswith("/api/"):
+        body = json.dumps(error.payload()).encode()
+        content_type = b"application/json"
+    else:
+        from markupsafe import escape
+
+        home = escape(_("Retour à l'accueil"))
+        title = escape(error.message)
+        lang = i18n.current_language.get()
+        body = (
+            f'<!doctype html><html lang="{lang}"><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{error.status_code}</title><link rel="stylesheet" href="/static/css/app.css">'
+            f'<main class="container error-page"><h1>{title}</h1>'
+            f'<p><a href="/">{home}</a></p></main></html>'
+        ).encode()
+        content_type = b"text/html; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
             "status": error.status_code,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

@@ -69,6 +69,8 @@ class Event(Model):
     requires_approval = fields.BooleanField(default=False)
     allow_walkins_over_capacity = fields.BooleanField(default=False)
     registration_enabled = fields.BooleanField(default=True)
+    # Check-in opens this many minutes before the start and closes at the end.
+    checkin_opens_minutes = fields.IntField(default=120)
     registration_opens_at = fields.DatetimeField(null=True)
     registration_closes_at = fields.DatetimeField(null=True)
     visibility = fields.CharEnumField(Visibility, max_length=10, default=Visibility.PUBLIC)

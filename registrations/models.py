@@ -118,3 +118,94 @@ class SigningKey(Model):
 
     class Meta:
         table = "registrations_signing_key"
+
+
+class CheckinResult(StrEnum):
+    OK = "ok"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    INVALID = "invalid"
+    WRONG_EVENT = "wrong_event"
+    CANCELLED = "cancelled"
+    WAITLISTED = "waitlisted"
+    UNAPPROVED = "unapproved"
+    OUTSIDE_WINDOW = "outside_window"
+
+
+class CheckinDevice(Model):
+    """A tablet paired to one event through a scoped, expiring, revocable token."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField(
+        "events.Event", related_name="checkin_devices", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100)
+    token = fields.ForeignKeyField(
+        "core.ApiToken", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_by = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    last_seen_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "registrations_checkin_device"
+
+
+class CheckIn(Model):
+    """A successful check-in: one per registration per event day (local date)."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name=False, on_delete=fields.CASCADE)
+    registration = fields.ForeignKeyField(
+        "registrations.Registration", related_name="checkins", on_delete=fields.CASCADE
+    )
+    day = fields.DateField()
+    # "<registration_id>:<day>" while the check-in stands, null once undone.
+    active_key = fields.CharField(max_length=40, unique=True, null=True)
+    checked_in_at = fields.DatetimeField()
+    device = fields.ForeignKeyField(
+        "registrations.CheckinDevice", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    staff = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    method = fields.CharField(max_length=10, default="scan")  # scan, search, walkin, sync
+    undone_at = fields.DatetimeField(null=True)
+    undone_by = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "registrations_checkin"
+        indexes = (("event_id", "day"),)
+
+
+class Scan(Model):
+    """Every scan, successful or not (audit of the door), idempotent by nonce."""
+
+    id = fields.BigIntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name=False, on_delete=fields.CASCADE)
+    nonce = fields.CharField(max_length=64, unique=True, null=True)
+    scanned_at = fields.DatetimeField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+    result = fields.CharEnumField(CheckinResult, max_length=20)
+    registration = fields.ForeignKeyField(
+        "registrations.Registration", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    checkin = fields.ForeignKeyField(
+        "registrations.CheckIn", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    device = fields.ForeignKeyField(
+        "registrations.CheckinDevice", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    staff = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    detail = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "registrations_scan"
+        indexes = (("event_id", "scanned_at"),)

@@ -35,6 +35,7 @@ class Migration(migrations.Migration):
                 ('requires_approval', fields.BooleanField(default=False)),
                 ('allow_walkins_over_capacity', fields.BooleanField(default=False)),
                 ('registration_enabled', fields.BooleanField(default=True)),
+                ('checkin_opens_minutes', fields.IntField(default=120)),
                 ('registration_opens_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('registration_closes_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('visibility', fields.CharEnumField(default=Visibility.PUBLIC, description='PUBLIC: public\nUNLISTED: unlisted\nPRIVATE: private', enum_type=Visibility, max_length=10)),

@@ -121,3 +121,17 @@ def test_negotiate_language():
     assert i18n.negotiate_language(None, "es, en;q=0.9", "fr") == "en"
     assert i18n.negotiate_language(None, "es", "fr") == "fr"
     assert i18n.negotiate_language("xx", None, "en") == "en"
+
+
+async def test_oversized_form_gets_a_french_page(client):
+    r = await client.post(
+        "/login",
+        content=b"x" * (3 * 1024 * 1024),
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "content-length": str(3 * 1024 * 1024),
+        },
+    )
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("text/html")
+    assert "trop volumineux" in r.text

@@ -1,0 +1,473 @@
+"""Check-in at the door. `check_in` decides every scan (camera, search, walk-in, sync).
+
+Results: ok, already_checked_in (with the previous time and device), invalid
+(unparseable, forged, unknown), wrong_event (with the right event), cancelled,
+waitlisted, unapproved, outside_window. One check-in per registration per event day
+(local date), enforced by a unique key so that concurrent scans of one ticket give exactly
+one `ok`. Every scan is recorded (`Scan`), and a nonce makes a retry idempotent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.audit import audit
+from core.auth import Principal, authorize
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.i18n import _
+from core.settings import Settings
+from events.models import Event
+from registrations import tickets
+from registrations.models import (
+    ACTIVE_STATUSES,
+    CheckIn,
+    CheckinDevice,
+    CheckinResult,
+    Registration,
+    RegistrationSource,
+    RegistrationStatus,
+    Scan,
+)
+
+# How far in the future a device clock may be before we use the server's time.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def result_message(result: CheckinResult) -> str:
+    return {
+        CheckinResult.OK: _("Bienvenue!"),
+        CheckinResult.ALREADY_CHECKED_IN: _("Déjà accueilli·e"),
+        CheckinResult.INVALID: _("Billet invalide"),
+        CheckinResult.WRONG_EVENT: _("Billet d'un autre événement"),
+        CheckinResult.CANCELLED: _("Inscription annulée"),
+        CheckinResult.WAITLISTED: _("Sur la liste d'attente"),
+        CheckinResult.UNAPPROVED: _("Inscription pas encore approuvée"),
+        CheckinResult.OUTSIDE_WINDOW: _("Hors de la période d'accueil"),
+    }[result]
+
+
+@dataclass
+class ScanOutcome:
+    result: CheckinResult
+    registration: Registration | None = None
+    checkin: CheckIn | None = None
+    previous: CheckIn | None = None
+    previous_device: str = ""
+    right_event: Event | None = None
+    scanned_at: datetime | None = None
+    nonce: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "result": self.result.value,
+            "message": result_message(self.result),
+            "nonce": self.nonce,
+        }
+        if self.registration is not None:
+            body["registration"] = registration_summary(self.registration)
+        if self.checkin is not None:
+            body["checked_in_at"] = self.checkin.checked_in_at.isoformat()
+            body["checkin_id"] = self.checkin.id
+        if self.previous is not None:
+            body["previous_checkin_at"] = self.previous.checked_in_at.isoformat()
+            body["previous_device"] = self.previous_device
+        if self.right_event is not None:
+            body["right_event"] = {
+                "id": self.right_event.id,
+                "title": self.right_event.title,
+                "starts_at": self.right_event.starts_at.isoformat(),
+            }
+        body.update(self.extra)
+        return body
+
+
+def registration_summary(registration: Registration) -> dict[str, Any]:
+    person = registration.person if hasattr(registration.person, "first_name") else None
+    clientele = registration.clientele if hasattr(registration.clientele, "code") else None
+    organization = registration.organization if hasattr(registration.organization, "name") else None
+    return {
+        "id": registration.public_id,
+        "name": f"{person.first_name} {person.last_name}".strip() if person else "",
+        "clientele": clientele.code if clientele else None,
+        "clientele_name": clientele.name_fr if clientele else None,
+        "organization": organization.name if organization else "",
+        "party_size": registration.party_size,
+        "status": registration.status.value
+        if isinstance(registration.status, RegistrationStatus)
+        else registration.status,
+        "ticket_code": registration.ticket_code,
+    }
+
+
+def local_day(event: Event, moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(event.timezone)).date()
+
+
+def within_window(event: Event, moment: datetime) -> bool:
+    opens = event.starts_at - timedelta(minutes=event.checkin_opens_minutes)
+    return opens <= moment <= event.ends_at
+
+
+async def _device_name(device_id: int | None) -> str:
+    if device_id is None:
+        return ""
+    device = await CheckinDevice.get_or_none(id=device_id)
+    return device.name if device else ""
+
+
+async def _replay(nonce: str) -> ScanOutcome | None:
+    scan = await Scan.get_or_none(nonce=nonce)
+    if scan is None:
+        return None
+    registration = None
+    if scan.registration_id is not None:  # type: ignore[attr-defined]
+        registration = await Registration.get(id=scan.registration_id).select_related(  # type: ignore[attr-defined]
+            "person", "clientele", "organization"
+        )
+    checkin = await CheckIn.get_or_none(id=scan.checkin_id) if scan.checkin_id else None  # type: ignore[attr-defined]
+    outcome = ScanOutcome(
+        CheckinResult(scan.result), registration, nonce=nonce, scanned_at=scan.scanned_at
+    )
+    if scan.result == CheckinResult.OK:
+        outcome.checkin = checkin
+    elif scan.result == CheckinResult.ALREADY_CHECKED_IN and checkin is not None:
+        outcome.previous = checkin
+        outcome.previous_device = await _device_name(checkin.device_id)  # type: ignore[attr-defined]
+    outcome.extra["replayed"] = True
+    return outcome
+
+
+async def _record(
+    outcome: ScanOutcome,
+    event_id: int,
+    device_id: int | None,
+    staff_id: int | None,
+    detail: str = "",
+) -> ScanOutcome:
+    try:
+        async with in_transaction():
+            await Scan.create(
+                event_id=event_id,
+                nonce=outcome.nonce,
+                scanned_at=outcome.scanned_at,
+                result=outcome.result,
+                registration=outcome.registration,
+                checkin=outcome.checkin or outcome.previous,
+                device_id=device_id,
+                staff_id=staff_id,
+                detail=detail[:200],
+            )
+    except IntegrityError:  # the same nonce recorded concurrently: answer like the first
+        if outcome.nonce:
+            replay = await _replay(outcome.nonce)
+            if replay is not None:
+                return replay
+        raise
+    return outcome
+
+
+async def check_in(
+    settings: Settings,
+    actor: Principal,
+    *,
+    event_id: int,
+    payload: str | None = None,
+    registration_id: str | None = None,
+    device_id: int | None = None,
+    at: datetime | None = None,
+    nonce: str | None = None,
+    method: str = "scan",
+) -> ScanOutcome:
+    """Decide one scan. The single place where a door decision is made."""
+    authorize(actor, "checkin.scan", event_id=event_id)
+    now = datetime.now(UTC)
+    moment = min(at, now + MAX_CLOCK_SKEW) if at is not None else now
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    nonce = (nonce or "").strip()[:64] or None
+    if nonce:
+        replay = await _replay(nonce)
+        if replay is not None:
+            return replay
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise NotFound()
+    staff_id = actor.user_id if actor.via != "system" else None
+    outcome = ScanOutcome(CheckinResult.INVALID, scanned_at=moment, nonce=nonce)
+
+    public_id: str | None = None
+    if payload is not None:
+        try:
+            signer = await tickets.get_signer(settings.secret_key)
+            claim = tickets.verify_payload(payload, signer.public_key)
+        except tickets.TicketError as error:
+            return await _record(outcome, event.id, device_id, staff_id, str(error))
+        if claim.event_id != event.id:
+            outcome.result = CheckinResult.WRONG_EVENT
+            outcome.right_event = await Event.get_or_none(id=claim.event_id)
+            outcome.registration = await Registration.get_or_none(
+                public_id=claim.public_id
+            ).select_related("person", "clientele", "organization")
+            return await _record(outcome, event.id, device_id, staff_id)
+        public_id = claim.public_id
+    elif registration_id:
+        public_id = registration_id.strip()[:32]
+    else:
+        raise ValidationFailed(fields={"payload": _("Un billet ou une inscription est requis.")})
+
+    registration = await Registration.get_or_none(public_id=public_id).select_related(
+        "person", "clientele", "organization"
+    )
+    if registration is None:
+        return await _record(outcome, event.id, device_id, staff_id, "inconnu")
+    outcome.registration = registration
+    if registration.event_id != event.id:  # type: ignore[attr-defined]
+        outcome.result = CheckinResult.WRONG_EVENT
+        outcome.right_event = await Event.get_or_none(id=registration.event_id)  # type: ignore[attr-defined]
+        return await _record(outcome, event.id, device_id, staff_id)
+    status = RegistrationStatus(registration.status)
+    if status in (RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED):
+        outcome.result = CheckinResult.CANCELLED
+    elif status == RegistrationStatus.WAITLISTED:
+        outcome.result = CheckinResult.WAITLISTED
+    elif status == RegistrationStatus.PENDING_APPROVAL:
+        outcome.result = CheckinResult.UNAPPROVED
+    elif not within_window(event, moment):
+        outcome.result = CheckinResult.OUTSIDE_WINDOW
+    if outcome.result != CheckinResult.INVALID:
+        return await _record(outcome, event.id, device_id, staff_id)
+
+    day = local_day(event, moment)
+    key = f"{registration.id}:{day.isoformat()}"
+    try:
+        async with in_transaction():
+            checkin = await CheckIn.create(
+                event_id=event.id,
+                registration=registration,
+                day=day,
+                active_key=key,
+                checked_in_at=moment,
+                device_id=device_id,
+                staff_id=staff_id,
+                method=method,
+            )
+            outcome.result = CheckinResult.OK
+            outcome.checkin = checkin
+            await Scan.create(
+                event_id=event.id,
+                nonce=nonce,
+                scanned_at=moment,
+                result=CheckinResult.OK,
+                registration=registration,
+                checkin=checkin,
+                device_id=device_id,
+                staff_id=staff_id,
+            )
+        return outcome
+    except IntegrityError:
+        if nonce:
+            replay = await _replay(nonce)
+            if replay is not None:
+                return replay
+    previous = await CheckIn.get_or_none(active_key=key)
+    outcome.result = CheckinResult.ALREADY_CHECKED_IN
+    outcome.checkin = None
+    outcome.previous = previous
+    if previous is not None:
+        outcome.previous_device = await _device_name(previous.device_id)  # type: ignore[attr-defined]
+    return await _record(outcome, event.id, device_id, staff_id)
+
+
+async def undo_checkin(actor: Principal, checkin_id: int) -> CheckIn:
+    """Undo a check-in (an organizer's or the scanning device's correction), audited."""
+    async with in_transaction():
+        checkin = await CheckIn.get_or_none(id=checkin_id)
+        if checkin is None or checkin.undone_at is not None:
+            raise NotFound()
+        authorize(actor, "checkin.scan", event_id=checkin.event_id)  # type: ignore[attr-defined]
+        checkin.undone_at = datetime.now(UTC)
+        checkin.undone_by_id = actor.user_id  # type: ignore[attr-defined]
+        checkin.active_key = None
+        await checkin.save()
+        await audit(actor, "checkin.undone", checkin, {"registration": checkin.registration_id})  # type: ignore[attr-defined]
+    return checkin
+
+
+async def sync_scans(
+    settings: Settings,
+    actor: Principal,
+    event_id: int,
+    scans: list[dict[str, Any]],
+    device_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Apply an offline queue in scan-time order; idempotent by nonce.
+
+    The first check-in recorded wins; later scans of the same ticket come back as
+    `already_checked_in` (duplicates), with the earlier time and device.
+    """
+    authorize(actor, "checkin.scan", event_id=event_id)
+    ordered = sorted(enumerate(scans), key=lambda item: item[1]["scanned_at"])
+    results: list[dict[str, Any] | None] = [None] * len(scans)
+    for index, scan in ordered:
+        outcome = await check_in(
+            settings,
+            actor,
+            event_id=event_id,
+            payload=scan.get("payload"),
+            registration_id=scan.get("registration_id"),
+            device_id=device_id,
+            at=scan["scanned_at"],
+            nonce=scan.get("nonce"),
+            method="sync",
+        )
+        results[index] = outcome.as_dict()
+    return [r for r in results if r is not None]
+
+
+async def counts(event: Event, day: date | None = None) -> dict[str, int]:
+    """Present heads today / registered (confirmed) heads."""
+    day = day or local_day(event, datetime.now(UTC))
+    registered = sum(
+        await Registration.filter(
+            event_id=event.id, status=RegistrationStatus.CONFIRMED
+        ).values_list("party_size", flat=True)
+    )
+    present_rows = await CheckIn.filter(
+        event_id=event.id, day=day, active_key__isnull=False
+    ).values_list("registration__party_size", flat=True)
+    return {
+        "present": sum(present_rows),
+        "present_registrations": len(present_rows),
+        "registered": registered,
+    }
+
+
+async def roster(settings: Settings, actor: Principal, event_id: int) -> dict[str, Any]:
+    """What a tablet caches to work offline: registrations, public key, counts."""
+    authorize(actor, "checkin.scan", event_id=event_id)
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise NotFound()
+    day = local_day(event, datetime.now(UTC))
+    registrations = await Registration.filter(
+        event_id=event.id,
+        status__in=[*ACTIVE_STATUSES, RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED],
+    ).select_related("person", "clientele", "organization")
+    present = {
+        row["registration_id"]: row["checked_in_at"]
+        for row in await CheckIn.filter(
+            event_id=event.id, day=day, active_key__isnull=False
+        ).values("registration_id", "checked_in_at")
+    }
+    signer = await tickets.get_signer(settings.secret_key)
+    items = []
+    for registration in registrations:
+        summary = registration_summary(registration)
+        checked = present.get(registration.id)
+        summary["checked_in_at"] = checked.isoformat() if checked else None
+        items.append(summary)
+    return {
+        "event": {
+            "id": event.id,
+            "title": event.title,
+            "starts_at": event.starts_at.isoformat(),
+            "ends_at": event.ends_at.isoformat(),
+            "checkin_opens_at": (
+                event.starts_at - timedelta(minutes=event.checkin_opens_minutes)
+            ).isoformat(),
+            "timezone": event.timezone,
+            "allow_walkins_over_capacity": event.allow_walkins_over_capacity,
+        },
+        "day": day.isoformat(),
+        "public_key": signer.public_key_b64,
+        "payload_prefix": tickets.PREFIX,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "registrations": items,
+        "counts": await counts(event, day),
+    }
+
+
+async def walk_in(settings: Settings, actor: Principal, event_id: int, data: Any) -> ScanOutcome:
+    """Register someone at the door and check them in at once."""
+    from registrations.service import register
+
+    authorize(actor, "checkin.scan", event_id=event_id)
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise NotFound()
+    result = await register(
+        event_id,
+        data,
+        settings=settings,
+        source=RegistrationSource.WALKIN,
+        actor=Principal.system("accueil") if actor.scope else actor,
+        force_confirm=event.allow_walkins_over_capacity,
+    )
+    registration = result.registration
+    if registration.status != RegistrationStatus.CONFIRMED:
+        raise Conflict(_("L'inscription sur place n'a pas pu être confirmée."), code="event_full")
+    return await check_in(
+        settings,
+        actor,
+        event_id=event_id,
+        registration_id=registration.public_id,
+        method="walkin",
+        nonce=None,
+    )
+
+
+async def pair_device(
+    actor: Principal, event_id: int, name: str, *, hours: int = 48
+) -> tuple[CheckinDevice, str]:
+    """A device token scoped to one event (expiring, revocable), shown once as a QR link."""
+    from core.accounts import create_token
+    from core.models import User
+
+    authorize(actor, "registrations.manage", event_id=event_id)
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise NotFound()
+    name = name.strip()[:100] or _("Tablette %(n)s", n=secrets.randbelow(900) + 100)
+    hours = max(1, min(hours, 24 * 14))
+    user = await User.get(id=actor.user_id)
+    async with in_transaction():
+        token, raw = await create_token(
+            actor,
+            user,
+            f"Accueil — {name}",
+            scope=f"checkin:{event_id}",
+            expires_in=timedelta(hours=hours),
+        )
+        device = await CheckinDevice.create(
+            event=event,
+            name=name,
+            token=token,
+            created_by=user,
+            expires_at=token.expires_at,
+        )
+        await audit(actor, "checkin.device_paired", device, {"event": event_id, "hours": hours})
+    return device, raw
+
+
+async def revoke_device(actor: Principal, device_id: int) -> None:
+    from core.models import ApiToken
+
+    device = await CheckinDevice.get_or_none(id=device_id)
+    if device is None:
+        raise NotFound()
+    authorize(actor, "registrations.manage", event_id=device.event_id)  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    async with in_transaction():
+        device.revoked_at = now
+        await device.save(update_fields=["revoked_at"])
+        if device.token_id is not None:  # type: ignore[attr-defined]
+            await ApiToken.filter(id=device.token_id).update(revoked_at=now)  # type: ignore[attr-defined]
+        await audit(actor, "checkin.device_revoked", device)

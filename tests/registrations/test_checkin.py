@@ -1,0 +1,221 @@
+"""The door decision: every result code from a real scenario, concurrency, offline sync."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.auth import Principal
+from core.errors import Forbidden
+from registrations import checkin, service, tickets
+from registrations.models import CheckIn, CheckinResult, Registration, Scan
+from tests.conftest import make_user
+from tests.registrations.helpers import SYSTEM, person, published_event
+
+
+def _soon(hours: float = 0.5) -> tuple[str, str]:
+    """An event starting in `hours` hours, lasting 3 hours (local time strings)."""
+    from zoneinfo import ZoneInfo
+
+    start = datetime.now(ZoneInfo("America/Toronto")) + timedelta(hours=hours)
+    return start.strftime("%Y-%m-%dT%H:%M"), (start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+
+
+async def _event(**kw):
+    start, end = _soon()
+    return await published_event(starts_at=start, ends_at=end, **kw)
+
+
+async def _payload(settings, registration: Registration) -> str:
+    return await service.ticket_payload(settings, registration)
+
+
+async def test_every_result_code(settings):
+    event = await _event(capacity=1, waitlist=True)
+    other = await _event(title="Autre événement")
+    ok = (await service.register(event.id, person(1), settings=settings)).registration
+    waiting = (await service.register(event.id, person(2), settings=settings)).registration
+    elsewhere = (await service.register(other.id, person(3), settings=settings)).registration
+    gone = (await service.register(other.id, person(4), settings=settings)).registration
+
+    async def scan(reg, ev=event, **kw):
+        return await checkin.check_in(
+            settings, SYSTEM, event_id=ev.id, payload=await _payload(settings, reg), **kw
+        )
+
+    first = await scan(ok)
+    assert first.result == CheckinResult.OK and first.checkin is not None
+    again = await scan(ok)
+    assert again.result == CheckinResult.ALREADY_CHECKED_IN
+    assert again.previous.checked_in_at == first.checkin.checked_in_at
+    assert (await scan(waiting)).result == CheckinResult.WAITLISTED
+    wrong = await scan(elsewhere)
+    assert wrong.result == CheckinResult.WRONG_EVENT
+    assert wrong.as_dict()["right_event"]["title"] == "Autre événement"
+    await service.cancel(settings, gone.id)
+    assert (await scan(gone, ev=other)).result == CheckinResult.CANCELLED
+    approval = await _event(requires_approval=True)
+    pending = (await service.register(approval.id, person(5), settings=settings)).registration
+    assert (await scan(pending, ev=approval)).result == CheckinResult.UNAPPROVED
+    start, end = _soon(hours=-5)  # over two hours ago
+    past = await published_event(starts_at=start, ends_at=end)
+    from registrations.models import RegistrationSource
+
+    latecomer = (
+        await service.register(
+            past.id,
+            person(6),
+            settings=settings,
+            source=RegistrationSource.BACKOFFICE,
+            actor=SYSTEM,
+        )
+    ).registration
+    late = await scan(latecomer, ev=past)
+    assert late.result == CheckinResult.OUTSIDE_WINDOW
+    early = await scan(elsewhere, ev=other, at=datetime.now(UTC) - timedelta(hours=3))
+    assert early.result == CheckinResult.OUTSIDE_WINDOW
+    garbage = await checkin.check_in(settings, SYSTEM, event_id=event.id, payload="bonjour")
+    assert garbage.result == CheckinResult.INVALID
+    # Every scan is recorded, failed or not.
+    assert await Scan.all().count() == 9
+    assert len(garbage.as_dict()["message"]) > 0
+
+
+async def test_forged_payload_is_invalid(settings):
+    event = await _event()
+    reg = (await service.register(event.id, person(1), settings=settings)).registration
+    payload = await _payload(settings, reg)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    for position in (len(tickets.PREFIX) + 3, len(payload) // 2, len(payload) - 2):
+        ch = payload[position]
+        forged = (
+            payload[:position] + alphabet[(alphabet.index(ch) + 1) % 32] + payload[position + 1 :]
+        )
+        outcome = await checkin.check_in(settings, SYSTEM, event_id=event.id, payload=forged)
+        assert outcome.result in (CheckinResult.INVALID, CheckinResult.WRONG_EVENT)
+        assert outcome.result == CheckinResult.INVALID or outcome.registration is None
+    # A validly formed payload signed with another key.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    rogue = tickets.Signer(Ed25519PrivateKey.generate(), "")
+    outcome = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=rogue.sign(event.id, reg.public_id)
+    )
+    assert outcome.result == CheckinResult.INVALID
+    assert not await CheckIn.exists()
+
+
+async def test_twenty_concurrent_scans_one_ok(settings):
+    event = await _event()
+    reg = (await service.register(event.id, person(1), settings=settings)).registration
+    payload = await _payload(settings, reg)
+    outcomes = await asyncio.gather(
+        *(checkin.check_in(settings, SYSTEM, event_id=event.id, payload=payload) for _ in range(20))
+    )
+    results = [o.result for o in outcomes]
+    assert results.count(CheckinResult.OK) == 1
+    assert results.count(CheckinResult.ALREADY_CHECKED_IN) == 19
+    assert await CheckIn.filter(registration_id=reg.id).count() == 1
+
+
+async def test_nonce_makes_retry_idempotent_and_undo(settings):
+    event = await _event()
+    reg = (await service.register(event.id, person(1), settings=settings)).registration
+    payload = await _payload(settings, reg)
+    nonce = str(uuid.uuid4())
+    first = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=payload, nonce=nonce
+    )
+    retry = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=payload, nonce=nonce
+    )
+    assert first.result == retry.result == CheckinResult.OK
+    assert await Scan.filter(nonce=nonce).count() == 1
+    await checkin.undo_checkin(SYSTEM, first.checkin.id)
+    again = await checkin.check_in(settings, SYSTEM, event_id=event.id, payload=payload)
+    assert again.result == CheckinResult.OK
+
+
+async def test_checkin_role_and_scoped_device(settings):
+    from core.models import Role
+
+    event = await _event()
+    other = await _event(title="Autre")
+    volunteer = Principal.for_user(await make_user(Role.CHECKIN))
+    reg = (await service.register(event.id, person(1), settings=settings)).registration
+    outcome = await checkin.check_in(
+        settings, volunteer, event_id=event.id, registration_id=reg.public_id, method="search"
+    )
+    assert outcome.result == CheckinResult.OK
+    organizer = Principal.for_user(await make_user(Role.ORGANIZER))
+    device, raw = await checkin.pair_device(organizer, event.id, "Tablette 1")
+    from core.auth import principal_from_token
+
+    tablet = await principal_from_token(raw)
+    assert tablet.can("checkin.scan", event_id=event.id)
+    with pytest.raises(Forbidden):
+        await checkin.roster(settings, tablet, other.id)
+    roster = await checkin.roster(settings, tablet, event.id)
+    assert roster["counts"] == {"present": 1, "present_registrations": 1, "registered": 1}
+    assert roster["registrations"][0]["checked_in_at"] is not None
+    await checkin.revoke_device(organizer, device.id)
+    assert await principal_from_token(raw) is None
+
+
+async def test_sync_two_devices_overlapping(settings):
+    event = await _event(capacity=500)
+    regs = [
+        (await service.register(event.id, person(n), settings=settings)).registration
+        for n in range(170)
+    ]
+    payloads = [await _payload(settings, r) for r in regs]
+    base = datetime.now(UTC)
+    device_a = [
+        {"payload": payloads[i], "scanned_at": base + timedelta(seconds=i), "nonce": f"a-{i}"}
+        for i in range(100)
+    ]
+    device_b = [
+        {
+            "payload": payloads[i],
+            "scanned_at": base + timedelta(seconds=i, milliseconds=500),
+            "nonce": f"b-{i}",
+        }
+        for i in range(70, 170)
+    ]
+    results_a = await checkin.sync_scans(settings, SYSTEM, event.id, device_a)
+    results_b = await checkin.sync_scans(settings, SYSTEM, event.id, device_b)
+    all_results = [r["result"] for r in results_a + results_b]
+    assert all_results.count("ok") == 170
+    assert all_results.count("already_checked_in") == 30
+    duplicates = [r for r in results_b if r["result"] == "already_checked_in"]
+    assert all("previous_checkin_at" in r for r in duplicates)
+    # Re-sending the same batches changes nothing.
+    again = await checkin.sync_scans(settings, SYSTEM, event.id, device_a + device_b)
+    assert sorted(r["result"] for r in again) == sorted(all_results)
+    assert await CheckIn.all().count() == 170
+    assert await Scan.all().count() == 200
+
+
+async def test_walk_in_over_capacity_only_when_allowed(settings):
+    from registrations.schemas import RegistrationIn
+
+    full = await _event(capacity=1)
+    await service.register(full.id, person(1), settings=settings)
+    walkin = RegistrationIn.model_validate(
+        {
+            "first_name": "Sur",
+            "last_name": "Place",
+            "email": "surplace@exemple.qc.ca",
+            "clientele": "family",
+        }
+    )
+    with pytest.raises(service.EventFull):
+        await checkin.walk_in(settings, SYSTEM, full.id, walkin)
+    allowed = await _event(capacity=1)
+    from events.models import Event
+
+    await Event.filter(id=allowed.id).update(allow_walkins_over_capacity=True)
+    await service.register(allowed.id, person(1), settings=settings)
+    outcome = await checkin.walk_in(settings, SYSTEM, allowed.id, walkin)
+    assert outcome.result == CheckinResult.OK
