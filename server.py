@@ -44,6 +44,8 @@ ROUTE_MODULES = [
     "events.routes",
     "registrations.routes",
     "registrations.admin_routes",
+    "registrations.checkin_routes",
+    "registrations.checkin_pages",
 ]
 
 

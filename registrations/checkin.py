@@ -403,6 +403,24 @@ async def walk_in(settings: Settings, actor: Principal, event_id: int, data: Any
     event = await Event.get_or_none(id=event_id)
     if event is None:
         raise NotFound()
+    from registrations.schemas import RegistrationIn, WalkinIn
+
+    if isinstance(data, WalkinIn):
+        data = RegistrationIn.model_construct(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            email=data.email,
+            clientele=data.clientele,
+            organization=data.organization,
+            territory=data.territory,
+            phone="",
+            language=data.language,
+            party_size=data.party_size,
+            answers={},
+            consents=[],
+            under_14=False,
+            guardian_consent=False,
+        )
     result = await register(
         event_id,
         data,

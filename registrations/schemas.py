@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -100,3 +101,74 @@ class QuestionIn(BaseModel):
         if len(set(cleaned)) != len(cleaned):
             raise ValueError(_("Les choix doivent être distincts."))
         return cleaned
+
+
+class WalkinIn(BaseModel):
+    """On-the-spot registration at the door: the minimum (e-mail optional)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    email: str = Field(default="", max_length=254)
+    clientele: str = Field(min_length=1, max_length=32)
+    territory: str | None = Field(default=None, max_length=10)
+    organization: str = Field(default="", max_length=200)
+    party_size: int = Field(default=1, ge=1, le=MAX_PARTY_SIZE)
+    language: str = Field(default="fr", pattern="^(fr|en)$")
+
+    _clean = field_validator("first_name", "last_name", "organization", mode="before")(_no_controls)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not value:
+            return value
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError(_("Adresse courriel invalide.")) from None
+
+
+class ScanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: int
+    payload: str | None = Field(default=None, max_length=400)
+    registration_id: str | None = Field(default=None, max_length=32)
+    nonce: str | None = Field(default=None, max_length=64)
+    scanned_at: datetime | None = None
+
+
+class SyncScan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payload: str | None = Field(default=None, max_length=400)
+    registration_id: str | None = Field(default=None, max_length=32)
+    nonce: str = Field(min_length=1, max_length=64)
+    scanned_at: datetime
+
+
+class SyncIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: int
+    scans: list[SyncScan] = Field(max_length=2000)
+
+
+class ScanOut(BaseModel):
+    result: str
+    message: str
+    nonce: str | None = None
+    registration: dict[str, Any] | None = None
+    checked_in_at: str | None = None
+    checkin_id: int | None = None
+    previous_checkin_at: str | None = None
+    previous_device: str | None = None
+    right_event: dict[str, Any] | None = None
+
+
+class SyncOut(BaseModel):
+    results: list[ScanOut]

@@ -346,17 +346,32 @@ async def register(
             organization, _created = await Organization.get_or_create(
                 name_key=name_key(data.organization), defaults={"name": data.organization}
             )
-        person, person_created = await upsert_person(
-            SYSTEM,
-            first_name=data.first_name,
-            last_name=data.last_name,
-            email=data.email,
-            language=data.language,
-            clientele=clientele,
-            territory=territory,
-            organization=organization,
-            phone=data.phone,
-        )
+        if not data.email:  # walk-ins may come without an e-mail: a new person each time
+            from people.models import Person
+
+            person = await Person.create(
+                first_name=data.first_name,
+                last_name=data.last_name,
+                email=None,
+                email_key=None,
+                language=data.language,
+                clientele=clientele,
+                territory=territory,
+                organization=organization,
+            )
+            person_created = True
+        else:
+            person, person_created = await upsert_person(
+                SYSTEM,
+                first_name=data.first_name,
+                last_name=data.last_name,
+                email=data.email,
+                language=data.language,
+                clientele=clientele,
+                territory=territory,
+                organization=organization,
+                phone=data.phone,
+            )
         active_key = f"{event.id}:{person.id}"
         if await Registration.exists(active_key=active_key):
             raise AlreadyRegistered()
