@@ -81,7 +81,13 @@ def live_server(tmp_path_factory) -> Iterator[dict[str, str]]:
     else:
         proc.terminate()
         raise RuntimeError((tmp / "server.log").read_text())
-    yield {"base": base, "email": "orga@exemple.qc.ca", "password": E2E_PASSWORD}
+    yield {
+        "base": base,
+        "email": "orga@exemple.qc.ca",
+        "password": E2E_PASSWORD,
+        "env": env,  # DATABASE_URL, VAR_DIR, … of the served instance (to seed data)
+        "root": str(ROOT),
+    }
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
