@@ -87,7 +87,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 _HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except ":" (RFC 5322)
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_][a-z0-9_/-]{0,100}$")
-_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+# type/subtype with at most one simple parameter (e.g. "text/calendar; method=cancel").
+_CONTENT_TYPE = re.compile(
+    r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(; ?[a-z-]+=[a-z0-9-]+)?$"
+)
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+$")
 
 
@@ -309,8 +312,13 @@ def _text_part(body: str, subtype: str) -> MIMEText:
 
 
 def _binary_part(item: Mapping[str, Any], disposition: str) -> MIMEBase:
-    maintype, _sep, subtype = str(item["content_type"]).partition("/")
-    part = MIMEBase(maintype, subtype)
+    mime, _sep, parameter = str(item["content_type"]).partition(";")
+    maintype, _sep, subtype = mime.strip().partition("/")
+    params = {}
+    if parameter:
+        name, _sep, value = parameter.strip().partition("=")
+        params[name] = value.upper() if name == "method" else value
+    part = MIMEBase(maintype, subtype, **params)
     part.set_payload(attachment_bytes(item))
     encoders.encode_base64(part)
     filename = str(item.get("filename") or "piece-jointe")

@@ -184,3 +184,25 @@ async def test_send_test_mail(settings):
     assert first.to_address == "admin@exemple.qc.ca"
     assert first.cause_type == "test"
     assert settings.mail_sender_address in first.text_body
+
+
+async def test_calendar_attachment_keeps_its_method(settings):
+    from core.mail.outbox import build_mime, queue_mail
+
+    message = await queue_mail(
+        to_address="a@exemple.qc.ca",
+        template="test",
+        context={},
+        dedupe_key="ics-method",
+        attachments=[
+            {
+                "filename": "annulation.ics",
+                "content_type": "text/calendar; method=CANCEL",
+                "data": b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+                "content_id": None,
+            }
+        ],
+        settings=settings,
+    )
+    mime = build_mime(message, settings).as_string()
+    assert 'Content-Type: text/calendar; method="CANCEL"' in mime or "method=CANCEL" in mime
