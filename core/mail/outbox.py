@@ -314,11 +314,10 @@ def _text_part(body: str, subtype: str) -> MIMEText:
 def _binary_part(item: Mapping[str, Any], disposition: str) -> MIMEBase:
     mime, _sep, parameter = str(item["content_type"]).partition(";")
     maintype, _sep, subtype = mime.strip().partition("/")
-    params = {}
+    part = MIMEBase(maintype, subtype)
     if parameter:
         name, _sep, value = parameter.strip().partition("=")
-        params[name] = value.upper() if name == "method" else value
-    part = MIMEBase(maintype, subtype, **params)
+        part.set_param(name, value.upper() if name == "method" else value)
     part.set_payload(attachment_bytes(item))
     encoders.encode_base64(part)
     filename = str(item.get("filename") or "piece-jointe")
