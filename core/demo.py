@@ -24,6 +24,7 @@ def _demo_password(settings: Settings) -> str:
 
 
 async def load_demo(settings: Settings, *, if_empty: bool = False) -> list[str]:
+    from events.demo import load_demo_events
     from people.demo import load_demo_people
     from people.service import seed_plan_items
 
@@ -46,7 +47,8 @@ async def load_demo(settings: Settings, *, if_empty: bool = False) -> list[str]:
         await admin.save(update_fields=["password_hash"])
     await seed_plan_items()
     people = await load_demo_people()
-    lines.append(f"Données de démonstration prêtes ({people}).")
+    events = await load_demo_events()
+    lines.append(f"Données de démonstration prêtes ({people}; {events}).")
     lines.append("")
     lines.append(f"  Adresse : {settings.base_url}")
     lines.append(f"  Compte de démonstration : {DEMO_ADMIN_EMAIL}")

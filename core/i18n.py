@@ -89,8 +89,13 @@ def negotiate_language(query_lang: str | None, accept_language: str | None, defa
     return default
 
 
+@cache
+def _parsed_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
 def _locale() -> Locale:
-    return Locale.parse(LOCALES.get(current_language.get(), "fr_CA"))
+    return _parsed_locale(LOCALES.get(current_language.get(), "fr_CA"))
 
 
 def to_local(value: datetime) -> datetime:

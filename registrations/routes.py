@@ -1,1 +1,763 @@
-routes: list = []
+"""Participant-facing registration: the public form, the manage pages (ticket, QR, ICS,
+edit, cancel), the manage-link resend form, and the registrant's JSON API.
+
+Thin: the capacity, waitlist and approval rules live in `registrations.service`, which
+both the HTML pages and the JSON API call. A manage token only ever opens its own
+registration; a wrong token is a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from core import i18n
+from core.auth import current_principal
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.http import (
+    client_ip_of,
+    field_errors,
+    flash,
+    json_response,
+    parse_json,
+    read_form,
+    redirect,
+)
+from core.i18n import _
+from core.openapi import api_doc
+from core.settings import Settings
+from core.templating import render
+from events import service as events_service
+from events.ics import event_ics
+from events.models import AttendanceMode, Event
+from people import service as people_service
+from people.models import Clientele, ConsentPurpose
+from registrations import service, tickets
+from registrations.models import (
+    ACTIVE_STATUSES,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationSource,
+    RegistrationStatus,
+)
+from registrations.schemas import (
+    MAX_PARTY_SIZE,
+    ManagePatch,
+    RegistrationIn,
+    RegistrationOut,
+    ResendIn,
+    TicketOut,
+)
+
+# Per client address. Constants (not settings); RATE_LIMIT_ENABLED=false turns them off.
+FORM_LIMIT = "20/minute"
+RESEND_LIMIT = "10/minute"
+MANAGE_LIMIT = "30/minute"
+API_LIMIT = "60/minute"
+QR_CACHE = "private, max-age=300"
+TAGS = ["inscriptions"]
+YOUTH = "youth"
+FORM_CONSENTS = (
+    ConsentPurpose.EVENT_COMMUNICATIONS,
+    ConsentPurpose.NEWSLETTER,
+    ConsentPurpose.PHOTOS,
+)
+YES = "oui"
+NO = "non"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _event_id(request: Request) -> int:
+    return int(request.path_params["id"])
+
+
+def _token(request: Request) -> str:
+    return str(request.path_params["token"])[:100]
+
+
+async def _limit(request: Request, limit: str, name: str) -> None:
+    await request.app.state.limiter.hit(limit, name, client_ip_of(request))
+
+
+def when_range(starts: datetime, ends: datetime) -> str:
+    """« mardi 16 février 2030, 9 h à 11 h 30 », or « Du … au … » over several days."""
+    s, e = i18n.to_local(starts), i18n.to_local(ends)
+    if s.time() == time(0, 0) and e.time() in (time(23, 59), time(0, 0)):
+        last = e - timedelta(minutes=1) if e.time() == time(0, 0) else e
+        if s.date() == last.date():
+            return i18n.format_day(starts)
+        return _(
+            "Du %(start)s au %(end)s", start=i18n.format_day(starts), end=i18n.format_day(last)
+        )
+    if s.date() == e.date():
+        return _(
+            "%(day)s, %(start)s à %(end)s",
+            day=i18n.format_day(starts),
+            start=i18n.format_clock(starts),
+            end=i18n.format_clock(ends),
+        )
+    return _("Du %(start)s au %(end)s", start=i18n.format_when(starts), end=i18n.format_when(ends))
+
+
+def status_label(status: str) -> str:
+    return {
+        RegistrationStatus.CONFIRMED: _("Inscription confirmée"),
+        RegistrationStatus.WAITLISTED: _("Sur la liste d'attente"),
+        RegistrationStatus.PENDING_APPROVAL: _("En attente d'approbation"),
+        RegistrationStatus.DECLINED: _("Inscription refusée"),
+        RegistrationStatus.CANCELLED: _("Inscription annulée"),
+    }.get(RegistrationStatus(status), status)
+
+
+def question_kind_hint(kind: str) -> str:
+    return {
+        QuestionKind.MULTIPLE_CHOICE: _("Cochez toutes les réponses qui s'appliquent."),
+    }.get(QuestionKind(kind), "")
+
+
+def _answer_anchor(question: Question) -> str:
+    """The id of the first control of a question (target of the error summary link)."""
+    kind = QuestionKind(question.kind)
+    if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE, QuestionKind.YES_NO):
+        return f"f-q-{question.id}-0"
+    return f"f-q-{question.id}"
+
+
+def _anchors(
+    errors: dict[str, str], questions: list[Question], clientele_codes: list[str]
+) -> list[tuple[str, str]]:
+    """[(control id, message)] for the error summary, in form order."""
+    by_key = {f"answers.{q.id}": _answer_anchor(q) for q in questions}
+    special = {
+        "clientele": f"f-clientele-{clientele_codes[0]}" if clientele_codes else "f-clientele",
+        "consents": f"f-consent-{FORM_CONSENTS[0].value}",
+    }
+    order = [
+        "first_name",
+        "last_name",
+        "email",
+        "clientele",
+        "organization",
+        "territory",
+        "language",
+        "party_size",
+        *by_key,
+        "consents",
+        "under_14",
+        "guardian_consent",
+    ]
+    ranked = sorted(errors.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 999)
+    items = []
+    for key, message in ranked:
+        if key in by_key:
+            items.append((by_key[key], message))
+        elif key in special:
+            items.append((special[key], message))
+        elif key.startswith("answers"):
+            items.append(("questions", message))
+        else:
+            items.append((f"f-{key}", message))
+    return items
+
+
+def _read_answers(form: FormData, questions: list[Question]) -> dict[str, Any]:
+    """The questions' raw values from a submitted form (lists for multiple choice)."""
+    answers: dict[str, Any] = {}
+    for question in questions:
+        name = f"q-{question.id}"
+        if question.kind == QuestionKind.MULTIPLE_CHOICE:
+            values = [str(v) for v in form.getlist(name) if isinstance(v, str) and v]
+            if values:
+                answers[str(question.id)] = values
+        else:
+            raw = form.get(name)
+            if isinstance(raw, str) and raw.strip():
+                answers[str(question.id)] = raw
+    return answers
+
+
+def _display_answers(questions: list[Question], answers: dict[str, Any]) -> dict[str, Any]:
+    """Stored answers as form values (yes/no as "oui"/"non", numbers as text)."""
+    shown: dict[str, Any] = {}
+    for question in questions:
+        key = str(question.id)
+        if key not in answers:
+            continue
+        value = answers[key]
+        if isinstance(value, bool):
+            shown[key] = YES if value else NO
+        elif isinstance(value, list):
+            shown[key] = [str(v) for v in value]
+        else:
+            shown[key] = str(value)
+    return shown
+
+
+def _answer_text(question: Question, value: Any) -> str:
+    if isinstance(value, bool):
+        return _("Oui") if value else _("Non")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _text(form: FormData, name: str, limit: int = 300) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _checked(form: FormData, name: str) -> bool:
+    return isinstance(form.get(name), str) and form.get(name) not in ("", "0", "off")
+
+
+async def _clientele_options(event: Event) -> list[Clientele]:
+    targeted = [c for c in event.clienteles if c.active]
+    if targeted:
+        return sorted(targeted, key=lambda c: (c.position, c.code))
+    return await people_service.list_clienteles(active_only=True)
+
+
+async def _form_context(
+    request: Request, event: Event, values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    clienteles = await _clientele_options(event)
+    questions = await service.event_questions(event.id)
+    codes = [c.code for c in clienteles]
+    language = i18n.current_language.get()
+    return {
+        "event": event,
+        "values": values,
+        "errors": errors,
+        "summary": _anchors(errors, questions, codes),
+        "clienteles": [(c.code, c.name(language)) for c in clienteles],
+        "has_youth": YOUTH in codes,
+        "mrc_groups": await people_service.territories_by_region(),
+        "questions": questions,
+        "consents": [(p.value, service.CONSENT_WORDING[p]) for p in FORM_CONSENTS],
+        "parental_wording": service.CONSENT_WORDING[ConsentPurpose.PARENTAL],
+        "when_range": when_range,
+        "full": event.capacity is not None and event.seats_taken >= event.capacity,
+        "max_party": MAX_PARTY_SIZE,
+        "kind_hint": question_kind_hint,
+        "yes": YES,
+        "no": NO,
+    }
+
+
+def _blank_values() -> dict[str, Any]:
+    return {
+        "language": i18n.current_language.get(),
+        "party_size": "1",
+        "consents": [],
+        "answers": {},
+    }
+
+
+def _values_from(form: FormData, questions: list[Question]) -> dict[str, Any]:
+    return {
+        "first_name": _text(form, "first_name", 100),
+        "last_name": _text(form, "last_name", 100),
+        "email": _text(form, "email", 254),
+        "clientele": _text(form, "clientele", 32),
+        "organization": _text(form, "organization", 200),
+        "territory": _text(form, "territory", 10),
+        "language": _text(form, "language", 5) or "fr",
+        "party_size": _text(form, "party_size", 12) or "1",
+        "consents": [str(v) for v in form.getlist("consents") if isinstance(v, str)][:10],
+        "answers": _read_answers(form, questions),
+        "under_14": _checked(form, "under_14"),
+        "guardian_consent": _checked(form, "guardian_consent"),
+    }
+
+
+def _registration_in(values: dict[str, Any], questions: list[Question]) -> RegistrationIn:
+    """The form values as the service's input; ValidationFailed with every field error."""
+    data = {
+        "first_name": values["first_name"],
+        "last_name": values["last_name"],
+        "email": values["email"],
+        "clientele": values["clientele"],
+        "organization": values["organization"],
+        "territory": values["territory"] or None,
+        "language": values["language"],
+        "party_size": values["party_size"],
+        "answers": values["answers"],
+        "consents": values["consents"],
+        "under_14": values["under_14"],
+        "guardian_consent": values["guardian_consent"],
+    }
+    try:
+        return RegistrationIn.model_validate(data)
+    except ValidationError as exc:
+        fields = field_errors(exc)
+        # Report the questions' problems at once too, not only after a second submit.
+        _cleaned, answer_errors = service.clean_answers(questions, values["answers"])
+        for key, message in answer_errors.items():
+            fields.setdefault(key, message)
+        raise ValidationFailed(fields=fields) from None
+
+
+async def _manage_event(registration: Registration) -> Event:
+    return await Event.get(id=registration.event_id).select_related("territory")  # type: ignore[attr-defined]
+
+
+async def _ticket(settings: Settings, registration: Registration) -> str:
+    if registration.status != RegistrationStatus.CONFIRMED:
+        raise NotFound(_("Cette inscription n'a pas de billet (elle n'est pas confirmée)."))
+    return await service.ticket_payload(settings, registration)
+
+
+# --------------------------------------------------------------------------- public form
+
+
+async def _open_event(request: Request) -> tuple[Event, str | None]:
+    """The event and, when registering is not possible now, the French reason."""
+    principal = await current_principal(request)
+    event_id = _event_id(request)
+    try:
+        event = await service.open_event_for(event_id, principal, RegistrationSource.FORM)
+    except service.RegistrationClosed as exc:
+        event = await events_service.get_event(principal, event_id)
+        await event.fetch_related("clienteles")
+        return event, exc.message
+    return event, None
+
+
+async def register_form(request: Request) -> Response:
+    event, closed = await _open_event(request)
+    context = await _form_context(request, event, _blank_values(), {})
+    if closed:
+        context["blocked"] = {"code": "registration_closed", "message": closed}
+    elif context["full"] and not event.waitlist and not event.requires_approval:
+        context["blocked"] = {"code": "event_full", "message": service.EventFull().message}
+    return render(request, "registrations/form.html", context)
+
+
+async def register_submit(request: Request) -> Response:
+    form = await read_form(request)
+    await _limit(request, FORM_LIMIT, "register-form")
+    event, closed = await _open_event(request)
+    questions = await service.event_questions(event.id)
+    values = _values_from(form, questions)
+    if closed:
+        context = await _form_context(request, event, values, {})
+        context["blocked"] = {"code": "registration_closed", "message": closed}
+        return render(request, "registrations/form.html", context, status_code=409)
+    settings = _settings(request)
+    try:
+        data = _registration_in(values, questions)
+        result = await service.register(
+            event.id,
+            data,
+            settings=settings,
+            source=RegistrationSource.FORM,
+            actor=await current_principal(request),
+        )
+    except ValidationFailed as exc:
+        context = await _form_context(request, event, values, exc.fields or {})
+        if not exc.fields:
+            context["form_error"] = exc.message
+        return render(request, "registrations/form.html", context, status_code=422)
+    except (service.EventFull, service.RegistrationClosed, service.AlreadyRegistered) as exc:
+        context = await _form_context(request, event, values, {})
+        context["blocked"] = {"code": exc.code, "message": exc.message}
+        return render(request, "registrations/form.html", context, status_code=409)
+    registration = result.registration
+    flash(
+        request,
+        {
+            RegistrationStatus.CONFIRMED: _("Votre inscription est confirmée. Voici votre billet."),
+            RegistrationStatus.WAITLISTED: _("Vous êtes sur la liste d'attente."),
+            RegistrationStatus.PENDING_APPROVAL: _(
+                "Votre demande d'inscription est reçue; l'équipe vous répondra par courriel."
+            ),
+        }.get(RegistrationStatus(registration.status), _("Votre inscription est enregistrée.")),
+    )
+    return redirect(f"/manage/{service.manage_token(settings, registration)}")
+
+
+# --------------------------------------------------------------------------- resend
+
+
+async def resend_form(request: Request) -> Response:
+    event = await events_service.get_event(await current_principal(request), _event_id(request))
+    return render(
+        request,
+        "registrations/resend.html",
+        {"event": event, "values": {}, "errors": {}},
+    )
+
+
+async def resend_submit(request: Request) -> Response:
+    form = await read_form(request)
+    await _limit(request, RESEND_LIMIT, "register-resend")
+    event = await events_service.get_event(await current_principal(request), _event_id(request))
+    email = _text(form, "email", 254)
+    try:
+        data = ResendIn.model_validate({"email": email})
+    except ValidationError:
+        errors = {"email": _("Indiquez l'adresse courriel utilisée pour l'inscription.")}
+        return render(
+            request,
+            "registrations/resend.html",
+            {"event": event, "values": {"email": email}, "errors": errors},
+            status_code=422,
+        )
+    await service.resend_manage_link(_settings(request), event.id, data.email)
+    flash(request, _("Si une inscription existe pour cette adresse, le lien vient d'être envoyé."))
+    return redirect(f"/events/{event.id}/resend")
+
+
+# --------------------------------------------------------------------------- manage pages
+
+
+async def _manage_context(request: Request, registration: Registration) -> dict[str, Any]:
+    settings = _settings(request)
+    event = await _manage_event(registration)
+    token = service.manage_token(settings, registration)
+    questions = await service.event_questions(event.id)
+    answers = registration.answers or {}
+    return {
+        "registration": registration,
+        "person": registration.person,
+        "event": event,
+        "token": token,
+        "base": f"/manage/{token}",
+        "status": registration.status.value
+        if isinstance(registration.status, RegistrationStatus)
+        else str(registration.status),
+        "status_label": status_label(registration.status),
+        "position": await service.waitlist_position(registration),
+        "active": registration.status in ACTIVE_STATUSES,
+        "clientele_name": registration.clientele.name(i18n.current_language.get()),
+        "answered": [
+            (q.label, _answer_text(q, answers[str(q.id)]))
+            for q in questions
+            if str(q.id) in answers
+        ],
+        "when_range": when_range,
+        "online": event.mode != AttendanceMode.IN_PERSON and bool(event.online_url),
+        "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
+        "mode_label": events_service.mode_label,
+    }
+
+
+async def manage_page(request: Request) -> Response:
+    registration = await service.by_manage_token(_settings(request), _token(request))
+    context = await _manage_context(request, registration)
+    return render(
+        request,
+        "registrations/manage.html",
+        context,
+        headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+async def manage_qr_png(request: Request) -> Response:
+    settings = _settings(request)
+    registration = await service.by_manage_token(settings, _token(request))
+    payload = await _ticket(settings, registration)
+    return Response(
+        tickets.qr_png(payload),
+        media_type="image/png",
+        headers={"Cache-Control": QR_CACHE},
+    )
+
+
+async def manage_qr_svg(request: Request) -> Response:
+    settings = _settings(request)
+    registration = await service.by_manage_token(settings, _token(request))
+    payload = await _ticket(settings, registration)
+    return Response(
+        tickets.qr_svg(payload),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": QR_CACHE},
+    )
+
+
+async def manage_ics(request: Request) -> Response:
+    settings = _settings(request)
+    registration = await service.by_manage_token(settings, _token(request))
+    if registration.status not in ACTIVE_STATUSES:
+        raise NotFound(_("Cette inscription est annulée."))
+    event = await _manage_event(registration)
+    body = event_ics(
+        event,
+        settings.base_url,
+        include_online_url=registration.status == RegistrationStatus.CONFIRMED,
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="evenement-{event.id}.ics"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+async def cancel_page(request: Request) -> Response:
+    registration = await service.by_manage_token(_settings(request), _token(request))
+    context = await _manage_context(request, registration)
+    if not context["active"]:
+        flash(request, _("Cette inscription est déjà annulée."), "warning")
+        return redirect(context["base"])
+    return render(request, "registrations/cancel.html", context)
+
+
+async def cancel_submit(request: Request) -> Response:
+    await read_form(request)
+    await _limit(request, MANAGE_LIMIT, "manage-write")
+    settings = _settings(request)
+    registration = await service.by_manage_token(settings, _token(request))
+    target = f"/manage/{service.manage_token(settings, registration)}"
+    try:
+        await service.cancel(settings, registration.id)
+    except Conflict as exc:
+        flash(request, exc.message, "warning")
+        return redirect(target)
+    flash(request, _("Votre inscription est annulée. Un courriel de confirmation vous est envoyé."))
+    return redirect(target)
+
+
+async def _edit_context(
+    request: Request, registration: Registration, values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    context = await _manage_context(request, registration)
+    questions = await service.event_questions(registration.event_id)  # type: ignore[attr-defined]
+    context.update(
+        {
+            "questions": questions,
+            "values": values,
+            "errors": errors,
+            "summary": _anchors(errors, questions, []),
+            "max_party": MAX_PARTY_SIZE,
+            "kind_hint": question_kind_hint,
+            "yes": YES,
+            "no": NO,
+        }
+    )
+    return context
+
+
+async def edit_page(request: Request) -> Response:
+    registration = await service.by_manage_token(_settings(request), _token(request))
+    if registration.status not in ACTIVE_STATUSES:
+        flash(request, _("Une inscription annulée ne peut pas être modifiée."), "warning")
+        return redirect(f"/manage/{_token(request)}")
+    questions = await service.event_questions(registration.event_id)  # type: ignore[attr-defined]
+    values = {
+        "party_size": str(registration.party_size),
+        "answers": _display_answers(questions, registration.answers or {}),
+    }
+    context = await _edit_context(request, registration, values, {})
+    return render(request, "registrations/edit.html", context)
+
+
+async def edit_submit(request: Request) -> Response:
+    form = await read_form(request)
+    await _limit(request, MANAGE_LIMIT, "manage-write")
+    settings = _settings(request)
+    registration = await service.by_manage_token(settings, _token(request))
+    base = f"/manage/{service.manage_token(settings, registration)}"
+    if registration.status not in ACTIVE_STATUSES:
+        flash(request, _("Une inscription annulée ne peut pas être modifiée."), "warning")
+        return redirect(base)
+    questions = await service.event_questions(registration.event_id)  # type: ignore[attr-defined]
+    values: dict[str, Any] = {
+        "party_size": _text(form, "party_size", 12) or "1",
+        "answers": _read_answers(form, questions),
+    }
+    errors: dict[str, str] = {}
+    party_size = registration.party_size
+    try:
+        patch = ManagePatch.model_validate({"party_size": values["party_size"]})
+        party_size = patch.party_size or registration.party_size
+    except ValidationError as exc:
+        errors.update(field_errors(exc))
+    _cleaned, answer_errors = service.clean_answers(questions, values["answers"])
+    errors.update(answer_errors)
+    if errors:
+        context = await _edit_context(request, registration, values, errors)
+        return render(request, "registrations/edit.html", context, status_code=422)
+    try:
+        await service.change_party_size(settings, registration.id, party_size)
+    except service.EventFull as exc:
+        message = exc.message
+        event = await _manage_event(registration)
+        if event.capacity is not None and registration.status == RegistrationStatus.CONFIRMED:
+            left = max(0, event.capacity - event.seats_taken)
+            message += " " + i18n.ngettext(
+                "Il reste %(num)s place : votre groupe peut compter au plus %(most)s personnes.",
+                "Il reste %(num)s places : votre groupe peut compter au plus %(most)s personnes.",
+                left,
+                most=registration.party_size + left,
+            )
+        errors = {"party_size": message}
+        context = await _edit_context(request, registration, values, errors)
+        return render(request, "registrations/edit.html", context, status_code=409)
+    except Conflict as exc:
+        flash(request, exc.message, "warning")
+        return redirect(base)
+    registration = await service.by_manage_token(settings, _token(request))
+    await service.change_answers(registration, values["answers"])
+    flash(request, _("Vos modifications sont enregistrées."))
+    return redirect(base)
+
+
+# --------------------------------------------------------------------------- JSON API
+
+
+async def registration_out(settings: Settings, registration: Registration) -> dict[str, Any]:
+    token = service.manage_token(settings, registration)
+    base = f"{settings.base_url}/manage/{token}"
+    clientele = registration.clientele
+    if not isinstance(clientele, Clientele):
+        clientele = await Clientele.get(id=registration.clientele_id)  # type: ignore[attr-defined]
+    ticket = None
+    if registration.status == RegistrationStatus.CONFIRMED:
+        ticket = TicketOut(
+            code=registration.ticket_code,
+            qr_payload=await service.ticket_payload(settings, registration),
+            qr_png_url=f"{base}/qr.png",
+            qr_svg_url=f"{base}/qr.svg",
+        )
+    out = RegistrationOut(
+        id=registration.public_id,
+        event_id=registration.event_id,  # type: ignore[attr-defined]
+        status=str(RegistrationStatus(registration.status).value),
+        waitlist_position=await service.waitlist_position(registration),
+        party_size=registration.party_size,
+        clientele=clientele.code,
+        manage_token=token,
+        manage_url=base,
+        ticket=ticket,
+        ics_url=f"{base}/event.ics",
+    )
+    return out.model_dump()
+
+
+@api_doc(
+    summary="S'inscrire à un événement",
+    tags=TAGS,
+    request=RegistrationIn,
+    response=RegistrationOut,
+    response_status=201,
+    auth="public",
+    errors=[400, 404, 409, 429],
+)
+async def api_register(request: Request) -> Response:
+    await _limit(request, API_LIMIT, "api-register")
+    data = await parse_json(request, RegistrationIn)
+    settings = _settings(request)
+    principal = await current_principal(request)
+    result = await service.register(
+        _event_id(request),
+        data,
+        settings=settings,
+        source=RegistrationSource.API,
+        actor=principal,
+    )
+    return json_response(await registration_out(settings, result.registration), status_code=201)
+
+
+@api_doc(
+    summary="Lire son inscription (lien de gestion)",
+    tags=TAGS,
+    response=RegistrationOut,
+    auth="public",
+    errors=[404],
+)
+async def api_manage_get(request: Request) -> Response:
+    settings = _settings(request)
+    registration = await service.by_manage_token(settings, _token(request))
+    return json_response(await registration_out(settings, registration))
+
+
+@api_doc(
+    summary="Modifier son inscription (taille du groupe, réponses)",
+    tags=TAGS,
+    request=ManagePatch,
+    response=RegistrationOut,
+    auth="public",
+    errors=[400, 404, 409, 429],
+)
+async def api_manage_patch(request: Request) -> Response:
+    await _limit(request, API_LIMIT, "api-manage")
+    settings = _settings(request)
+    registration = await service.by_manage_token(settings, _token(request))
+    patch = await parse_json(request, ManagePatch)
+    if registration.status not in ACTIVE_STATUSES:
+        raise Conflict(_("Cette inscription est annulée."), code="cancelled")
+    if patch.answers is not None:
+        _cleaned, errors = service.clean_answers(
+            await service.event_questions(registration.event_id),  # type: ignore[attr-defined]
+            patch.answers,
+        )
+        if errors:
+            raise ValidationFailed(fields=errors)
+    if patch.party_size is not None:
+        await service.change_party_size(settings, registration.id, patch.party_size)
+    if patch.answers is not None:
+        await service.change_answers(registration, patch.answers)
+    registration = await service.by_manage_token(settings, _token(request))
+    return json_response(await registration_out(settings, registration))
+
+
+@api_doc(
+    summary="Annuler son inscription",
+    tags=TAGS,
+    response=RegistrationOut,
+    auth="public",
+    errors=[404, 409, 429],
+)
+async def api_manage_delete(request: Request) -> Response:
+    await _limit(request, API_LIMIT, "api-manage")
+    settings = _settings(request)
+    registration = await service.by_manage_token(settings, _token(request))
+    await service.cancel(settings, registration.id)
+    registration = await service.by_manage_token(settings, _token(request))
+    return json_response(await registration_out(settings, registration))
+
+
+routes: list[BaseRoute] = [
+    Route("/events/{id:int}/register", register_form, methods=["GET"], name="register_form"),
+    Route("/events/{id:int}/register", register_submit, methods=["POST"], name="register_submit"),
+    Route("/events/{id:int}/resend", resend_form, methods=["GET"], name="register_resend"),
+    Route(
+        "/events/{id:int}/resend", resend_submit, methods=["POST"], name="register_resend_submit"
+    ),
+    Route("/manage/{token}", manage_page, methods=["GET"], name="manage"),
+    Route("/manage/{token}/qr.png", manage_qr_png, methods=["GET"], name="manage_qr_png"),
+    Route("/manage/{token}/qr.svg", manage_qr_svg, methods=["GET"], name="manage_qr_svg"),
+    Route("/manage/{token}/event.ics", manage_ics, methods=["GET"], name="manage_ics"),
+    Route("/manage/{token}/cancel", cancel_page, methods=["GET"], name="manage_cancel"),
+    Route("/manage/{token}/cancel", cancel_submit, methods=["POST"], name="manage_cancel_submit"),
+    Route("/manage/{token}/edit", edit_page, methods=["GET"], name="manage_edit"),
+    Route("/manage/{token}/edit", edit_submit, methods=["POST"], name="manage_edit_submit"),
+    Route(
+        "/api/v1/events/{id:int}/registrations",
+        api_register,
+        methods=["POST"],
+        name="api_registrations_create",
+    ),
+    Route("/api/v1/manage/{token}", api_manage_get, methods=["GET"], name="api_manage_get"),
+    Route("/api/v1/manage/{token}", api_manage_patch, methods=["PATCH"], name="api_manage_patch"),
+    Route(
+        "/api/v1/manage/{token}", api_manage_delete, methods=["DELETE"], name="api_manage_delete"
+    ),
+]

@@ -519,6 +519,8 @@ async def change_party_size(
     """Re-checked against capacity; a smaller party frees places for the waitlist."""
     async with in_transaction():
         registration = await _locked(registration_id)
+        if actor is not None and actor.via != "system":
+            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
         if registration.status not in ACTIVE_STATUSES:
             raise Conflict(_("Cette inscription est annulée."), code="cancelled")
         delta = party_size - registration.party_size
@@ -621,7 +623,10 @@ async def decline(settings: Settings, actor: Principal, registration_ids: Iterab
 async def move(
     settings: Settings, actor: Principal, registration_id: int, target_event_id: int
 ) -> Registration:
-    """Move a registration to another event (e.g. another territorial launch)."""
+    """Move a registration to another event (e.g. another territorial launch).
+
+    Answers are not carried over: the other event's questions may differ.
+    """
     authorize(actor, "registrations.manage")
     async with in_transaction():
         source = await _locked(registration_id)

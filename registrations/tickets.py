@@ -150,10 +150,13 @@ def parse_payload(payload: str) -> tuple[TicketClaim, bytes, bytes]:
     text = payload.strip()
     if not text.upper().startswith(PREFIX):
         raise TicketError("préfixe inconnu")
+    encoded = text[len(PREFIX) :].upper()
     try:
-        data = _unb32(text[len(PREFIX) :].upper())
+        data = _unb32(encoded)
     except (ValueError, TypeError) as exc:
         raise TicketError("encodage invalide") from exc
+    if _b32(data) != encoded:  # non-canonical: the padding bits of the last character
+        raise TicketError("encodage non canonique")
     if len(data) != 4 + PUBLIC_ID_BYTES + 64:
         raise TicketError("longueur invalide")
     body, signature = data[: 4 + PUBLIC_ID_BYTES], data[4 + PUBLIC_ID_BYTES :]
