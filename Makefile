@@ -62,6 +62,8 @@ messages: install
 
 bench: install
 	$(BIN)/python bench/mail_throughput.py
+	$(BIN)/python bench/events_pages.py
+	$(BIN)/python bench/checkin_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
