@@ -46,6 +46,7 @@ ROUTE_MODULES = [
     "registrations.admin_routes",
     "registrations.checkin_routes",
     "registrations.checkin_pages",
+    "registrations.tablet",
 ]
 
 

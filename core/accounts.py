@@ -86,6 +86,9 @@ async def set_role(actor: Principal, user_id: int, role: Role | str) -> User:
         user.role = role
         await user.save(update_fields=["role"])
         await audit(actor, "user.role_changed", user, {"from": str(previous), "to": role.value})
+    from core.auth import forget_token_cache
+
+    forget_token_cache()
     return user
 
 
@@ -100,6 +103,9 @@ async def set_active(actor: Principal, user_id: int, active: bool) -> User:
         user.is_active = active
         await user.save(update_fields=["is_active"])
         await audit(actor, "user.activated" if active else "user.deactivated", user)
+    from core.auth import forget_token_cache
+
+    forget_token_cache()
     return user
 
 
@@ -179,4 +185,7 @@ async def revoke_token(actor: Principal, token_id: int) -> None:
         authorize(actor, "users.manage")
     token.revoked_at = datetime.now(UTC)
     await token.save(update_fields=["revoked_at"])
+    from core.auth import forget_token_cache
+
+    forget_token_cache()
     await audit(actor, "token.revoked", token)

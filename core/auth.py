@@ -8,8 +8,9 @@ itself, so a service cannot be misused from a route that forgot the check.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,15 +119,34 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+# Valid tokens seen recently (hash -> (expires monotonic, principal fields)). Check-in
+# tablets call the API many times a second; a short cache spares a query per call. A
+# revocation in this process clears it at once; in another process it applies within
+# TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = 10.0
+_token_cache: dict[str, tuple[float, Principal, datetime | None]] = {}
+
+
+def forget_token_cache() -> None:
+    _token_cache.clear()
+
+
 async def principal_from_token(raw: str, ip: str = "") -> Principal | None:
+    digest = hash_token(raw)
+    now = datetime.now(UTC)
+    cached = _token_cache.get(digest)
+    if cached is not None and cached[0] > time.monotonic():
+        _expires, template, expires_at = cached
+        if expires_at is None or expires_at > now:
+            return replace(template, ip=ip, extra=dict(template.extra))
     token = (
-        await ApiToken.filter(token_hash=hash_token(raw), revoked_at__isnull=True)
+        await ApiToken.filter(token_hash=digest, revoked_at__isnull=True)
         .select_related("user")
         .first()
     )
     if token is None or not token.user.is_active:
+        _token_cache.pop(digest, None)
         return None
-    now = datetime.now(UTC)
     if token.expires_at is not None and token.expires_at <= now:
         return None
     # Record use at most once a minute to keep token calls cheap.
@@ -135,7 +155,10 @@ async def principal_from_token(raw: str, ip: str = "") -> Principal | None:
     principal = Principal.for_user(token.user, via="token", ip=ip)
     principal.scope = token.scope
     principal.extra["token_id"] = token.id
-    return principal
+    if len(_token_cache) > 10_000:
+        _token_cache.clear()
+    _token_cache[digest] = (time.monotonic() + TOKEN_CACHE_SECONDS, principal, token.expires_at)
+    return replace(principal, extra=dict(principal.extra))
 
 
 async def current_principal(request: Request) -> Principal | None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.models import User
+    from people.models import Clientele, Organization, Person, PlanItem, Territory
 
 
 class EventKind(StrEnum):
@@ -60,7 +65,7 @@ class Event(Model):
     mode = fields.CharEnumField(AttendanceMode, max_length=10, default=AttendanceMode.IN_PERSON)
     venue_name = fields.CharField(max_length=200, default="")
     address = fields.CharField(max_length=300, default="")
-    territory = fields.ForeignKeyField(
+    territory: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
         "people.Territory", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     online_url = fields.CharField(max_length=500, default="")
@@ -77,10 +82,12 @@ class Event(Model):
     status = fields.CharEnumField(
         EventStatus, max_length=10, default=EventStatus.DRAFT, db_index=True
     )
-    organizer_organization = fields.ForeignKeyField(
-        "people.Organization", related_name=False, null=True, on_delete=fields.SET_NULL
+    organizer_organization: fields.ForeignKeyNullableRelation[Organization] = (
+        fields.ForeignKeyField(
+            "people.Organization", related_name=False, null=True, on_delete=fields.SET_NULL
+        )
     )
-    contact_person = fields.ForeignKeyField(
+    contact_person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "people.Person", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     contact_name = fields.CharField(max_length=200, default="")
@@ -93,19 +100,25 @@ class Event(Model):
     seats_taken = fields.IntField(default=0)
     sequence = fields.IntField(default=0)  # iCalendar SEQUENCE, +1 when dates change
     cancel_reason = fields.TextField(default="")
-    clienteles = fields.ManyToManyField(
-        "people.Clientele", related_name=False, through="events_event_clientele"
+    clienteles: fields.ManyToManyRelation[Clientele] = fields.ManyToManyField(
+        "people.Clientele",
+        related_name=False,  # type: ignore[arg-type]
+        through="events_event_clientele",
     )
-    plan_items = fields.ManyToManyField(
-        "people.PlanItem", related_name=False, through="events_event_plan_item"
+    plan_items: fields.ManyToManyRelation[PlanItem] = fields.ManyToManyField(
+        "people.PlanItem",
+        related_name=False,  # type: ignore[arg-type]
+        through="events_event_plan_item",
     )
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     published_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
+
+    partners: fields.ReverseRelation[EventPartner]
 
     class Meta:
         table = "events_event"
@@ -123,7 +136,7 @@ class EventPartner(Model):
     event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name="partners", on_delete=fields.CASCADE
     )
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "people.Organization", related_name=False, on_delete=fields.CASCADE
     )
     role = fields.CharEnumField(PartnerRole, max_length=12, default=PartnerRole.PARTNER)
@@ -157,10 +170,10 @@ class ActivitySubmission(Model):
     ends_at = fields.DatetimeField()
     venue_name = fields.CharField(max_length=200, default="")
     address = fields.CharField(max_length=300, default="")
-    territory = fields.ForeignKeyField(
+    territory: fields.ForeignKeyRelation[Territory] = fields.ForeignKeyField(
         "people.Territory", related_name=False, on_delete=fields.RESTRICT
     )
-    clientele_codes = fields.JSONField(default=list)
+    clientele_codes: fields.JSONField[list[str]] = fields.JSONField(default=list)
     organization_name = fields.CharField(max_length=200)
     contact_name = fields.CharField(max_length=200)
     contact_email = fields.CharField(max_length=254)
@@ -169,10 +182,10 @@ class ActivitySubmission(Model):
     wants_registration = fields.BooleanField(default=False)
     language = fields.CharField(max_length=5, default="fr")
     moderator_message = fields.TextField(default="")
-    event = fields.ForeignKeyField(
+    event: fields.ForeignKeyNullableRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name=False, null=True, on_delete=fields.SET_NULL
     )
-    decided_by = fields.ForeignKeyField(
+    decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     decided_at = fields.DatetimeField(null=True)

@@ -347,7 +347,7 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
         details: dict[str, Any] = {}
         if dates_changed:
             details = {
-                "from": [before["starts_at"].isoformat(), before["ends_at"].isoformat()],
+                "from": [str(before["starts_at"]), str(before["ends_at"])],
                 "to": [event.starts_at.isoformat(), event.ends_at.isoformat()],
                 "sequence": event.sequence,
             }
@@ -510,8 +510,8 @@ async def _copy_event(
     for partner in source.partners:
         await EventPartner.create(
             event=copy,
-            organization_id=partner.organization_id,
-            role=partner.role,  # type: ignore[attr-defined]
+            organization_id=partner.organization_id,  # type: ignore[attr-defined]
+            role=partner.role,
         )
     return copy
 
@@ -674,7 +674,7 @@ async def _territory_ids(code: str) -> list[int]:
         return []
     ids = [territory.id]
     if territory.kind == TerritoryKind.REGION:
-        ids += await Territory.filter(parent_id=territory.id).values_list("id", flat=True)
+        ids += [child.id for child in await Territory.filter(parent_id=territory.id).only("id")]
     return ids
 
 
@@ -790,9 +790,13 @@ async def current_jps_edition(now: datetime | None = None) -> Event | None:
 async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict[str, Any]:
     """The API representation of an event (the online link only for staff)."""
     await event.fetch_related("clienteles", "plan_items", "partners__organization")
-    territory = await event.territory if event.territory_id else None  # type: ignore[attr-defined]
+    territory = (
+        await Territory.get_or_none(id=event.territory_id)  # type: ignore[attr-defined]
+        if event.territory_id  # type: ignore[attr-defined]
+        else None
+    )
     organization = (
-        await event.organizer_organization
+        await Organization.get_or_none(id=event.organizer_organization_id)  # type: ignore[attr-defined]
         if event.organizer_organization_id  # type: ignore[attr-defined]
         else None
     )
@@ -831,8 +835,8 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "organizer_organization": organization.name if organization else None,
         "partners": [
             {
-                "organization_id": p.organization_id,
-                "organization": p.organization.name,  # type: ignore[attr-defined]
+                "organization_id": p.organization_id,  # type: ignore[attr-defined]
+                "organization": p.organization.name,
                 "role": p.role,
             }
             for p in event.partners

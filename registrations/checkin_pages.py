@@ -1,1 +1,301 @@
-routes: list = []
+"""Back-office check-in page: live counts, paired tablets, recent scans with undo, CSV export.
+
+`/admin/events/{id}/checkin` (organizers: "registrations.manage"; a `checkin` user opens the
+tablet app at `/checkin/{id}` instead). Pairing a tablet shows its link and QR code once, in
+the answer to the POST, never again. Thin: the rules live in `registrations.checkin`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core.audit import audit
+from core.auth import Principal, requires
+from core.errors import NotFound, ValidationFailed
+from core.http import flash, read_form, redirect
+from core.i18n import N_, _, current_language, to_local
+from core.templating import render
+from registrations import admin, checkin, tickets
+from registrations.models import CheckIn, CheckinDevice, CheckinResult, Scan
+
+PER_PAGE = 50
+DEFAULT_HOURS = 24
+MAX_HOURS = 24 * 14
+
+RESULT_LABELS = {
+    CheckinResult.OK: N_("Accueilli·e"),
+    CheckinResult.ALREADY_CHECKED_IN: N_("Déjà accueilli·e"),
+    CheckinResult.INVALID: N_("Billet invalide"),
+    CheckinResult.WRONG_EVENT: N_("Autre événement"),
+    CheckinResult.CANCELLED: N_("Inscription annulée"),
+    CheckinResult.WAITLISTED: N_("Liste d'attente"),
+    CheckinResult.UNAPPROVED: N_("Non approuvée"),
+    CheckinResult.OUTSIDE_WINDOW: N_("Hors période"),
+}
+METHOD_LABELS = {
+    "scan": N_("QR"),
+    "search": N_("Recherche"),
+    "walkin": N_("Sur place"),
+    "sync": N_("Hors ligne"),
+}
+
+
+def result_label(result: str) -> str:
+    try:
+        return _(RESULT_LABELS[CheckinResult(result)])
+    except ValueError:
+        return result
+
+
+def method_label(method: str) -> str:
+    return _(METHOD_LABELS[method]) if method in METHOD_LABELS else method
+
+
+def stamp(value: datetime | None) -> str:
+    """Local time to the second, for the door's log: « 2027-02-16 09:03:27 »."""
+    return to_local(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _actor(request: Request) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+def _event_id(request: Request) -> int:
+    return int(request.path_params["event_id"])
+
+
+def _page_url(event_id: int, page: int = 1) -> str:
+    return f"/admin/events/{event_id}/checkin" + (f"?page={page}" if page > 1 else "")
+
+
+def _page(raw: Any) -> int:
+    try:
+        return max(1, min(int(str(raw)), 10_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def device_link(base_url: str, event_id: int, raw_token: str) -> str:
+    """What a tablet opens to pair itself: the app, with the token in the fragment (never
+    sent to a server or written to access logs)."""
+    return f"{base_url.rstrip('/')}/checkin/{event_id}#token={raw_token}"
+
+
+def qr_data_uri(text: str) -> str:
+    png = tickets.qr_png(text, box_size=6)
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+async def _context(request: Request, event_id: int, page: int) -> dict[str, Any]:
+    actor = _actor(request)
+    event = await admin.get_event(actor, event_id, manage=True)
+    devices = await CheckinDevice.filter(event_id=event_id).order_by("-created_at", "-id")
+    total_scans = await Scan.filter(event_id=event_id).count()
+    scans = (
+        await Scan.filter(event_id=event_id)
+        .order_by("-id")
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+        .select_related("registration__person", "device", "staff", "checkin")
+    )
+    return {
+        "event": event,
+        "counts": await checkin.counts(event),
+        "devices": devices,
+        "scans": scans,
+        "page": page,
+        "has_next": page * PER_PAGE < total_scans,
+        "total_scans": total_scans,
+        "default_hours": DEFAULT_HOURS,
+        "max_hours": MAX_HOURS,
+        "now": datetime.now(UTC),
+        "result_label": result_label,
+        "method_label": method_label,
+        "stamp": stamp,
+        "language": current_language.get(),
+    }
+
+
+@requires("registrations.manage")
+async def checkin_page(request: Request) -> Response:
+    event_id = _event_id(request)
+    context = await _context(request, event_id, _page(request.query_params.get("page", "1")))
+    return render(request, "registrations/checkin_admin/page.html", context)
+
+
+def _hours(form: FormData) -> int:
+    raw = str(form.get("hours") or "").strip()
+    if not raw:
+        return DEFAULT_HOURS
+    try:
+        hours = int(raw)
+    except ValueError:
+        raise ValidationFailed(
+            fields={"hours": _("Un nombre entier d'heures est attendu.")}
+        ) from None
+    if not 1 <= hours <= MAX_HOURS:
+        raise ValidationFailed(fields={"hours": _("Entre 1 et %(max)s heures.", max=MAX_HOURS)})
+    return hours
+
+
+@requires("registrations.manage")
+async def pair(request: Request) -> Response:
+    form = await read_form(request)
+    event_id = _event_id(request)
+    name = str(form.get("name") or "").strip()[:100]
+    try:
+        hours = _hours(form)
+    except ValidationFailed as error:
+        context = await _context(request, event_id, 1)
+        context.update(
+            pair_errors=error.fields, pair_form={"name": name, "hours": form.get("hours")}
+        )
+        return render(request, "registrations/checkin_admin/page.html", context, status_code=422)
+    device, raw = await checkin.pair_device(_actor(request), event_id, name, hours=hours)
+    link = device_link(request.app.state.settings.base_url, event_id, raw)
+    context = await _context(request, event_id, 1)
+    context["paired"] = {"device": device, "link": link, "qr": qr_data_uri(link)}
+    # Shown once: the answer to this POST is the only place the token appears.
+    return render(
+        request,
+        "registrations/checkin_admin/page.html",
+        context,
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@requires("registrations.manage")
+async def revoke(request: Request) -> Response:
+    await read_form(request)
+    event_id = _event_id(request)
+    device = await CheckinDevice.get_or_none(id=request.path_params["device_id"], event_id=event_id)
+    if device is None:
+        raise NotFound()
+    if device.revoked_at is None:
+        await checkin.revoke_device(_actor(request), device.id)
+        flash(request, _("L'appareil « %(name)s » est révoqué.", name=device.name))
+    return redirect(_page_url(event_id))
+
+
+@requires("registrations.manage")
+async def undo(request: Request) -> Response:
+    form = await read_form(request)
+    event_id = _event_id(request)
+    row = await CheckIn.get_or_none(
+        id=request.path_params["checkin_id"], event_id=event_id
+    ).select_related("registration__person")
+    if row is None:
+        raise NotFound()
+    page = _page(form.get("page", "1"))
+    if row.undone_at is not None:
+        flash(request, _("Cet accueil était déjà annulé."), "error")
+        return redirect(_page_url(event_id, page))
+    await checkin.undo_checkin(_actor(request), row.id)
+    person = row.registration.person
+    flash(
+        request,
+        _("Accueil annulé : %(name)s.", name=f"{person.first_name} {person.last_name}".strip()),
+    )
+    return redirect(_page_url(event_id, page))
+
+
+CSV_HEADERS = (
+    N_("Jour"),
+    N_("Heure d'accueil"),
+    N_("Nom"),
+    N_("Prénom"),
+    N_("Courriel"),
+    N_("Clientèle"),
+    N_("Organisme"),
+    N_("Taille du groupe"),
+    N_("Code du billet"),
+    N_("Mode"),
+    N_("Appareil"),
+    N_("Personne à l'accueil"),
+    N_("Annulé le"),
+)
+
+
+@requires("registrations.manage")
+async def export_csv(request: Request) -> Response:
+    actor = _actor(request)
+    event_id = _event_id(request)
+    event = await admin.get_event(actor, event_id, manage=True)
+    rows = (
+        await CheckIn.filter(event_id=event_id)
+        .order_by("checked_in_at", "id")
+        .select_related(
+            "registration__person",
+            "registration__clientele",
+            "registration__organization",
+            "device",
+            "staff",
+        )
+    )
+    language = current_language.get()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([admin.cell_safe(_(h)) for h in CSV_HEADERS])
+    for row in rows:
+        registration = row.registration
+        person = registration.person
+        cells = [
+            row.day.isoformat(),
+            stamp(row.checked_in_at),
+            person.last_name,
+            person.first_name,
+            person.email or "",
+            registration.clientele.name(language) if registration.clientele else "",
+            registration.organization.name if registration.organization else "",
+            registration.party_size,
+            registration.ticket_code,
+            method_label(row.method),
+            row.device.name if row.device else "",
+            (row.staff.full_name or row.staff.email) if row.staff else "",
+            stamp(row.undone_at),
+        ]
+        writer.writerow([admin.cell_safe(c) if isinstance(c, str) else c for c in cells])
+    await audit(actor, "checkin.exported", event, {"count": len(rows)})
+    filename = f"accueil-evenement-{event_id}.csv"
+    return Response(
+        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"; '
+            f"filename*=UTF-8''{quote(filename)}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+EVENT = "/admin/events/{event_id:int}/checkin"
+
+routes = [
+    Route(EVENT, checkin_page, name="admin_checkin"),
+    Route(EVENT + "/devices", pair, methods=["POST"], name="admin_checkin_pair"),
+    Route(
+        EVENT + "/devices/{device_id:int}/revoke",
+        revoke,
+        methods=["POST"],
+        name="admin_checkin_revoke",
+    ),
+    Route(
+        EVENT + "/checkins/{checkin_id:int}/undo",
+        undo,
+        methods=["POST"],
+        name="admin_checkin_undo",
+    ),
+    Route(EVENT + "/export.csv", export_csv, name="admin_checkin_csv"),
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +23,10 @@ _devices: dict[int, tuple[float, int | None]] = {}
 
 
 async def device_id_for(principal: Principal) -> int | None:
-    """The paired device behind a scoped token (cached a minute)."""
+    """The paired device behind a scoped token (cached a minute).
+
+    Each cache miss — at most once a minute per device and process — also records the
+    device's `last_seen_at`, so that the back office shows which tablets are in use."""
     token_id = principal.extra.get("token_id")
     if token_id is None or not principal.scope:
         return None
@@ -31,6 +35,8 @@ async def device_id_for(principal: Principal) -> int | None:
         return cached[1]
     device = await CheckinDevice.get_or_none(token_id=token_id)
     value = device.id if device else None
+    if device is not None:
+        await CheckinDevice.filter(id=device.id).update(last_seen_at=datetime.now(UTC))
     _devices[token_id] = (time.monotonic() + 60, value)
     return value
 
@@ -91,6 +97,7 @@ async def sync(request: Request) -> Response:
 )
 @requires("checkin.scan")
 async def roster(request: Request) -> Response:
+    await device_id_for(request.state.principal)  # records the device as seen
     body = await checkin.roster(
         request.app.state.settings, request.state.principal, request.path_params["event_id"]
     )
@@ -104,6 +111,7 @@ async def live(request: Request) -> Response:
 
     event_id = request.path_params["event_id"]
     authorize(request.state.principal, "checkin.scan", event_id=event_id)
+    await device_id_for(request.state.principal)  # tablets poll here: records them as seen
     event = await Event.get_or_none(id=event_id)
     if event is None:
         raise NotFound()
@@ -143,8 +151,6 @@ async def live(request: Request) -> Response:
 )
 @requires("checkin.scan")
 async def search(request: Request) -> Response:
-    from datetime import UTC, datetime
-
     from events.models import Event
 
     event_id = request.path_params["event_id"]

@@ -81,8 +81,19 @@ async def db(database: Settings) -> AsyncIterator[Settings]:
     from people.service import ensure_reference_data
 
     await truncate_all_models()
+    _forget_process_caches()
     await ensure_reference_data()
     yield database
+
+
+def _forget_process_caches() -> None:
+    """Ids restart after truncation: drop every in-process cache keyed by them."""
+    from core.auth import forget_token_cache
+    from registrations import checkin, checkin_routes
+
+    forget_token_cache()
+    checkin.forget_cached_events()
+    checkin_routes._devices.clear()
 
 
 @pytest.fixture

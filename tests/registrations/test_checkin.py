@@ -219,3 +219,49 @@ async def test_walk_in_over_capacity_only_when_allowed(settings):
     await service.register(allowed.id, person(1), settings=settings)
     outcome = await checkin.walk_in(settings, SYSTEM, allowed.id, walkin)
     assert outcome.result == CheckinResult.OK
+
+
+async def test_nonce_replays_failed_scans_and_outlives_an_undo(settings):
+    """Retries are answered from the unique nonce (no look-up before the decision)."""
+    event = await _event()
+    reg = (await service.register(event.id, person(1), settings=settings)).registration
+    bad = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload="RSB1:AAAA", nonce="n-bad"
+    )
+    again = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload="RSB1:AAAA", nonce="n-bad"
+    )
+    assert bad.result == again.result == CheckinResult.INVALID
+    assert again.extra.get("replayed") is True
+    assert await Scan.filter(nonce="n-bad").count() == 1
+    payload = await _payload(settings, reg)
+    first = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=payload, nonce="n-ok"
+    )
+    await checkin.undo_checkin(SYSTEM, first.checkin.id)
+    retry = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=payload, nonce="n-ok"
+    )
+    assert retry.result == CheckinResult.OK and retry.extra.get("replayed") is True
+    assert retry.checkin.id == first.checkin.id
+    # The retry did not check the person in again (its insert was rolled back).
+    assert await CheckIn.filter(registration_id=reg.id).count() == 1
+    assert not await CheckIn.filter(active_key__isnull=False).exists()
+
+
+async def test_event_changes_reach_the_door_at_once(settings):
+    """The door keeps the event in memory a few seconds; a save in this process drops it."""
+    event = await _event()
+    first = (await service.register(event.id, person(1), settings=settings)).registration
+    second = (await service.register(event.id, person(2), settings=settings)).registration
+    ok = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=await _payload(settings, first)
+    )
+    assert ok.result == CheckinResult.OK
+    event.starts_at = datetime.now(UTC) + timedelta(hours=5)
+    event.ends_at = event.starts_at + timedelta(hours=2)
+    await event.save()
+    late = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=await _payload(settings, second)
+    )
+    assert late.result == CheckinResult.OUTSIDE_WINDOW
