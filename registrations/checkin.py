@@ -502,6 +502,11 @@ async def walk_in(settings: Settings, actor: Principal, event_id: int, data: Any
         raise NotFound()
     from registrations.schemas import RegistrationIn, WalkinIn
 
+    nonce = getattr(data, "nonce", None)
+    if nonce:  # a retried walk-in (e.g. after a timeout) must not register twice
+        replay = await _replay(nonce)
+        if replay is not None:
+            return replay
     if isinstance(data, WalkinIn):
         data = RegistrationIn.model_construct(
             first_name=data.first_name,
@@ -535,7 +540,7 @@ async def walk_in(settings: Settings, actor: Principal, event_id: int, data: Any
         event_id=event_id,
         registration_id=registration.public_id,
         method="walkin",
-        nonce=None,
+        nonce=nonce,
     )
 
 

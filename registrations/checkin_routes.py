@@ -119,7 +119,7 @@ async def live(request: Request) -> Response:
         await Scan.filter(event_id=event_id)
         .order_by("-id")
         .limit(15)
-        .select_related("registration__person", "device")
+        .select_related("registration__person", "device", "checkin")
     )
     return json_response(
         {
@@ -134,7 +134,10 @@ async def live(request: Request) -> Response:
                         else ""
                     ),
                     "device": s.device.name if s.device else "",
-                    "checkin_id": s.checkin_id if s.result.value == "ok" else None,  # type: ignore[attr-defined]
+                    "checkin_id": s.checkin_id  # type: ignore[attr-defined]
+                    if s.result.value == "ok" and s.checkin and s.checkin.undone_at is None
+                    else None,
+                    "undone": bool(s.checkin and s.checkin.undone_at is not None),
                 }
                 for s in recent
             ],

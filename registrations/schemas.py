@@ -115,6 +115,7 @@ class WalkinIn(BaseModel):
     territory: str | None = Field(default=None, max_length=10)
     organization: str = Field(default="", max_length=200)
     party_size: int = Field(default=1, ge=1, le=MAX_PARTY_SIZE)
+    nonce: str | None = Field(default=None, max_length=64)
     language: str = Field(default="fr", pattern="^(fr|en)$")
 
     _clean = field_validator("first_name", "last_name", "organization", mode="before")(_no_controls)

@@ -134,3 +134,35 @@ async def test_anonymous_and_bad_input(client):
         headers=token,
     )
     assert r.status_code == 422
+
+
+async def test_walkin_retry_with_nonce_registers_once(client, settings):
+    from registrations.models import Registration
+
+    event = await _event(capacity=10)
+    token = {"Authorization": f"Bearer {await _device(event.id)}"}
+    body = {
+        "first_name": "Léa",
+        "last_name": "Sans-Courriel",
+        "clientele": "youth",
+        "nonce": "walkin-1",
+    }
+    first = await client.post(f"/api/v1/events/{event.id}/walkins", headers=token, json=body)
+    again = await client.post(f"/api/v1/events/{event.id}/walkins", headers=token, json=body)
+    assert first.status_code == 201 and again.status_code == 201
+    assert first.json()["registration"]["id"] == again.json()["registration"]["id"]
+    assert await Registration.filter(event_id=event.id).count() == 1
+
+
+async def test_live_marks_undone_checkins(client, settings):
+    event = await _event()
+    token = {"Authorization": f"Bearer {await _device(event.id)}"}
+    reg = (await service.register(event.id, person(1), settings=settings)).registration
+    r = await client.post(
+        "/api/v1/checkin",
+        headers=token,
+        json={"event_id": event.id, "registration_id": reg.public_id},
+    )
+    await client.post(f"/api/v1/checkin/{r.json()['checkin_id']}/undo", headers=token)
+    live = (await client.get(f"/api/v1/events/{event.id}/checkin/live", headers=token)).json()
+    assert live["recent"][0]["undone"] is True and live["recent"][0]["checkin_id"] is None
