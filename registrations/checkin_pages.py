@@ -44,7 +44,7 @@ RESULT_LABELS = {
 }
 METHOD_LABELS = {
     "scan": N_("QR"),
-    "search": N_("Recherche"),
+    "search": N_("Rechercher"),
     "walkin": N_("Sur place"),
     "sync": N_("Hors ligne"),
 }

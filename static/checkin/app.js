@@ -1113,11 +1113,14 @@
       clientele: String(clientele),
       organization: String(data.get("organization") || "").trim(),
       party_size: parseInt(String(data.get("party_size") || "1"), 10) || 1,
+      // Kept until the walk-in succeeds: pressing again after a timeout registers once.
+      nonce: form.dataset.nonce || (form.dataset.nonce = crypto.randomUUID()),
     };
     const territory = String(data.get("territory") || "");
     if (territory) body.territory = territory;
     try {
       const answer = await api("POST", `/api/v1/events/${EVENT_ID}/walkins`, body, 8000);
+      delete form.dataset.nonce;
       form.reset();
       $("w-party").value = "1";
       answer.extra = T.walkinDone;
