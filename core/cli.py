@@ -55,15 +55,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.migrate:
         asyncio.run(migrate(settings))
     _print(f"Rassembleur sert {settings.base_url} (http://{args.host}:{args.port}).")
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=not args.no_access_log,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "access_log": not args.no_access_log,
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+    }
+    if args.workers > 1:
+        # Each worker process builds its own app from the same environment. With SQLite,
+        # writes are serialized by the database file lock (busy timeout): PostgreSQL is the
+        # database for several processes. Run the mail worker separately
+        # (RUN_WORKER_IN_SERVER=false, `rassembleur worker`) or it runs in every process.
+        uvicorn.run("server:create_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
     return 0
 
 
@@ -209,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info")
     p.add_argument("--no-access-log", action="store_true")
     p.add_argument("--migrate", action="store_true", help="appliquer les migrations d'abord")
+    p.add_argument("--workers", type=int, default=1, help="nombre de processus (défaut : 1)")
     p.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     p.set_defaults(func=cmd_serve)
 
