@@ -622,7 +622,15 @@ async def edit_submit(request: Request) -> Response:
 # --------------------------------------------------------------------------- JSON API
 
 
-async def registration_out(settings: Settings, registration: Registration) -> dict[str, Any]:
+_UNKNOWN: Any = object()
+
+
+async def registration_out(
+    settings: Settings, registration: Registration, *, position: int | None = _UNKNOWN
+) -> dict[str, Any]:
+    """The API view of a registration (`position`: the waitlist position, when known)."""
+    if position is _UNKNOWN:
+        position = await service.waitlist_position(registration)
     token = service.manage_token(settings, registration)
     base = f"{settings.base_url}/manage/{token}"
     clientele = registration.clientele
@@ -640,7 +648,7 @@ async def registration_out(settings: Settings, registration: Registration) -> di
         id=registration.public_id,
         event_id=registration.event_id,  # type: ignore[attr-defined]
         status=str(RegistrationStatus(registration.status).value),
-        waitlist_position=await service.waitlist_position(registration),
+        waitlist_position=position,
         party_size=registration.party_size,
         clientele=clientele.code,
         manage_token=token,
@@ -672,7 +680,10 @@ async def api_register(request: Request) -> Response:
         source=RegistrationSource.API,
         actor=principal,
     )
-    return json_response(await registration_out(settings, result.registration), status_code=201)
+    return json_response(
+        await registration_out(settings, result.registration, position=result.waitlist_position),
+        status_code=201,
+    )
 
 
 @api_doc(

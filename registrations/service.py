@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from core.audit import audit
@@ -112,15 +112,17 @@ def manage_url(settings: Settings, registration: Registration) -> str:
 
 
 async def take_places(event_id: int, heads: int) -> bool:
-    """Take `heads` places if they fit (atomic; call inside the transaction)."""
+    """Take `heads` places if they fit (atomic; call inside the transaction).
+
+    One conditional UPDATE: no capacity, or enough room left — re-checked by the
+    database under the row's write lock, so concurrent takers never oversell.
+    """
     if heads <= 0:
         return True
-    event = await Event.get(id=event_id).only("id", "capacity")
-    if event.capacity is None:
-        await Event.filter(id=event_id).update(seats_taken=F("seats_taken") + heads)
-        return True
-    updated = await Event.filter(id=event_id, seats_taken__lte=F("capacity") - heads).update(
-        seats_taken=F("seats_taken") + heads
+    updated = (
+        await Event.filter(id=event_id)
+        .filter(Q(capacity__isnull=True) | Q(seats_taken__lte=F("capacity") - heads))
+        .update(seats_taken=F("seats_taken") + heads)
     )
     return bool(updated)
 
@@ -137,18 +139,16 @@ def _rank() -> int:
 async def waitlist_position(registration: Registration) -> int | None:
     if registration.status != RegistrationStatus.WAITLISTED or registration.waitlist_rank is None:
         return None
-    ahead = await Registration.filter(
-        event_id=registration.event_id,  # type: ignore[attr-defined]
-        status=RegistrationStatus.WAITLISTED,
-        waitlist_rank__lt=registration.waitlist_rank,
-    ).count()
-    same_rank_before = await Registration.filter(
-        event_id=registration.event_id,  # type: ignore[attr-defined]
-        status=RegistrationStatus.WAITLISTED,
-        waitlist_rank=registration.waitlist_rank,
-        id__lt=registration.id,
-    ).count()
-    return ahead + same_rank_before + 1
+    rank = registration.waitlist_rank
+    ahead = (
+        await Registration.filter(
+            event_id=registration.event_id,  # type: ignore[attr-defined]
+            status=RegistrationStatus.WAITLISTED,
+        )
+        .filter(Q(waitlist_rank__lt=rank) | Q(waitlist_rank=rank, id__lt=registration.id))
+        .count()
+    )
+    return ahead + 1
 
 
 async def promote_waitlist(event_id: int, settings: Settings) -> list[Registration]:
@@ -306,11 +306,14 @@ async def register(
     """
     event = await open_event_for(event_id, actor, source)
     fields: dict[str, str] = {}
-    clientele = await Clientele.get_or_none(code=data.clientele, active=True)
+    targeted = list(event.clienteles)
+    clientele = next((c for c in targeted if c.code == data.clientele and c.active), None)
     if clientele is None:
-        fields["clientele"] = _("Clientèle inconnue.")
-    elif event.clienteles and clientele.id not in {c.id for c in event.clienteles}:
-        fields["clientele"] = _("Choisissez une des clientèles visées par cet événement.")
+        clientele = await Clientele.get_or_none(code=data.clientele, active=True)
+        if clientele is None:
+            fields["clientele"] = _("Clientèle inconnue.")
+        elif targeted:
+            fields["clientele"] = _("Choisissez une des clientèles visées par cet événement.")
     territory = None
     if data.territory:
         territory = await Territory.get_or_none(code=data.territory)
@@ -373,7 +376,9 @@ async def register(
                 phone=data.phone,
             )
         active_key = f"{event.id}:{person.id}"
-        if await Registration.exists(active_key=active_key):
+        # A person created just now has no registration yet (and a concurrent twin
+        # request is still caught by the unique active_key below).
+        if not person_created and await Registration.exists(active_key=active_key):
             raise AlreadyRegistered()
         status = await decide_status(event, data.party_size, source, force_confirm)
         now = datetime.now(UTC)
@@ -412,13 +417,18 @@ async def register(
         wanted = set(consents)
         if data.guardian_consent:
             wanted.add(ConsentPurpose.PARENTAL)
-        for purpose in sorted(wanted):
-            await Consent.create(
-                person=person,
-                purpose=purpose,
-                granted=True,
-                source=f"registration:{source.value}",
-                wording=CONSENT_WORDING[purpose],
+        if wanted:
+            await Consent.bulk_create(
+                [
+                    Consent(
+                        person=person,
+                        purpose=purpose,
+                        granted=True,
+                        source=f"registration:{source.value}",
+                        wording=CONSENT_WORDING[purpose],
+                    )
+                    for purpose in sorted(wanted)
+                ]
             )
         await audit(
             actor or SYSTEM,
@@ -434,6 +444,7 @@ async def register(
         registration.event = event
         registration.person = person
         await notify(settings, registration, _template_for(status))
+    # After the commit: the position among the waitlisted others can now see.
     position = await waitlist_position(registration)
     return RegistrationResult(registration, position, person_created)
 

@@ -17,10 +17,12 @@ import io
 import os
 import secrets
 import struct
+import zlib
 from dataclasses import dataclass
 
 import qrcode
 import qrcode.image.svg
+import qrcode.util
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -174,15 +176,68 @@ def verify_payload(payload: str, public_key: Ed25519PublicKey) -> TicketClaim:
     return claim
 
 
-def qr_png(payload: str, *, box_size: int = 8) -> bytes:
+# Any of the eight masks gives a valid, decodable symbol; the library's pick of the "best"
+# one evaluates all eight in pure Python (about 90 % of the time of a PNG). A fixed mask
+# keeps the symbol equally readable for these short, random-looking payloads.
+QR_MASK = 2
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+_alnum_versions: dict[int, int] = {}
+
+
+def qr_matrix(payload: str, *, border: int = 4) -> list[list[bool]]:
+    """The modules of a QR code (True = dark), quiet zone included.
+
+    A ticket payload is all QR-alphanumeric, encoded as one segment: its version then
+    depends on its length only, remembered so that the library does not fit it again.
+    """
+    alnum = bool(qrcode.util.RE_ALPHA_NUM.match(payload.encode()))
+    version = _alnum_versions.get(len(payload)) if alnum else None
     qr = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4
+        version=version,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=border,
+        mask_pattern=QR_MASK,
     )
-    qr.add_data(payload)
-    qr.make(fit=True)
-    buffer = io.BytesIO()
-    qr.make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
-    return buffer.getvalue()
+    qr.add_data(payload, optimize=0 if alnum else 20)
+    qr.make(fit=version is None)
+    if alnum and version is None:
+        _alnum_versions[len(payload)] = qr.version
+    return qr.get_matrix()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def qr_png(payload: str, *, box_size: int = 8) -> bytes:
+    """A black-on-white, 1-bit greyscale PNG of the payload's QR code.
+
+    Written directly (rows of packed bits, zlib) rather than drawn module by module with
+    Pillow: registering queues one in the confirmation e-mail, so it is on the hot path.
+    """
+    matrix = qr_matrix(payload)
+    size = len(matrix) * box_size
+    padding = "1" * (-size % 8)
+    pixels = {0: "1" * box_size, 1: "0" * box_size}  # light module: white (1) bits
+    rows = []
+    for modules in matrix:
+        bits = bytes(modules).decode("latin-1").translate(pixels) + padding
+        row = b"\x00" + int(bits, 2).to_bytes(len(bits) // 8, "big")  # filter: none
+        rows.append(row * box_size)
+    header = struct.pack(">IIBBBBB", size, size, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    return (
+        _PNG_SIGNATURE
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"".join(rows), 6))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def qr_svg(payload: str) -> bytes:
