@@ -327,6 +327,8 @@ def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path)
         "--no-access-log",
         "--log-level",
         "warning",
+        "--workers",
+        os.environ.get("BENCH_WORKERS", "1"),
     ]
     server = subprocess.Popen(  # noqa: S603
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -22,11 +22,11 @@ def _extracted() -> set[str]:
         # babel.cfg patterns are relative to the project root: rebase them on the folder.
         prefix = f"{folder}/"
         local_map = [
-            (pattern[len(prefix):] if pattern.startswith(prefix) else pattern, method)
+            (pattern[len(prefix) :] if pattern.startswith(prefix) else pattern, method)
             for pattern, method in method_map
         ]
         local_options = {
-            (k[len(prefix):] if k.startswith(prefix) else k): v for k, v in options_map.items()
+            (k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in options_map.items()
         }
         for _file, _line, message, _comments, _context in extract_from_dir(
             str(path), local_map, local_options, keywords=keywords
