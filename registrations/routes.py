@@ -595,7 +595,9 @@ async def edit_submit(request: Request) -> Response:
         context = await _edit_context(request, registration, values, errors)
         return render(request, "registrations/edit.html", context, status_code=422)
     try:
-        await service.change_party_size(settings, registration.id, party_size)
+        await service.modify_registration(
+            settings, registration.id, party_size=party_size, answers=values["answers"]
+        )
     except service.EventFull as exc:
         message = exc.message
         event = await _manage_event(registration)
@@ -613,8 +615,6 @@ async def edit_submit(request: Request) -> Response:
     except Conflict as exc:
         flash(request, exc.message, "warning")
         return redirect(base)
-    registration = await service.by_manage_token(settings, _token(request))
-    await service.change_answers(registration, values["answers"])
     flash(request, _("Vos modifications sont enregistrées."))
     return redirect(base)
 
@@ -721,10 +721,9 @@ async def api_manage_patch(request: Request) -> Response:
         )
         if errors:
             raise ValidationFailed(fields=errors)
-    if patch.party_size is not None:
-        await service.change_party_size(settings, registration.id, patch.party_size)
-    if patch.answers is not None:
-        await service.change_answers(registration, patch.answers)
+    await service.modify_registration(
+        settings, registration.id, party_size=patch.party_size, answers=patch.answers
+    )
     registration = await service.by_manage_token(settings, _token(request))
     return json_response(await registration_out(settings, registration))
 

@@ -570,6 +570,26 @@ async def change_answers(registration: Registration, answers: dict[str, Any]) ->
     return registration
 
 
+async def modify_registration(
+    settings: Settings,
+    registration_id: int,
+    *,
+    party_size: int | None = None,
+    answers: dict[str, Any] | None = None,
+    actor: Principal | None = None,
+) -> Registration:
+    """A registrant's change (party size and/or answers): all of it or nothing."""
+    async with in_transaction():
+        if party_size is not None:
+            await change_party_size(settings, registration_id, party_size, actor=actor)
+        if answers is not None:
+            registration = await Registration.get(id=registration_id)
+            if registration.status not in ACTIVE_STATUSES:
+                raise Conflict(_("Cette inscription est annulée."), code="cancelled")
+            await change_answers(registration, answers)
+    return await Registration.get(id=registration_id)
+
+
 async def approve(
     settings: Settings, actor: Principal, registration_ids: Iterable[int]
 ) -> dict[str, int]:

@@ -152,3 +152,27 @@ async def test_mixed_party_sizes_never_oversell(settings):
     )
     assert heads <= 50
     assert heads == (await Event.get(id=event.id)).seats_taken
+
+
+async def test_modify_is_all_or_nothing(settings):
+    from core.errors import ValidationFailed
+    from registrations.models import Question
+
+    event = await published_event(capacity=10)
+    question = await Question.create(event=event, kind="number", label="Âge", required=True)
+    reg = (
+        await service.register(
+            event.id, person(1, answers={str(question.id): 15}), settings=settings
+        )
+    ).registration
+    with pytest.raises(ValidationFailed):
+        await service.modify_registration(
+            settings, reg.id, party_size=4, answers={str(question.id): "beaucoup"}
+        )
+    reg = await Registration.get(id=reg.id)
+    assert reg.party_size == 1 and (await Event.get(id=event.id)).seats_taken == 1
+    changed = await service.modify_registration(
+        settings, reg.id, party_size=4, answers={str(question.id): 16}
+    )
+    assert changed.party_size == 4 and changed.answers == {str(question.id): 16}
+    assert (await Event.get(id=event.id)).seats_taken == 4
