@@ -106,7 +106,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
         status_code=exc.status_code,
         code="method_not_allowed" if exc.status_code == 405 else "http_error",
     )
-    return await app_error(request, error)
+    response = await app_error(request, error)
+    for name, value in (exc.headers or {}).items():  # e.g. Allow on 405
+        response.headers[name] = value
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -132,6 +132,21 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
                         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                     },
                 }
+            # Any other 4xx answer has the same error shape (pages and feeds answer in
+            # text/plain or HTML for people, hence those content types).
+            default_content: dict[str, Any] = {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+            }
+            if (
+                doc["response_content"] is not None
+                and "application/json" not in (doc["response_content"])
+            ):
+                default_content["text/plain"] = {"schema": {"type": "string"}}
+                default_content["text/html"] = {"schema": {"type": "string"}}
+            op["responses"]["default"] = {
+                "description": 'Erreur : {"error": {"code", "message", "fields"}}',
+                "content": default_content,
+            }
             paths.setdefault(clean_path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",

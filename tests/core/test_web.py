@@ -135,3 +135,17 @@ async def test_oversized_form_gets_a_french_page(client):
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("text/html")
     assert "trop volumineux" in r.text
+
+
+async def test_405_keeps_allow_header_and_api_shape(client):
+    r = await client.request("TRACE", "/api/v1/health")
+    assert r.status_code == 405
+    assert "GET" in r.headers["allow"]
+    assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_openapi_declares_error_shape_for_every_operation(client):
+    doc = (await client.get("/api/v1/openapi.json")).json()
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            assert "default" in operation["responses"], (method, path)
