@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         worker: asyncio.Task[None] | None = None
+        upkeep: asyncio.Task[None] | None = None
         async with contextlib.AsyncExitStack() as stack:
             if manage_database:
                 await stack.enter_async_context(
@@ -145,15 +146,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 )
             if settings.run_worker_in_server:
                 from core.mail.worker import run_worker
+                from core.maintenance import run_maintenance
 
                 worker = asyncio.create_task(run_worker(settings, stop), name="mail-worker")
+                upkeep = asyncio.create_task(run_maintenance(stop), name="maintenance")
             try:
                 yield
             finally:
                 stop.set()
-                if worker is not None:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await asyncio.wait_for(worker, timeout=10)
+                for task in (worker, upkeep):
+                    if task is not None:
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await asyncio.wait_for(task, timeout=10)
 
     middleware = [
         Middleware(SecurityHeadersMiddleware, https=settings.https),

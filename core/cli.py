@@ -88,7 +88,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         _print("Travailleur d'envoi démarré (Ctrl+C pour arrêter).")
-        await _with_orm(settings, lambda: run_worker(settings, stop))
+
+        async def both() -> None:
+            from core.maintenance import run_maintenance
+
+            await asyncio.gather(run_worker(settings, stop), run_maintenance(stop))
+
+        await _with_orm(settings, both)
 
     asyncio.run(main())
     return 0

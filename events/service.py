@@ -850,3 +850,12 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "url": f"{base_url}/events/{event.id}",
         "ics_url": f"{base_url}/events/{event.id}.ics",
     }
+
+
+def _register_maintenance() -> None:
+    from core import maintenance
+
+    maintenance.register("events.complete_past_events", complete_past_events)
+
+
+_register_maintenance()
