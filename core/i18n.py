@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextvars
 import io
-from datetime import date, datetime
-from functools import cache
+from datetime import date, datetime, time, timedelta
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -102,13 +102,22 @@ def to_local(value: datetime) -> datetime:
     return value.astimezone(ZoneInfo(current_timezone.get()))
 
 
+@lru_cache(maxsize=4096)
+def _day_text(language: str, day: date) -> str:
+    return format_date(day, format="full", locale=_parsed_locale(LOCALES.get(language, "fr_CA")))
+
+
 def format_day(value: date | datetime | None) -> str:
-    """« mardi 16 février 2027 » (fr_CA) / "Tuesday, February 16, 2027" (en)."""
+    """« mardi 16 février 2027 » (fr_CA) / "Tuesday, February 16, 2027" (en).
+
+    Memoized per day and language: list pages format two dates per row and Babel's full
+    format is slow.
+    """
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = to_local(value)
-    return format_date(value, format="full", locale=_locale())
+        value = to_local(value).date()
+    return _day_text(current_language.get(), value)
 
 
 def format_clock(value: datetime | None) -> str:
@@ -133,3 +142,27 @@ def format_short(value: datetime | None) -> str:
     if value is None:
         return ""
     return format_datetime(to_local(value), "yyyy-MM-dd HH:mm", locale=_locale())
+
+
+def is_all_day(starts: datetime, ends: datetime) -> bool:
+    """Midnight to 23:59 or to midnight, in local time (e.g. a JPS edition's week)."""
+    s, e = to_local(starts), to_local(ends)
+    return s.time() == time(0, 0) and e.time() in (time(23, 59), time(0, 0))
+
+
+def format_range(starts: datetime, ends: datetime) -> str:
+    """« mardi 16 février 2027, 9 h à 11 h 30 », or « Du … au … » over several days."""
+    s, e = to_local(starts), to_local(ends)
+    if is_all_day(starts, ends):
+        last = e - timedelta(minutes=1) if e.time() == time(0, 0) else e
+        if s.date() == last.date():
+            return format_day(starts)
+        return _("Du %(start)s au %(end)s", start=format_day(starts), end=format_day(last))
+    if s.date() == e.date():
+        return _(
+            "%(day)s, %(start)s à %(end)s",
+            day=format_day(starts),
+            start=format_clock(starts),
+            end=format_clock(ends),
+        )
+    return _("Du %(start)s au %(end)s", start=format_when(starts), end=format_when(ends))

@@ -7,15 +7,12 @@ paginated (no page over 100 KB); descriptions are plain text, always escaped.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_date
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -75,51 +72,6 @@ def partner_role_label(role: str) -> str:
     }.get(PartnerRole(role), role)
 
 
-def _all_day(starts: datetime, ends: datetime) -> bool:
-    s, e = i18n.to_local(starts), i18n.to_local(ends)
-    return s.time() == time(0, 0) and e.time() in (time(23, 59), time(0, 0))
-
-
-@functools.cache
-def _babel_locale(language: str) -> Locale:
-    return Locale.parse(i18n.LOCALES.get(language, "fr_CA"))
-
-
-@functools.lru_cache(maxsize=2048)
-def _day_text(language: str, day: date) -> str:
-    return format_date(day, format="full", locale=_babel_locale(language))
-
-
-def format_day(value: date | datetime) -> str:
-    """Same as `core.i18n.format_day` (« mardi 16 février 2027 »), memoized per day and
-    language: list pages format two dates per row and Babel's full format is slow."""
-    if isinstance(value, datetime):
-        value = i18n.to_local(value).date()
-    return _day_text(i18n.current_language.get(), value)
-
-
-def format_when(value: datetime) -> str:
-    return f"{format_day(value)}, {i18n.format_clock(value)}"
-
-
-def when_range(starts: datetime, ends: datetime) -> str:
-    """« mardi 16 février 2027, 9 h à 11 h 30 », or « Du … au … » over several days."""
-    s, e = i18n.to_local(starts), i18n.to_local(ends)
-    if _all_day(starts, ends):
-        last = e - timedelta(minutes=1) if e.time() == time(0, 0) else e
-        if s.date() == last.date():
-            return format_day(starts)
-        return _("Du %(start)s au %(end)s", start=format_day(starts), end=format_day(last))
-    if s.date() == e.date():
-        return _(
-            "%(day)s, %(start)s à %(end)s",
-            day=format_day(starts),
-            start=i18n.format_clock(starts),
-            end=i18n.format_clock(ends),
-        )
-    return _("Du %(start)s au %(end)s", start=format_when(starts), end=format_when(ends))
-
-
 def local_input(value: datetime | None, zone: str = service.LOCAL_TZ.key) -> str:
     """A datetime as a datetime-local input value in the event's time zone."""
     if value is None:
@@ -143,9 +95,9 @@ def _helpers() -> dict[str, Any]:
         "mode_label": _labels((m.value, service.mode_label(m)) for m in AttendanceMode),
         "visibility_label": _labels((v.value, service.visibility_label(v)) for v in Visibility),
         "role_label": _labels((r.value, partner_role_label(r)) for r in PartnerRole),
-        "when_range": when_range,
-        "format_day": format_day,
-        "all_day": _all_day,
+        "when_range": i18n.format_range,
+        "format_day": i18n.format_day,
+        "all_day": i18n.is_all_day,
         "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
     }
 

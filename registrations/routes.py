@@ -8,7 +8,7 @@ registration; a wrong token is a 404.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
@@ -91,26 +91,6 @@ def _token(request: Request) -> str:
 
 async def _limit(request: Request, limit: str, name: str) -> None:
     await request.app.state.limiter.hit(limit, name, client_ip_of(request))
-
-
-def when_range(starts: datetime, ends: datetime) -> str:
-    """« mardi 16 février 2030, 9 h à 11 h 30 », or « Du … au … » over several days."""
-    s, e = i18n.to_local(starts), i18n.to_local(ends)
-    if s.time() == time(0, 0) and e.time() in (time(23, 59), time(0, 0)):
-        last = e - timedelta(minutes=1) if e.time() == time(0, 0) else e
-        if s.date() == last.date():
-            return i18n.format_day(starts)
-        return _(
-            "Du %(start)s au %(end)s", start=i18n.format_day(starts), end=i18n.format_day(last)
-        )
-    if s.date() == e.date():
-        return _(
-            "%(day)s, %(start)s à %(end)s",
-            day=i18n.format_day(starts),
-            start=i18n.format_clock(starts),
-            end=i18n.format_clock(ends),
-        )
-    return _("Du %(start)s au %(end)s", start=i18n.format_when(starts), end=i18n.format_when(ends))
 
 
 def status_label(status: str) -> str:
@@ -249,7 +229,7 @@ async def _form_context(
         "questions": questions,
         "consents": [(p.value, service.CONSENT_WORDING[p]) for p in FORM_CONSENTS],
         "parental_wording": service.CONSENT_WORDING[ConsentPurpose.PARENTAL],
-        "when_range": when_range,
+        "when_range": i18n.format_range,
         "full": event.capacity is not None and event.seats_taken >= event.capacity,
         "max_party": MAX_PARTY_SIZE,
         "kind_hint": question_kind_hint,
@@ -449,7 +429,7 @@ async def _manage_context(request: Request, registration: Registration) -> dict[
             for q in questions
             if str(q.id) in answers
         ],
-        "when_range": when_range,
+        "when_range": i18n.format_range,
         "online": event.mode != AttendanceMode.IN_PERSON and bool(event.online_url),
         "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
         "mode_label": events_service.mode_label,
