@@ -7,7 +7,7 @@ paginated (no page over 100 KB); descriptions are plain text, always escaped.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +22,7 @@ from core import i18n
 from core.auth import Principal, current_principal, requires
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.http import flash, read_form, redirect, validate
-from core.i18n import _
+from core.i18n import N_, _
 from core.templating import render
 from events import service
 from events.models import (
@@ -63,13 +63,16 @@ def _event_id(request: Request) -> int:
     return int(request.path_params["id"])
 
 
+ROLE_LABELS = {
+    PartnerRole.FIDUCIARY: N_("Fiduciaire"),
+    PartnerRole.PARTNER: N_("Partenaire"),
+    PartnerRole.HOST: N_("Hôte"),
+    PartnerRole.FUNDER: N_("Bailleur de fonds"),
+}
+
+
 def partner_role_label(role: str) -> str:
-    return {
-        PartnerRole.FIDUCIARY: _("Fiduciaire"),
-        PartnerRole.PARTNER: _("Partenaire"),
-        PartnerRole.HOST: _("Hôte"),
-        PartnerRole.FUNDER: _("Bailleur de fonds"),
-    }.get(PartnerRole(role), role)
+    return _(ROLE_LABELS[PartnerRole(role)])
 
 
 def local_input(value: datetime | None, zone: str = service.LOCAL_TZ.key) -> str:
@@ -81,20 +84,13 @@ def local_input(value: datetime | None, zone: str = service.LOCAL_TZ.key) -> str
     return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
 
 
-def _labels(choices: Iterable[tuple[str, str]]) -> Callable[[str], str]:
-    """A label lookup translated once per request (the service's label functions build
-    their whole table on each call, and a list page calls them for every row)."""
-    table = dict(choices)
-    return lambda value: table.get(str(value), str(value))
-
-
 def _helpers() -> dict[str, Any]:
     return {
-        "kind_label": _labels((k.value, service.kind_label(k)) for k in EventKind),
-        "status_label": _labels((s.value, service.status_label(s)) for s in EventStatus),
-        "mode_label": _labels((m.value, service.mode_label(m)) for m in AttendanceMode),
-        "visibility_label": _labels((v.value, service.visibility_label(v)) for v in Visibility),
-        "role_label": _labels((r.value, partner_role_label(r)) for r in PartnerRole),
+        "kind_label": service.kind_label,
+        "status_label": service.status_label,
+        "mode_label": service.mode_label,
+        "visibility_label": service.visibility_label,
+        "role_label": partner_role_label,
         "when_range": i18n.format_range,
         "format_day": i18n.format_day,
         "all_day": i18n.is_all_day,

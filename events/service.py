@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.i18n import _
+from core.i18n import N_, _
 from events.models import (
     AttendanceMode,
     Event,
@@ -47,16 +47,35 @@ CapacityHook = Callable[[Principal, Event], Awaitable[None]]
 CAPACITY_HOOKS: list[CapacityHook] = []
 
 
+# Labels as catalog message ids, translated when asked for (one table each, built once).
+KIND_LABELS = {
+    EventKind.ANNUAL_LAUNCH: N_("Lancement annuel du portrait"),
+    EventKind.PERSEVERANCE_DAYS: N_("Journées de la persévérance scolaire"),
+    EventKind.REGIONAL_EVENT: N_("Événement régional"),
+    EventKind.ACTIVITY: N_("Activité"),
+    EventKind.MEETING: N_("Rencontre de comité"),
+    EventKind.TRAINING: N_("Formation"),
+}
+STATUS_LABELS = {
+    EventStatus.DRAFT: N_("Brouillon"),
+    EventStatus.PUBLISHED: N_("Publié"),
+    EventStatus.CANCELLED: N_("Annulé"),
+    EventStatus.COMPLETED: N_("Terminé"),
+}
+VISIBILITY_LABELS = {
+    Visibility.PUBLIC: N_("Public"),
+    Visibility.UNLISTED: N_("Non répertorié (accessible par lien)"),
+    Visibility.PRIVATE: N_("Privé (sur invitation)"),
+}
+MODE_LABELS = {
+    AttendanceMode.IN_PERSON: N_("En personne"),
+    AttendanceMode.ONLINE: N_("En ligne"),
+    AttendanceMode.HYBRID: N_("Hybride (en personne et en ligne)"),
+}
+
+
 def kind_label(kind: str) -> str:
-    labels = {
-        EventKind.ANNUAL_LAUNCH: _("Lancement annuel du portrait"),
-        EventKind.PERSEVERANCE_DAYS: _("Journées de la persévérance scolaire"),
-        EventKind.REGIONAL_EVENT: _("Événement régional"),
-        EventKind.ACTIVITY: _("Activité"),
-        EventKind.MEETING: _("Rencontre de comité"),
-        EventKind.TRAINING: _("Formation"),
-    }
-    return labels.get(EventKind(kind), kind)
+    return _(KIND_LABELS[EventKind(kind)])
 
 
 def kind_choices() -> list[tuple[str, str]]:
@@ -64,28 +83,15 @@ def kind_choices() -> list[tuple[str, str]]:
 
 
 def status_label(status: str) -> str:
-    return {
-        EventStatus.DRAFT: _("Brouillon"),
-        EventStatus.PUBLISHED: _("Publié"),
-        EventStatus.CANCELLED: _("Annulé"),
-        EventStatus.COMPLETED: _("Terminé"),
-    }.get(EventStatus(status), status)
+    return _(STATUS_LABELS[EventStatus(status)])
 
 
 def visibility_label(visibility: str) -> str:
-    return {
-        Visibility.PUBLIC: _("Public"),
-        Visibility.UNLISTED: _("Non répertorié (accessible par lien)"),
-        Visibility.PRIVATE: _("Privé (sur invitation)"),
-    }.get(Visibility(visibility), visibility)
+    return _(VISIBILITY_LABELS[Visibility(visibility)])
 
 
 def mode_label(mode: str) -> str:
-    return {
-        AttendanceMode.IN_PERSON: _("En personne"),
-        AttendanceMode.ONLINE: _("En ligne"),
-        AttendanceMode.HYBRID: _("Hybride (en personne et en ligne)"),
-    }.get(AttendanceMode(mode), mode)
+    return _(MODE_LABELS[AttendanceMode(mode)])
 
 
 def local_day_bounds(day: date, zone: ZoneInfo = LOCAL_TZ) -> tuple[datetime, datetime]:
