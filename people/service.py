@@ -23,6 +23,7 @@ from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import N_, _
+from core.spreadsheet import neutralize_formula
 from people.models import (
     Clientele,
     Consent,
@@ -1132,25 +1133,18 @@ async def export_people_csv(
     for p in people:
         writer.writerow(
             [
-                _csv_safe(p.first_name),
-                _csv_safe(p.last_name),
+                neutralize_formula(p.first_name),
+                neutralize_formula(p.last_name),
                 p.email or "",
-                _csv_safe(p.phone),
+                neutralize_formula(p.phone),
                 p.language,
-                _csv_safe(p.organization.name) if p.organization else "",
+                neutralize_formula(p.organization.name) if p.organization else "",
                 p.clientele.code if p.clientele else "",
                 p.territory.code if p.territory else "",
             ]
         )
     await audit(actor, "people.exported", None, {"count": len(people)})
     return "\ufeff" + out.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralize spreadsheet formulas (CSV injection)."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
 
 
 async def ensure_reference_data() -> str:

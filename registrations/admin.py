@@ -30,6 +30,7 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import N_, _, current_timezone
 from core.models import AuditEntry
 from core.settings import Settings
+from core.spreadsheet import neutralize_formula
 from events.models import Event, EventStatus
 from people.models import Clientele, Consent
 from people.service import Page, page_number
@@ -576,10 +577,7 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def cell_safe(value: str) -> str:
     """Neutralize spreadsheet formulas (CSV/XLSX injection) and drop control characters."""
-    value = _ILLEGAL.sub("", value)
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
+    return neutralize_formula(_ILLEGAL.sub("", value))
 
 
 @dataclass
