@@ -22,11 +22,9 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import secrets
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,20 +41,15 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import free_port, machine, reset_postgres  # noqa: E402 - bench/ is on sys.path as a script
+
 from core.db import close_orm, init_orm, run_migrations  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "rassembleur_bench_checkin"
 SECRET_KEY = "bench-checkin-" + "x" * 40
 TIME_ZONE = "America/Toronto"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_settings(database_url: str, tmp: Path) -> Settings:
@@ -185,23 +178,6 @@ async def count_checkins(settings: Settings, event_id: int) -> tuple[int, int]:
         )
     finally:
         await close_orm()
-
-
-async def reset_postgres(drop_only: bool = False) -> str | None:
-    try:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
-    except Exception as exc:  # noqa: BLE001 - PostgreSQL is optional
-        print(f"PostgreSQL non joignable ({exc}); seul SQLite est mesuré.")
-        return None
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
-        if not drop_only:
-            await conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-    finally:
-        await conn.close()
-    return f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -413,25 +389,6 @@ def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path)
     return result
 
 
-def machine() -> str:
-    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()  # noqa: S607
-    mem = free[1].split() if len(free) > 1 else ["", "?"]
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()  # noqa: S607
-    return (
-        f"nproc {nproc or os.cpu_count()} ({cpu or platform.processor()}), mémoire {mem[1]} "
-        f"(libre {mem[3] if len(mem) > 3 else '?'}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
 def append_results(results: list[dict], args: argparse.Namespace) -> None:
     title = "Check-in load" + (f" — {args.label}" if args.label else "")
     lines = [
@@ -496,13 +453,13 @@ def main() -> int:
             if args.case == "sqlite":
                 result = run_case("SQLite", f"sqlite://{tmp}/bench.sqlite3", args, tmp)
             else:
-                url = asyncio.run(reset_postgres())
+                url = asyncio.run(reset_postgres(PG_BENCH_DB))
                 if url is None:
                     return 0
                 try:
                     result = run_case("PostgreSQL", url, args, tmp)
                 finally:
-                    asyncio.run(reset_postgres(drop_only=True))
+                    asyncio.run(reset_postgres(PG_BENCH_DB, drop_only=True))
         for figures in (result["health"], result["checkin"]):
             figures.pop("answers")
             figures.pop("statuses")

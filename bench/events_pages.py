@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,36 +37,13 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import free_port, machine  # noqa: E402 - bench/ is on sys.path as a script
+
 from core.db import close_orm, init_orm, run_migrations  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 TARGET_MS = 150.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def machine() -> str:
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()  # noqa: S607
-    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()  # noqa: S607
-    mem = free[1].split() if len(free) > 1 else ["", "?"]
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"nproc {nproc or os.cpu_count()} ({cpu or platform.processor()}), mémoire {mem[1]} "
-        f"(libre {mem[3] if len(mem) > 3 else '?'}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
 
 
 async def prepare(settings: Settings, count: int) -> None:

@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,11 +32,12 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import free_port, machine, reset_postgres  # noqa: E402 - bench/ is on sys.path as a script
+
 from core.db import close_orm, init_orm, run_migrations  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "rassembleur_bench"
 MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
 
@@ -66,12 +65,6 @@ class CountingSink:
     def distinct(self) -> int:
         with self.lock:
             return len(self.ids)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def prepare(settings: Settings, count: int) -> float:
@@ -110,22 +103,6 @@ async def count_sent(settings: Settings) -> int:
         return await OutboundMessage.filter(status=MessageStatus.SENT).count()
     finally:
         await close_orm()
-
-
-async def reset_postgres() -> str | None:
-    try:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
-    except Exception as exc:  # noqa: BLE001 - PostgreSQL is optional
-        print(f"PostgreSQL non joignable ({exc}); seul SQLite est mesuré.")
-        return None
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-    finally:
-        await conn.close()
-    return f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 
 
 def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path) -> dict:
@@ -223,24 +200,6 @@ def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path)
     return result
 
 
-def machine() -> str:
-    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()  # noqa: S607
-    mem = free[1].split() if len(free) > 1 else ["", "?"]
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} CPU ({cpu or platform.processor()}), mémoire {mem[1]} "
-        f"(libre {mem[3] if len(mem) > 3 else '?'}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
 def append_results(results: list[dict], args: argparse.Namespace) -> None:
     lines = [
         "",
@@ -286,7 +245,7 @@ def main() -> int:
         tmp = Path(name)
         results.append(run_case("SQLite", f"sqlite://{tmp}/bench.sqlite3", args, tmp))
         if not args.no_postgres:
-            url = asyncio.run(reset_postgres())
+            url = asyncio.run(reset_postgres(PG_BENCH_DB))
             if url:
                 results.append(run_case("PostgreSQL", url, args, tmp))
     if not args.no_record:

@@ -30,10 +30,8 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,41 +46,16 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import free_port, machine, reset_postgres  # noqa: E402 - bench/ is on sys.path as a script
+
 from core.db import close_orm, init_orm, run_migrations  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "rassembleur_bench_rush"
 SECRET = "bench-" + "x" * 40
 TARGET_RPS = 400.0
 CLIENTELES = ["youth", "schools", "society"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def machine() -> str:
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()  # noqa: S607
-    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()  # noqa: S607
-    mem = free[1].split() if len(free) > 1 else ["", "?"]
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return (
-        f"nproc {nproc or os.cpu_count()} ({cpu or platform.processor()}), mémoire {mem[1]} "
-        f"(libre {mem[3] if len(mem) > 3 else '?'}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}, load average at start {load:.1f}"
-    )
 
 
 def bench_settings(database_url: str, var_dir: Path) -> Settings:
@@ -328,23 +301,6 @@ async def drive(
     }
 
 
-async def reset_postgres(drop_only: bool = False) -> str | None:
-    try:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
-    except Exception as exc:  # noqa: BLE001 - PostgreSQL is optional
-        print(f"PostgreSQL non joignable ({exc}); seul SQLite est mesuré.")
-        return None
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
-        if not drop_only:
-            await conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-    finally:
-        await conn.close()
-    return f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
-
-
 def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path) -> dict:
     settings = bench_settings(database_url, tmp / "var")
     event_id, question_id = asyncio.run(prepare(settings, args.capacity))
@@ -476,7 +432,7 @@ def append_results(runs: dict[str, dict], args: argparse.Namespace, command: str
         "",
         f"## {title} — {stamp}",
         "",
-        f"- Machine: {machine()}",
+        f"- Machine: {machine(with_load=True)}",
         f"- Command: `{command}`",
         f"- Scenario: one published event (capacity {args.capacity}, waitlist on, three "
         f"target clienteles, one custom question); {args.requests} "
@@ -547,7 +503,7 @@ def main() -> None:
         if not args.no_sqlite:
             cases.append(("SQLite", f"sqlite://{tmp}/bench.sqlite3"))
         if not args.no_postgres:
-            url = asyncio.run(reset_postgres())
+            url = asyncio.run(reset_postgres(PG_BENCH_DB))
             if url:
                 cases.append(("PostgreSQL", url))
         try:
@@ -564,7 +520,7 @@ def main() -> None:
                 runs[label] = result
         finally:
             if any(label == "PostgreSQL" for label, _url in cases):
-                asyncio.run(reset_postgres(drop_only=True))
+                asyncio.run(reset_postgres(PG_BENCH_DB, drop_only=True))
     if runs and not args.no_append:
         append_results(runs, args, command)
     sys.exit(1 if failed else 0)
