@@ -98,36 +98,10 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-@dataclasses.dataclass(frozen=True)
-class TerritoryOption:
-    code: str
-    name: str
-
-
-async def territory_groups() -> list[tuple[TerritoryOption, list[TerritoryOption]]]:
-    """[(region, [its MRCs by name])] like people's `territories_by_region`, but read as
-    plain rows (no model objects): this select is on every list page."""
-    rows = await Territory.filter(active=True).values_list(
-        "id", "code", "name", "kind", "parent_id"
-    )
-    regions = sorted((r for r in rows if r[3] == TerritoryKind.REGION), key=lambda r: r[1])
-    children: dict[int, list[TerritoryOption]] = {r[0]: [] for r in regions}
-    for _id, code, name, kind, parent_id in rows:
-        if kind == TerritoryKind.MRC and parent_id in children:
-            children[parent_id].append(TerritoryOption(code, name))
-    return [
-        (
-            TerritoryOption(r[1], r[2]),
-            sorted(children[r[0]], key=lambda t: people_service.name_key(t.name)),
-        )
-        for r in regions
-    ]
-
-
 async def _reference(*, language: str) -> dict[str, Any]:
     clienteles = await people_service.list_clienteles(active_only=True)
     return {
-        "territory_groups": await territory_groups(),
+        "territory_groups": await people_service.territories_by_region(),
         "clientele_options": [(c.code, c.name(language)) for c in clienteles],
         "kind_options": service.kind_choices(),
     }

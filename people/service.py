@@ -275,8 +275,13 @@ async def list_territories(*, active_only: bool = True) -> list[Territory]:
 async def territories_by_region(
     *, active_only: bool = True
 ) -> list[tuple[Territory, list[Territory]]]:
-    """[(region, [its MRCs sorted by name])] in region-code order."""
-    territories = await list_territories(active_only=active_only)
+    """[(region, [its MRCs sorted by name])] in region-code order.
+
+    On every list page's territory select: one plain query (the parents are matched by
+    id here, no join).
+    """
+    query = Territory.filter(active=True) if active_only else Territory.all()
+    territories = await query.order_by("code")
     regions = [t for t in territories if t.kind == TerritoryKind.REGION]
     children: dict[int, list[Territory]] = {r.id: [] for r in regions}
     for t in territories:
