@@ -293,6 +293,18 @@ async def parse_json(request: Request, model: type[M]) -> M:
     return validate(model, data)
 
 
+def int_query_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter clamped to [low, high]; not a number → 422 field error."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(fields={name: _("Un nombre entier est attendu.")}) from None
+    return max(low, min(high, value))
+
+
 def flash(request: Request, message: str, kind: str = "success") -> None:
     messages = request.session.setdefault("flash", [])
     messages.append({"kind": kind, "message": message})

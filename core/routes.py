@@ -14,6 +14,7 @@ from core.http import client_ip_of, flash, read_form, redirect, safe_next
 from core.i18n import _
 from core.models import ApiToken, AuditEntry, Role, User
 from core.openapi import api_doc, build_openapi
+from core.paging import page_number
 from core.security import new_csrf_token
 from core.templating import render
 
@@ -192,10 +193,7 @@ async def audit_page(request: Request) -> Response:
     action = request.query_params.get("action", "").strip()
     if action:
         query = query.filter(action__icontains=action)
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request.query_params.get("page", "1"))
     entries = await query.offset((page - 1) * 50).limit(51)
     return render(
         request,

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from core.auth import current_principal, requires
 from core.errors import ValidationFailed
-from core.http import json_response, parse_json
+from core.http import int_query_param, json_response, parse_json
 from core.openapi import api_doc
 from events import service
 from events.schemas import CancelIn, DuplicateIn, EventIn, EventList, EventOut, EventPatch
@@ -29,17 +29,6 @@ LIST_PARAMS = [
         ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}, "taille de page"),
     )
 ]
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(fields={name: "Un nombre entier est attendu."}) from None
-    return max(low, min(high, value))
 
 
 async def _out(request: Request, event_id: int, status_code: int = 200) -> Response:
@@ -77,8 +66,8 @@ async def list_events(request: Request) -> Response:
     filters = service.EventFilters.from_params(request.query_params)
     if filters.errors:
         raise ValidationFailed(fields=filters.errors)
-    page = _int_param(request, "page", 1, 1, 100_000)
-    per_page = _int_param(request, "per_page", 50, 1, 200)
+    page = int_query_param(request, "page", 1, 1, 100_000)
+    per_page = int_query_param(request, "per_page", 50, 1, 200)
     staff = principal is not None and principal.can("events.view")
     public = not (staff and filters.status is not None)
     events, total = await service.list_events(

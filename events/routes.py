@@ -23,6 +23,7 @@ from core.auth import Principal, current_principal, requires
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.http import flash, read_form, redirect, validate
 from core.i18n import N_, _
+from core.paging import page_number
 from core.templating import render
 from events import service
 from events.models import (
@@ -56,7 +57,7 @@ def _actor(request: Request) -> Principal:
 
 
 def _page(request: Request) -> int:
-    return people_service.page_number(request.query_params.get("page", "1"))
+    return page_number(request.query_params.get("page", "1"))
 
 
 def _event_id(request: Request) -> int:

@@ -24,6 +24,7 @@ from core.http import (
 )
 from core.i18n import _, current_language
 from core.openapi import api_doc
+from core.paging import page_number
 from core.templating import render
 from people import service
 from people.schemas import (
@@ -95,7 +96,7 @@ async def _reference_choices() -> dict[str, Any]:
 @requires("people.view")
 async def people_list(request: Request) -> Response:
     filters = _people_filters(request)
-    page = service.page_number(request.query_params.get("page", "1"))
+    page = page_number(request.query_params.get("page", "1"))
     result = await service.search_people(_actor(request), **filters, page=page, per_page=PER_PAGE)
     query = {
         "q": filters["q"],
@@ -326,7 +327,7 @@ async def organizations_list(request: Request) -> Response:
         "sector": params.get("sector", "").strip()[:16] or None,
         "territory": params.get("territory", "").strip()[:10] or None,
     }
-    page = service.page_number(params.get("page", "1"))
+    page = page_number(params.get("page", "1"))
     result = await service.search_organizations(
         _actor(request), **filters, page=page, per_page=PER_PAGE
     )

@@ -23,6 +23,7 @@ from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import N_, _
+from core.paging import page_number
 from core.spreadsheet import neutralize_formula
 from people.models import (
     Clientele,
@@ -126,13 +127,6 @@ def is_valid_email(value: str) -> bool:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def page_number(value: Any) -> int:
-    try:
-        return max(1, min(int(value), 100_000))
-    except (TypeError, ValueError):
-        return 1
 
 
 @dataclass

@@ -29,11 +29,12 @@ from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import N_, _, current_timezone
 from core.models import AuditEntry
+from core.paging import page_number
 from core.settings import Settings
 from core.spreadsheet import neutralize_formula
 from events.models import Event, EventStatus
 from people.models import Clientele, Consent
-from people.service import Page, page_number
+from people.service import Page
 from registrations import service
 from registrations.models import (
     ACTIVE_STATUSES,

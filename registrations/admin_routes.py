@@ -14,9 +14,10 @@ from starlette.routing import Route
 
 from core.auth import Principal, authorize, requires
 from core.errors import AppError, Conflict, ValidationFailed
-from core.http import flash, json_response, read_form, redirect
+from core.http import flash, int_query_param, json_response, read_form, redirect
 from core.i18n import _, current_language
 from core.openapi import api_doc
+from core.paging import page_number
 from core.templating import render
 from people import service as people
 from registrations import admin, service
@@ -93,7 +94,7 @@ async def registration_list(request: Request) -> Response:
     event_id = _event_id(request)
     event = await admin.get_event(actor, event_id)
     filters = admin.RegistrationFilters.from_params(request.query_params)
-    page = people.page_number(request.query_params.get("page", "1"))
+    page = page_number(request.query_params.get("page", "1"))
     result = await admin.list_registrations(actor, event_id, filters, page=page, per_page=PER_PAGE)
     totals = await admin.counts(actor, event_id, language=current_language.get())
     positions = await admin.waitlist_positions(event_id)
@@ -449,17 +450,6 @@ REGISTRATION_LIST_SCHEMA = {
 }
 
 
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(fields={name: _("Un nombre entier est attendu.")}) from None
-    return max(low, min(high, value))
-
-
 @api_doc(
     summary="Lister les inscriptions d'un événement (JSON, CSV ou XLSX)",
     tags=["inscriptions"],
@@ -487,8 +477,8 @@ async def api_list(request: Request) -> Response:
     if fmt in ("csv", "xlsx"):
         export = await admin.export_rows(actor, event_id, filters)
         return _download(export, fmt)
-    page = _int_param(request, "page", 1, 1, 100_000)
-    per_page = _int_param(request, "per_page", 50, 1, 500)
+    page = int_query_param(request, "page", 1, 1, 100_000)
+    per_page = int_query_param(request, "per_page", 50, 1, 500)
     body = await admin.api_items(actor, event_id, filters, page=page, per_page=per_page)
     return json_response(body)
 

@@ -24,6 +24,7 @@ from core.auth import Principal, requires
 from core.errors import NotFound, ValidationFailed
 from core.http import flash, read_form, redirect
 from core.i18n import N_, _, current_language, to_local
+from core.paging import page_number
 from core.templating import render
 from registrations import admin, checkin, tickets
 from registrations.models import CheckIn, CheckinDevice, CheckinResult, Scan
@@ -75,15 +76,11 @@ def _event_id(request: Request) -> int:
     return int(request.path_params["event_id"])
 
 
+MAX_SCAN_PAGE = 10_000
+
+
 def _page_url(event_id: int, page: int = 1) -> str:
     return f"/admin/events/{event_id}/checkin" + (f"?page={page}" if page > 1 else "")
-
-
-def _page(raw: Any) -> int:
-    try:
-        return max(1, min(int(str(raw)), 10_000))
-    except (TypeError, ValueError):
-        return 1
 
 
 def device_link(base_url: str, event_id: int, raw_token: str) -> str:
@@ -130,7 +127,9 @@ async def _context(request: Request, event_id: int, page: int) -> dict[str, Any]
 @requires("registrations.manage")
 async def checkin_page(request: Request) -> Response:
     event_id = _event_id(request)
-    context = await _context(request, event_id, _page(request.query_params.get("page", "1")))
+    context = await _context(
+        request, event_id, page_number(request.query_params.get("page", "1"), 10_000)
+    )
     return render(request, "registrations/checkin_admin/page.html", context)
 
 
@@ -198,7 +197,7 @@ async def undo(request: Request) -> Response:
     ).select_related("registration__person")
     if row is None:
         raise NotFound()
-    page = _page(form.get("page", "1"))
+    page = page_number(form.get("page", "1"), MAX_SCAN_PAGE)
     if row.undone_at is not None:
         flash(request, _("Cet accueil était déjà annulé."), "error")
         return redirect(_page_url(event_id, page))

@@ -16,6 +16,7 @@ from core.http import flash, read_form, redirect
 from core.i18n import N_, _
 from core.mail.outbox import attachment_bytes, build_mime, retry_message
 from core.models import MessageStatus, OutboundMessage
+from core.paging import page_number
 from core.templating import render
 
 PAGE_SIZE = 50
@@ -40,10 +41,7 @@ def _labels() -> dict[str, str]:
 
 
 def _page(request: Request) -> int:
-    try:
-        return max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_number(request.query_params.get("page", "1"))
 
 
 @requires("outbox.view")
