@@ -4,7 +4,9 @@ Results: ok, already_checked_in (with the previous time and device), invalid
 (unparseable, forged, unknown), wrong_event (with the right event), cancelled,
 waitlisted, unapproved, outside_window. One check-in per registration per event day
 (local date), enforced by a unique key so that concurrent scans of one ticket give exactly
-one `ok`. Every scan is recorded (`Scan`), and a nonce makes a retry idempotent.
+one `ok`. A synced (offline) scan earlier than the standing check-in takes its place:
+the earliest scan wins. Every scan is recorded (`Scan`), and a nonce makes a retry
+idempotent.
 """
 
 from __future__ import annotations
@@ -276,6 +278,69 @@ async def _record(
     return outcome
 
 
+async def _supersede(
+    actor: Principal,
+    outcome: ScanOutcome,
+    key: str,
+    moment: datetime,
+    device_id: int | None,
+    staff_id: int | None,
+    method: str,
+) -> ScanOutcome | None:
+    """Move the standing check-in back to this earlier scan (same row), or None if it lost.
+
+    The row is read locked (PostgreSQL; SQLite runs one transaction at a time) so that
+    what is reported superseded is what was replaced, and the UPDATE is conditional
+    (id and a later time) so that concurrent syncs keep exactly one winner, the earliest.
+    The Scan rows already recorded (what the door answered) are not rewritten."""
+    try:
+        async with in_transaction():
+            standing = await CheckIn.select_for_update(no_key=True).get_or_none(active_key=key)
+            if standing is None or standing.checked_in_at <= moment:
+                return None
+            moved = await CheckIn.filter(id=standing.id, checked_in_at__gt=moment).update(
+                checked_in_at=moment, device_id=device_id, staff_id=staff_id, method=method
+            )
+            if not moved:
+                return None
+            before = {
+                "checked_in_at": standing.checked_in_at.isoformat(),
+                "device": await _device_name(standing.device_id),  # type: ignore[attr-defined]
+            }
+            after = {"checked_in_at": moment.isoformat(), "device": await _device_name(device_id)}
+            standing.checked_in_at = moment
+            standing.device_id = device_id  # type: ignore[attr-defined]
+            standing.staff_id = staff_id  # type: ignore[attr-defined]
+            standing.method = method
+            await Scan.create(
+                event_id=standing.event_id,  # type: ignore[attr-defined]
+                nonce=outcome.nonce,
+                scanned_at=moment,
+                result=CheckinResult.OK,
+                registration=outcome.registration,
+                checkin=standing,
+                device_id=device_id,
+                staff_id=staff_id,
+                detail=f"remplace {before['checked_in_at']} {before['device']}"[:200],
+            )
+            await audit(
+                actor,
+                "checkin.superseded",
+                standing,
+                {"registration": standing.registration_id, "before": before, "after": after},  # type: ignore[attr-defined]
+            )
+    except IntegrityError:  # the same nonce recorded concurrently: answer like the first
+        if outcome.nonce:
+            replay = await _replay(outcome.nonce)
+            if replay is not None:
+                return replay
+        raise
+    outcome.result = CheckinResult.OK
+    outcome.checkin = standing
+    outcome.extra["superseded"] = before
+    return outcome
+
+
 async def check_in(
     settings: Settings,
     actor: Principal,
@@ -291,9 +356,10 @@ async def check_in(
     """Decide one scan. The single place where a door decision is made."""
     authorize(actor, "checkin.scan", event_id=event_id)
     now = datetime.now(UTC)
-    moment = min(at, now + MAX_CLOCK_SKEW) if at is not None else now
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = now
+    if at is not None:  # a device's time, in UTC (stored times compare as text on SQLite)
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        moment = min(at, now + MAX_CLOCK_SKEW)
     nonce = (nonce or "").strip()[:64] or None
     # A retried nonce is not looked up first: the scan's insert hits the unique nonce
     # and the first answer is replayed from there (one query less per scan).
@@ -375,6 +441,12 @@ async def check_in(
             if replay is not None:
                 return replay
     previous = await CheckIn.get_or_none(active_key=key)
+    if method == "sync" and previous is not None and moment < previous.checked_in_at:
+        # An offline scan earlier than the standing check-in wins (scan-time order).
+        won = await _supersede(actor, outcome, key, moment, device_id, staff_id, method)
+        if won is not None:
+            return won
+        previous = await CheckIn.get_or_none(active_key=key)  # moved earlier meanwhile
     outcome.result = CheckinResult.ALREADY_CHECKED_IN
     outcome.checkin = None
     outcome.previous = previous
@@ -407,8 +479,13 @@ async def sync_scans(
 ) -> list[dict[str, Any]]:
     """Apply an offline queue in scan-time order; idempotent by nonce.
 
-    The first check-in recorded wins; later scans of the same ticket come back as
-    `already_checked_in` (duplicates), with the earlier time and device.
+    The earliest scan wins, across batches and devices, whatever the arrival order: a
+    scan earlier than the ticket's standing check-in for that day takes its place (same
+    row, moved back to this scan's time, device and staff) and comes back `ok` with
+    `superseded` (the replaced time and device), audited as `checkin.superseded`; the
+    Scan rows already recorded stay as answered at the door. A scan at or after the
+    standing check-in comes back `already_checked_in` (a duplicate), with its time and
+    device. Re-sending a batch (same nonces) replays the first answers, changing nothing.
     """
     authorize(actor, "checkin.scan", event_id=event_id)
     ordered = sorted(enumerate(scans), key=lambda item: item[1]["scanned_at"])
