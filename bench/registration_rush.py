@@ -21,7 +21,7 @@ Also measures `GET /api/v1/health` with the same client and concurrency (the cei
 Prints the figures and appends a dated section to bench/RESULTS.md.
 
     .venv/bin/python bench/registration_rush.py [--requests 1000] [--concurrency 50]
-        [--capacity 600] [--no-postgres] [--no-sqlite] [--no-append] [--label TEXT]
+        [--capacity 600] [--workers 1] [--no-postgres] [--no-sqlite] [--no-append] [--label TEXT]
 """
 
 from __future__ import annotations
@@ -158,7 +158,6 @@ async def verify(settings: Settings, event_id: int, requests: int, capacity: int
 
 def _qr_decodes(attachments: list[dict]) -> bool | None:
     """The inline QR of one queued confirmation decodes to a ticket payload (zxing-cpp)."""
-    import base64
     import io
 
     try:
@@ -166,19 +165,34 @@ def _qr_decodes(attachments: list[dict]) -> bool | None:
         from PIL import Image
     except ImportError:
         return None
+    from core.mail.outbox import attachment_bytes
+
     png = next(a for a in attachments if a["filename"] == "billet.png")
-    image = Image.open(io.BytesIO(base64.b64decode(png["data"])))
+    image = Image.open(io.BytesIO(attachment_bytes(png)))  # made as the worker makes it
     found = zxingcpp.read_barcodes(image)
     return bool(found) and found[0].text.startswith("RSB1:")
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its threads so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    """User + system CPU time so far of a process, its threads and its live children
+    (the uvicorn workers of `serve --workers N`), from Linux /proc."""
+
+    def own(one: int) -> float:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    if not Path(f"/proc/{pid}").exists():
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own(pid) + sum(cpu_seconds(child) for child in children)
 
 
 def wait_ready(base: str, proc: subprocess.Popen, log: Path) -> None:
@@ -314,7 +328,17 @@ def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path)
         SECRET_KEY=SECRET,
         BASE_URL=f"http://127.0.0.1:{port}",
     )
-    command = [sys.executable, "-m", "core.cli", "serve", "--port", str(port), "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "core.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--workers",
+        str(args.workers),
+    ]
     log = tmp / f"server-{label}.log"
     with log.open("w") as out:
         server = subprocess.Popen(  # noqa: S603
@@ -438,7 +462,8 @@ def append_results(runs: dict[str, dict], args: argparse.Namespace, command: str
         f"target clienteles, one custom question); {args.requests} "
         "`POST /api/v1/events/{id}/registrations` (JSON, distinct people, party size 1, an "
         f"answer and a consent) from {args.concurrency} concurrent aiohttp clients over "
-        "loopback against `python -m core.cli serve --no-access-log` (one uvicorn process, "
+        f"loopback against `python -m core.cli serve --no-access-log --workers {args.workers}` "
+        f"({args.workers} uvicorn process{'es' if args.workers > 1 else ''}, "
         "RATE_LIMIT_ENABLED=false, RUN_WORKER_IN_SERVER=false) on a fresh database; each "
         "registration queues its e-mail (QR PNG inline + ICS attached when confirmed) in the "
         "same transaction. Ceiling: `GET /api/v1/health`, same client and concurrency.",
@@ -478,6 +503,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--capacity", type=int, default=600)
     parser.add_argument("--health-requests", type=int, default=3000)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn processes (`serve --workers N`)"
+    )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-append", action="store_true")

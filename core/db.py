@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tortoise import Tortoise, connections
+from tortoise import Model, Tortoise, connections
 from tortoise.migrations.api import migrate as migrate_api
 
 from core.settings import PROJECT_ROOT, Settings
+
+M = TypeVar("M", bound=Model)
 
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
@@ -85,3 +87,48 @@ async def init_orm(settings: Settings) -> None:
 
 async def close_orm() -> None:
     await Tortoise.close_connections()
+
+
+# --------------------------------------------------------------------------- hand-written SQL
+# For the few hot paths where building a query with the ORM costs more than running it
+# (registering, checking in): SQL written once with `?` placeholders, turned into the
+# connection's dialect ($1, $2, ... on PostgreSQL) once and remembered. Table and column
+# names come from the models; values are always bound parameters.
+
+_DIALECT_SQL: dict[tuple[str, str], str] = {}
+
+
+def in_dialect(db: Any, sql: str) -> str:
+    """`sql` with its `?` placeholders in the dialect of connection `db`."""
+    dialect = db.capabilities.dialect
+    key = (dialect, sql)
+    text = _DIALECT_SQL.get(key)
+    if text is None:
+        if dialect == "postgres":
+            parts = sql.split("?")
+            text = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+        else:
+            text = sql
+        _DIALECT_SQL[key] = text
+    return text
+
+
+async def execute(model: type[Model], sql: str, values: list[Any]) -> int:
+    """Run a hand-written UPDATE/DELETE on `model`'s connection (the current transaction's
+    when inside one); the number of rows changed."""
+    db = model._meta.db
+    count, _rows = await db.execute_query(in_dialect(db, sql), values)
+    return int(count)
+
+
+async def fetch_values(model: type[Model], sql: str, values: list[Any]) -> list[dict[str, Any]]:
+    db = model._meta.db
+    return [dict(row) for row in await db.execute_query_dict(in_dialect(db, sql), values)]
+
+
+async def first_where(model: type[M], column: str, value: Any) -> M | None:
+    """`model.get_or_none(column=value)` for a unique column, without the ORM's query
+    building: one indexed SELECT, a full model instance (it can be saved)."""
+    sql = f"SELECT * FROM {model._meta.db_table} WHERE {column} = ? LIMIT 1"  # noqa: S608
+    rows = await fetch_values(model, sql, [value])
+    return model._init_from_db(**rows[0]) if rows else None

@@ -40,6 +40,9 @@ def make_environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are compiled once per process (a deploy restarts the processes):
+        # no file-system check at every render (it showed in the registration profile).
+        auto_reload=False,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda message, **kw: i18n.gettext(message, **kw),

@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from core import db
 from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -668,7 +669,7 @@ async def upsert_person(
     """
     authorize(actor, "people.edit")
     key = email_key(email)
-    person = await Person.get_or_none(email_key=key)
+    person = await db.first_where(Person, "email_key", key)
     values: dict[str, Any] = {"first_name": first_name.strip(), "last_name": last_name.strip()}
     if language:
         values["language"] = language

@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
+from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
+from core import db
 from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
@@ -119,10 +121,12 @@ async def take_places(event_id: int, heads: int) -> bool:
     """
     if heads <= 0:
         return True
-    updated = (
-        await Event.filter(id=event_id)
-        .filter(Q(capacity__isnull=True) | Q(seats_taken__lte=F("capacity") - heads))
-        .update(seats_taken=F("seats_taken") + heads)
+    table = Event._meta.db_table
+    updated = await db.execute(
+        Event,
+        f"UPDATE {table} SET seats_taken = seats_taken + ? "  # noqa: S608 - names from the model
+        "WHERE id = ? AND (capacity IS NULL OR seats_taken <= capacity - ?)",
+        [heads, event_id, heads],
     )
     return bool(updated)
 
@@ -140,15 +144,20 @@ async def waitlist_position(registration: Registration) -> int | None:
     if registration.status != RegistrationStatus.WAITLISTED or registration.waitlist_rank is None:
         return None
     rank = registration.waitlist_rank
-    ahead = (
-        await Registration.filter(
-            event_id=registration.event_id,  # type: ignore[attr-defined]
-            status=RegistrationStatus.WAITLISTED,
-        )
-        .filter(Q(waitlist_rank__lt=rank) | Q(waitlist_rank=rank, id__lt=registration.id))
-        .count()
+    rows = await db.fetch_values(
+        Registration,
+        f"SELECT COUNT(*) AS ahead FROM {Registration._meta.db_table} "  # noqa: S608
+        "WHERE event_id = ? AND status = ? AND (waitlist_rank < ? OR "
+        "(waitlist_rank = ? AND id < ?))",
+        [
+            registration.event_id,  # type: ignore[attr-defined]
+            RegistrationStatus.WAITLISTED.value,
+            rank,
+            rank,
+            registration.id,
+        ],
     )
-    return ahead + 1
+    return int(rows[0]["ahead"]) + 1
 
 
 async def promote_waitlist(event_id: int, settings: Settings) -> list[Registration]:
@@ -257,14 +266,11 @@ class RegistrationResult:
     person_created: bool
 
 
-async def open_event_for(
-    event_id: int, actor: Principal | None, source: RegistrationSource
-) -> Event:
+def check_open(event: Event | None, actor: Principal | None, source: RegistrationSource) -> Event:
     """The event if this caller may register to it now, else the matching error."""
-    event = await Event.get_or_none(id=event_id).prefetch_related("clienteles")
-    staff = actor is not None and actor.can("registrations.manage", event_id=event_id)
     if event is None:
         raise NotFound()
+    staff = actor is not None and actor.can("registrations.manage", event_id=event.id)
     if event.status not in (EventStatus.PUBLISHED,) and not (
         staff and event.status == EventStatus.DRAFT
     ):
@@ -290,6 +296,58 @@ async def open_event_for(
     return event
 
 
+async def open_event_for(
+    event_id: int, actor: Principal | None, source: RegistrationSource
+) -> Event:
+    """The event (with its clienteles) if this caller may register to it now."""
+    event = check_open(await Event.get_or_none(id=event_id), actor, source)
+    await event.fetch_related("clienteles")
+    return event
+
+
+# What registering needs besides the event row, kept per process and keyed by the
+# event's `updated_at`: an event save (its clienteles are set in the same transaction)
+# and every question change (`_question_changed`) move it, so no process ever uses a
+# stale copy, while the row itself is read fresh for every registration.
+_EXTRAS: dict[int, tuple[datetime, list[Clientele], list[Question]]] = {}
+
+
+async def _registering_event(
+    event_id: int, actor: Principal | None, source: RegistrationSource
+) -> tuple[Event, list[Clientele], list[Question]]:
+    event = check_open(await db.first_where(Event, "id", event_id), actor, source)
+    cached = _EXTRAS.get(event.id)
+    if cached is not None and cached[0] == event.updated_at:
+        return event, cached[1], cached[2]
+    clienteles = list(await event.clienteles.all())
+    questions = await event_questions(event.id)
+    if len(_EXTRAS) > 1000:
+        _EXTRAS.clear()
+    _EXTRAS[event.id] = (event.updated_at, clienteles, questions)
+    return event, clienteles, questions
+
+
+@post_save(Question)
+async def _question_saved(sender: Any, instance: Question, *args: Any) -> None:
+    await _question_changed(instance)
+
+
+@post_delete(Question)
+async def _question_deleted(sender: Any, instance: Question, *args: Any) -> None:
+    await _question_changed(instance)
+
+
+async def _question_changed(question: Question) -> None:
+    """A question belongs to its event's registration form: the event changes with it."""
+    event_id = question.event_id  # type: ignore[attr-defined]
+    _EXTRAS.pop(event_id, None)
+    await Event.filter(id=event_id).update(updated_at=datetime.now(UTC))
+
+
+def forget_cached_events() -> None:
+    _EXTRAS.clear()
+
+
 async def register(
     event_id: int,
     data: RegistrationIn,
@@ -304,9 +362,8 @@ async def register(
     Raises RegistrationClosed, EventFull, AlreadyRegistered, ValidationFailed, NotFound.
     `force_confirm` (walk-ins the organizer allowed over capacity) confirms even when full.
     """
-    event = await open_event_for(event_id, actor, source)
+    event, targeted, questions = await _registering_event(event_id, actor, source)
     fields: dict[str, str] = {}
-    targeted = list(event.clienteles)
     clientele = next((c for c in targeted if c.code == data.clientele and c.active), None)
     if clientele is None:
         clientele = await Clientele.get_or_none(code=data.clientele, active=True)
@@ -316,10 +373,10 @@ async def register(
             fields["clientele"] = _("Choisissez une des clientèles visées par cet événement.")
     territory = None
     if data.territory:
-        territory = await Territory.get_or_none(code=data.territory)
+        territory = await db.first_where(Territory, "code", data.territory)
         if territory is None:
             fields["territory"] = _("Territoire inconnu.")
-    answers, answer_errors = clean_answers(await event_questions(event.id), data.answers)
+    answers, answer_errors = clean_answers(questions, data.answers)
     fields.update(answer_errors)
     consents = []
     for purpose in data.consents:
@@ -339,114 +396,138 @@ async def register(
     if fields:
         raise ValidationFailed(fields=fields)
     assert clientele is not None
-    from people.service import upsert_person
-
-    async with in_transaction():
-        organization = None
-        if data.organization:
-            from people.service import name_key
-
-            organization, _created = await Organization.get_or_create(
-                name_key=name_key(data.organization), defaults={"name": data.organization}
-            )
-        if not data.email:  # walk-ins may come without an e-mail: a new person each time
-            from people.models import Person
-
-            person = await Person.create(
-                first_name=data.first_name,
-                last_name=data.last_name,
-                email=None,
-                email_key=None,
-                language=data.language,
-                clientele=clientele,
-                territory=territory,
-                organization=organization,
-            )
-            person_created = True
-        else:
-            person, person_created = await upsert_person(
-                SYSTEM,
-                first_name=data.first_name,
-                last_name=data.last_name,
-                email=data.email,
-                language=data.language,
-                clientele=clientele,
-                territory=territory,
-                organization=organization,
-                phone=data.phone,
-            )
-        active_key = f"{event.id}:{person.id}"
-        # A person created just now has no registration yet (and a concurrent twin
-        # request is still caught by the unique active_key below).
-        if not person_created and await Registration.exists(active_key=active_key):
-            raise AlreadyRegistered()
-        status = await decide_status(event, data.party_size, source, force_confirm)
-        now = datetime.now(UTC)
-        registration = None
-        for _attempt in range(5):
-            try:
-                async with in_transaction():
-                    registration = await Registration.create(
-                        public_id=tickets.new_public_id(),
-                        ticket_code=tickets.new_ticket_code(),
-                        event=event,
-                        person=person,
-                        active_key=active_key,
-                        status=status,
-                        clientele=clientele,
-                        organization=organization,
-                        territory=territory,
-                        language=data.language,
-                        party_size=data.party_size,
-                        answers=answers,
-                        under_14=data.under_14,
-                        guardian_consent=data.guardian_consent,
-                        source=source,
-                        waitlist_rank=_rank() if status == RegistrationStatus.WAITLISTED else None,
-                        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None,
-                    )
-                break
-            except IntegrityError:
-                if await Registration.exists(active_key=active_key):
-                    raise AlreadyRegistered() from None
-                # else: a public id or ticket code collided; draw again
-        if registration is None:
-            raise AppError(_("L'inscription n'a pas pu être enregistrée; réessayez."))
-        from people.models import Consent
-
-        wanted = set(consents)
-        if data.guardian_consent:
-            wanted.add(ConsentPurpose.PARENTAL)
-        if wanted:
-            await Consent.bulk_create(
-                [
-                    Consent(
-                        person=person,
-                        purpose=purpose,
-                        granted=True,
-                        source=f"registration:{source.value}",
-                        wording=CONSENT_WORDING[purpose],
-                    )
-                    for purpose in sorted(wanted)
-                ]
-            )
-        await audit(
-            actor or SYSTEM,
-            "registration.created",
-            registration,
-            {
-                "event": event.id,
-                "status": status.value,
-                "party_size": data.party_size,
-                "source": source.value,
-            },
-        )
-        registration.event = event
-        registration.person = person
-        await notify(settings, registration, _template_for(status))
+    wanted = set(consents)
+    if data.guardian_consent:
+        wanted.add(ConsentPurpose.PARENTAL)
+    # A unique key refused (the same person registering twice at once, a new person or
+    # organization created concurrently, an id drawn twice) rolls the whole transaction
+    # back; the next attempt sees what the other one wrote.
+    for attempt in range(4):
+        try:
+            async with in_transaction():
+                registration, person_created = await _register_in_transaction(
+                    event,
+                    data,
+                    settings=settings,
+                    source=source,
+                    actor=actor,
+                    force_confirm=force_confirm,
+                    clientele=clientele,
+                    territory=territory,
+                    answers=answers,
+                    consents=wanted,
+                )
+            break
+        except IntegrityError:
+            if attempt == 3:
+                raise AppError(_("L'inscription n'a pas pu être enregistrée; réessayez.")) from None
     # After the commit: the position among the waitlisted others can now see.
     position = await waitlist_position(registration)
     return RegistrationResult(registration, position, person_created)
+
+
+async def _register_in_transaction(
+    event: Event,
+    data: RegistrationIn,
+    *,
+    settings: Settings,
+    source: RegistrationSource,
+    actor: Principal | None,
+    force_confirm: bool,
+    clientele: Clientele,
+    territory: Territory | None,
+    answers: dict[str, Any],
+    consents: set[ConsentPurpose],
+) -> tuple[Registration, bool]:
+    """`register`'s writes, in the caller's transaction (validated input only)."""
+    from people.models import Consent, Person
+    from people.service import name_key, upsert_person
+
+    organization = None
+    if data.organization:
+        key = name_key(data.organization)
+        organization = await db.first_where(Organization, "name_key", key)
+        if organization is None:
+            organization = await Organization.create(name_key=key, name=data.organization)
+    if not data.email:  # walk-ins may come without an e-mail: a new person each time
+        person = await Person.create(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            email=None,
+            email_key=None,
+            language=data.language,
+            clientele=clientele,
+            territory=territory,
+            organization=organization,
+        )
+        person_created = True
+    else:
+        person, person_created = await upsert_person(
+            SYSTEM,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            email=data.email,
+            language=data.language,
+            clientele=clientele,
+            territory=territory,
+            organization=organization,
+            phone=data.phone,
+        )
+    active_key = f"{event.id}:{person.id}"
+    # A person created just now has no registration yet (and a concurrent twin request
+    # is still caught by the unique active_key).
+    if not person_created and await Registration.exists(active_key=active_key):
+        raise AlreadyRegistered()
+    status = await decide_status(event, data.party_size, source, force_confirm)
+    now = datetime.now(UTC)
+    registration = await Registration.create(
+        public_id=tickets.new_public_id(),
+        ticket_code=tickets.new_ticket_code(),
+        event=event,
+        person=person,
+        active_key=active_key,
+        status=status,
+        clientele=clientele,
+        organization=organization,
+        territory=territory,
+        language=data.language,
+        party_size=data.party_size,
+        answers=answers,
+        under_14=data.under_14,
+        guardian_consent=data.guardian_consent,
+        source=source,
+        waitlist_rank=_rank() if status == RegistrationStatus.WAITLISTED else None,
+        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None,
+    )
+    if consents:
+        await Consent.bulk_create(
+            [
+                Consent(
+                    person=person,
+                    purpose=purpose,
+                    granted=True,
+                    source=f"registration:{source.value}",
+                    wording=CONSENT_WORDING[purpose],
+                )
+                for purpose in sorted(consents)
+            ]
+        )
+    await audit(
+        actor or SYSTEM,
+        "registration.created",
+        registration,
+        {
+            "event": event.id,
+            "status": status.value,
+            "party_size": data.party_size,
+            "source": source.value,
+        },
+    )
+    registration.event = event
+    registration.person = person
+    registration.clientele = clientele
+    await notify(settings, registration, _template_for(status), new=True)
+    return registration, person_created
 
 
 async def decide_status(
@@ -722,11 +803,28 @@ async def ticket_payload(settings: Settings, registration: Registration) -> str:
     return signer.sign(registration.event_id, registration.public_id)  # type: ignore[attr-defined]
 
 
+TICKET_QR_MAKER = "ticket_qr"
+
+
+def ticket_qr_attachment(payload: str) -> bytes:
+    """The QR image mailed with a ticket (made by the mail worker from the payload)."""
+    return tickets.qr_png(payload, box_size=6)
+
+
 async def notify(
-    settings: Settings, registration: Registration, template: str, *, dedupe_suffix: str = ""
+    settings: Settings,
+    registration: Registration,
+    template: str,
+    *,
+    dedupe_suffix: str = "",
+    new: bool = False,
 ) -> None:
-    """Queue the e-mail for a registration's new state (ticket QR inline + ICS when confirmed)."""
-    from core.mail.outbox import queue_mail
+    """Queue the e-mail for a registration's new state (ticket QR inline + ICS when confirmed).
+
+    `new`: the registration was created in this transaction, so its message cannot be
+    queued yet (one INSERT, nothing read back).
+    """
+    from core.mail.outbox import enqueue_mail, queue_mail
     from events.ics import event_ics
 
     event = (
@@ -755,7 +853,8 @@ async def notify(
             {
                 "filename": "billet.png",
                 "content_type": "image/png",
-                "data": tickets.qr_png(payload, box_size=6),
+                "maker": TICKET_QR_MAKER,
+                "source": payload,
                 "content_id": "billet-qr",
             }
         )
@@ -768,7 +867,7 @@ async def notify(
             }
         )
     position = await waitlist_position(registration)
-    await queue_mail(
+    await (enqueue_mail if new else queue_mail)(
         to_address=person.email,
         to_name=f"{person.first_name} {person.last_name}".strip(),
         template=template,
@@ -849,8 +948,10 @@ def configure(settings: Settings) -> None:
 
 
 def _register_hooks() -> None:
+    from core.mail.outbox import register_attachment_maker
     from events import service as events_service
 
+    register_attachment_maker(TICKET_QR_MAKER, ticket_qr_attachment)
     if _on_event_cancelled not in events_service.CANCEL_HOOKS:
         events_service.CANCEL_HOOKS.append(_on_event_cancelled)
     if _on_capacity_changed not in events_service.CAPACITY_HOOKS:

@@ -27,7 +27,15 @@ and address, the subject, extra header names and values, attachment names and co
 ids, so no caller input can add a header (no header injection).
 
 The same `dedupe_key` queued twice gives back the first message (no duplicate, no error,
-even when two transactions race: the insert is `ON CONFLICT DO NOTHING`).
+even when two transactions race: the insert is `ON CONFLICT DO NOTHING`). `enqueue_mail`
+is the same without reading anything back, for hot paths whose key is new by construction
+(it contains a just-created id) and that do not need the stored row.
+
+Attachments are stored with their bytes (`data`), or, for images that are a pure function
+of a short text (a ticket's QR code from its signed payload), as a `maker` name and its
+`source`: the bytes are made when needed (by the worker at send time, by the back office
+when shown) by the function registered with `register_attachment_maker`. The message
+still holds everything it needs; only the costly drawing leaves the queuing transaction.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import binascii
 import io
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email import encoders
 from email.charset import QP, Charset
@@ -130,13 +138,29 @@ def _clean_headers(headers: Mapping[str, object] | None) -> dict[str, str]:
     return cleaned
 
 
+# name -> function(source) -> bytes; see the module's docstring.
+ATTACHMENT_MAKERS: dict[str, Callable[[str], bytes]] = {}
+
+
+def register_attachment_maker(name: str, make: Callable[[str], bytes]) -> None:
+    """Let attachments say `{"maker": name, "source": text}` instead of carrying bytes.
+
+    `make` must be a pure function of `source` (same bytes every time).
+    """
+    ATTACHMENT_MAKERS[name] = make
+
+
 def _clean_attachments(attachments: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     stored: list[dict[str, Any]] = []
     for item in attachments or []:
+        maker = item.get("maker")
         data = item.get("data", b"")
         if isinstance(data, str):
             data = data.encode()
-        if not isinstance(data, bytes | bytearray):
+        if maker is not None:
+            if maker not in ATTACHMENT_MAKERS or not isinstance(item.get("source"), str):
+                raise ValidationFailed(fields={"attachments": _("Pièce jointe invalide.")})
+        elif not isinstance(data, bytes | bytearray):
             raise ValidationFailed(fields={"attachments": _("Pièce jointe invalide.")})
         content_type = one_line(item.get("content_type") or "", 100).lower()
         if not _CONTENT_TYPE.match(content_type):
@@ -144,18 +168,27 @@ def _clean_attachments(attachments: Iterable[Mapping[str, Any]] | None) -> list[
         filename = one_line(item.get("filename") or "piece-jointe", 200).replace('"', "'")
         content_id = item.get("content_id")
         cid = one_line(content_id, 200).strip("<>") if content_id else None
-        stored.append(
-            {
-                "filename": filename or "piece-jointe",
-                "content_type": content_type,
-                "data": base64.b64encode(bytes(data)).decode("ascii"),
-                "content_id": cid or None,
-            }
-        )
+        entry: dict[str, Any] = {
+            "filename": filename or "piece-jointe",
+            "content_type": content_type,
+            "content_id": cid or None,
+        }
+        if maker is not None:
+            entry.update(maker=maker, source=item["source"])
+        else:
+            entry["data"] = base64.b64encode(bytes(data)).decode("ascii")
+        stored.append(entry)
     return stored
 
 
 def attachment_bytes(item: Mapping[str, Any]) -> bytes:
+    """The attachment's bytes: stored, or made now by its registered maker."""
+    maker = item.get("maker")
+    if maker is not None:
+        make = ATTACHMENT_MAKERS.get(str(maker))
+        if make is None:  # the package that made it is not loaded: a deployment error
+            raise LookupError(f"no attachment maker {maker!r} is registered")
+        return make(str(item.get("source", "")))
     try:
         return base64.b64decode(str(item.get("data", "")), validate=True)
     except (binascii.Error, ValueError):
@@ -215,6 +248,46 @@ async def queue_mail(
     existing = await OutboundMessage.get_or_none(dedupe_key=dedupe_key)
     if existing is not None:
         return existing
+    await enqueue_mail(
+        to_address=to_address,
+        template=template,
+        context=context,
+        language=language,
+        dedupe_key=dedupe_key,
+        to_name=to_name,
+        attachments=attachments,
+        category=category,
+        person_id=person_id,
+        cause=cause,
+        headers=headers,
+        settings=settings,
+    )
+    return await OutboundMessage.get(dedupe_key=dedupe_key)
+
+
+async def enqueue_mail(
+    *,
+    to_address: str,
+    template: str,
+    context: Mapping[str, Any],
+    language: str = "fr",
+    dedupe_key: str,
+    to_name: str = "",
+    attachments: Iterable[Mapping[str, Any]] | None = None,
+    category: str = "transactional",
+    person_id: int | None = None,
+    cause: tuple[str, object] | None = None,
+    headers: Mapping[str, object] | None = None,
+    settings: Settings | None = None,
+) -> None:
+    """Render and queue one message, one INSERT and nothing read back.
+
+    An existing `dedupe_key` is left as it is (`ON CONFLICT DO NOTHING`), but the message
+    is rendered first: use `queue_mail` unless the key is new by construction.
+    """
+    dedupe_key = one_line(dedupe_key, 200)
+    if not dedupe_key:
+        raise ValueError("dedupe_key is required")
     settings = settings or load_settings()
     if category not in CATEGORIES:
         raise ValueError(f"unknown mail category {category!r}")
@@ -260,9 +333,30 @@ async def queue_mail(
         cause_id=cause_id,
     )
     # ON CONFLICT DO NOTHING: a concurrent insert of the same key neither fails nor
-    # aborts the caller's transaction, and the row read back is the one that won.
-    await OutboundMessage.bulk_create([message], ignore_conflicts=True)
-    return await OutboundMessage.get(dedupe_key=dedupe_key)
+    # aborts the caller's transaction (queue_mail then reads back the one that won).
+    await _insert_unless_queued(message)
+
+
+# (connection, dialect) -> (field names, INSERT ... ON CONFLICT DO NOTHING)
+_INSERT_SQL: dict[tuple[str, str], tuple[list[str], str]] = {}
+
+
+async def _insert_unless_queued(message: OutboundMessage) -> None:
+    """`bulk_create([message], ignore_conflicts=True)` with its SQL built once per
+    database instead of at every call (where it cost more than the insert itself)."""
+    db = OutboundMessage._meta.db
+    key = (db.connection_name, db.capabilities.dialect)
+    prepared = _INSERT_SQL.get(key)
+    if prepared is None:
+        executor = db.executor_class(model=OutboundMessage, db=db)
+        columns = list(executor.regular_columns)
+        # The statement bulk_create itself builds (Tortoise's executor).
+        sql = executor._prepare_insert_statement(columns, ignore_conflicts=True).get_sql()
+        prepared = _INSERT_SQL[key] = (columns, sql)
+    columns, sql = prepared
+    fields_map = OutboundMessage._meta.fields_map
+    values = [fields_map[name].to_db_value(getattr(message, name), message) for name in columns]
+    await db.execute_insert(sql, values)
 
 
 async def send_test_mail(settings: Settings, to: str) -> OutboundMessage:

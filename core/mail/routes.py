@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from urllib.parse import quote, urlencode
 
@@ -152,7 +153,8 @@ async def message_html(request: Request) -> Response:
         item = inline.get(match.group(1))
         if item is None:
             return match.group(0)
-        return f"data:{item['content_type']};base64,{item['data']}"
+        data = base64.b64encode(attachment_bytes(item)).decode("ascii")
+        return f"data:{item['content_type']};base64,{data}"
 
     body = _CID.sub(embed, message.html_body) if inline else message.html_body
     if not body:
