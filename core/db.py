@@ -55,6 +55,33 @@ def normalize_db_url(url: str) -> str:
     return urlunsplit(("sqlite", "", str(path), urlencode(query), ""))
 
 
+def _immediate_sqlite_transactions() -> None:
+    """SQLite write transactions start with `BEGIN IMMEDIATE` (one step).
+
+    Tortoise opens them with a deferred `BEGIN` (after a needless COMMIT). A deferred
+    transaction that reads, then writes, fails at once with "database is locked"
+    (SQLITE_BUSY_SNAPSHOT, no busy timeout) when another process wrote in between: with
+    `serve --workers N` on SQLite, registrations got 500s. IMMEDIATE takes the write lock
+    at BEGIN, where the busy timeout applies, so processes queue instead of failing.
+    Within one process Tortoise already runs one transaction at a time: nothing changes.
+    """
+    import sqlite3
+
+    from tortoise.backends.sqlite.client import SqliteTransactionWrapper
+    from tortoise.exceptions import TransactionManagementError
+
+    async def begin(self: Any) -> None:
+        try:
+            await self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise TransactionManagementError(exc) from exc
+
+    SqliteTransactionWrapper.begin = begin  # type: ignore[method-assign]
+
+
+_immediate_sqlite_transactions()
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     return {
         "connections": {"default": normalize_db_url(settings.database_url)},

@@ -346,6 +346,7 @@ async def _question_changed(question: Question) -> None:
 
 def forget_cached_events() -> None:
     _EXTRAS.clear()
+    _ICS.clear()
 
 
 async def register(
@@ -399,6 +400,7 @@ async def register(
     wanted = set(consents)
     if data.guardian_consent:
         wanted.add(ConsentPurpose.PARENTAL)
+    draft = await _draft(settings, event, data, source, force_confirm)
     # A unique key refused (the same person registering twice at once, a new person or
     # organization created concurrently, an id drawn twice) rolls the whole transaction
     # back; the next attempt sees what the other one wrote.
@@ -416,11 +418,13 @@ async def register(
                     territory=territory,
                     answers=answers,
                     consents=wanted,
+                    draft=draft,
                 )
             break
         except IntegrityError:
             if attempt == 3:
                 raise AppError(_("L'inscription n'a pas pu être enregistrée; réessayez.")) from None
+            draft = await _draft(settings, event, data, source, force_confirm)  # new ids
     # After the commit: the position among the waitlisted others can now see.
     position = await waitlist_position(registration)
     return RegistrationResult(registration, position, person_created)
@@ -438,6 +442,7 @@ async def _register_in_transaction(
     territory: Territory | None,
     answers: dict[str, Any],
     consents: set[ConsentPurpose],
+    draft: _Draft,
 ) -> tuple[Registration, bool]:
     """`register`'s writes, in the caller's transaction (validated input only)."""
     from people.models import Consent, Person
@@ -481,8 +486,8 @@ async def _register_in_transaction(
     status = await decide_status(event, data.party_size, source, force_confirm)
     now = datetime.now(UTC)
     registration = await Registration.create(
-        public_id=tickets.new_public_id(),
-        ticket_code=tickets.new_ticket_code(),
+        public_id=draft.public_id,
+        ticket_code=draft.ticket_code,
         event=event,
         person=person,
         active_key=active_key,
@@ -526,24 +531,92 @@ async def _register_in_transaction(
     registration.event = event
     registration.person = person
     registration.clientele = clientele
-    await notify(settings, registration, _template_for(status), new=True)
+    if draft.message is not None and draft.status == status and person.email:
+        # Made before the transaction for the status it was then bound to get.
+        from core.mail.outbox import insert_composed
+
+        draft.message.person_id = person.id
+        draft.message.cause_id = str(registration.id)
+        await insert_composed(draft.message)
+    else:
+        await notify(settings, registration, _template_for(status), new=True)
     return registration, person_created
+
+
+@dataclass
+class _Draft:
+    """What a registration will be, made before its transaction: its ids and, for the
+    status the seat counter then allows, its rendered e-mail. The transaction (the seat
+    counter's conditional UPDATE) decides; a different status renders anew inside."""
+
+    public_id: str
+    ticket_code: str
+    status: RegistrationStatus | None
+    message: Any = None  # core.models.OutboundMessage
+
+
+async def _draft(
+    settings: Settings,
+    event: Event,
+    data: RegistrationIn,
+    source: RegistrationSource,
+    force_confirm: bool,
+) -> _Draft:
+    draft = _Draft(tickets.new_public_id(), tickets.new_ticket_code(), None)
+    fits = event.capacity is None or event.seats_taken + data.party_size <= event.capacity
+    try:
+        draft.status = status_for(event, source, fits, force_confirm)
+    except EventFull:
+        return draft
+    if not data.email or draft.status == RegistrationStatus.WAITLISTED:
+        return draft  # no mail, or one that shows the waitlist position (read inside)
+    from core.mail.outbox import compose_mail
+    from people.models import Person
+
+    registration = Registration(
+        public_id=draft.public_id,
+        ticket_code=draft.ticket_code,
+        event=event,
+        status=draft.status,
+        language=data.language,
+        party_size=data.party_size,
+    )
+    person = Person(
+        first_name=data.first_name.strip(), last_name=data.last_name.strip(), email=data.email
+    )
+    template = _template_for(draft.status)
+    payload = ""
+    if _carries_ticket(draft.status, template):
+        payload = await ticket_payload(settings, registration)
+    draft.message = compose_mail(
+        **_notice(settings, registration, event, person, template, payload=payload, position=None)
+    )
+    return draft
+
+
+def status_for(
+    event: Event, source: RegistrationSource, fits: bool, force_confirm: bool = False
+) -> RegistrationStatus:
+    """Approval, then capacity (`fits`: the party has places), then waitlist."""
+    if event.requires_approval and source not in STAFF_SOURCES:
+        return RegistrationStatus.PENDING_APPROVAL
+    if fits or force_confirm:
+        return RegistrationStatus.CONFIRMED
+    if event.waitlist:
+        return RegistrationStatus.WAITLISTED
+    raise EventFull()
 
 
 async def decide_status(
     event: Event, heads: int, source: RegistrationSource, force_confirm: bool = False
 ) -> RegistrationStatus:
-    """Approval, then capacity, then waitlist (inside the registering transaction)."""
+    """`status_for` with the places taken (inside the registering transaction)."""
     if event.requires_approval and source not in STAFF_SOURCES:
         return RegistrationStatus.PENDING_APPROVAL
-    if await take_places(event.id, heads):
-        return RegistrationStatus.CONFIRMED
-    if force_confirm:
+    fits = await take_places(event.id, heads)
+    if not fits and force_confirm:
         await Event.filter(id=event.id).update(seats_taken=F("seats_taken") + heads)
-        return RegistrationStatus.CONFIRMED
-    if event.waitlist:
-        return RegistrationStatus.WAITLISTED
-    raise EventFull()
+    return status_for(event, source, fits, force_confirm)
 
 
 def _template_for(status: RegistrationStatus) -> str:
@@ -811,6 +884,24 @@ def ticket_qr_attachment(payload: str) -> bytes:
     return tickets.qr_png(payload, box_size=6)
 
 
+# A confirmed registrant's calendar file only changes when the event does (its DTSTAMP
+# is the event's `updated_at`): made once per event version, base URL and language.
+_ICS: dict[tuple[int, datetime, str, str], bytes] = {}
+
+
+def _ticket_ics(event: Event, settings: Settings) -> bytes:
+    from core.i18n import current_language
+    from events.ics import event_ics
+
+    key = (event.id, event.updated_at, settings.base_url, current_language.get())
+    data = _ICS.get(key)
+    if data is None:
+        if len(_ICS) > 200:
+            _ICS.clear()
+        data = _ICS[key] = event_ics(event, settings.base_url, include_online_url=True)
+    return data
+
+
 async def notify(
     settings: Settings,
     registration: Registration,
@@ -824,8 +915,7 @@ async def notify(
     `new`: the registration was created in this transaction, so its message cannot be
     queued yet (one INSERT, nothing read back).
     """
-    from core.mail.outbox import enqueue_mail, queue_mail
-    from events.ics import event_ics
+    from core.mail.outbox import compose_mail, insert_composed, queue_mail
 
     event = (
         registration.event
@@ -841,14 +931,47 @@ async def notify(
     )
     if not person.email:
         return
-    attachments: list[dict[str, Any]] = []
     payload = ""
-    if registration.status == RegistrationStatus.CONFIRMED and template in (
+    if _carries_ticket(registration.status, template):
+        payload = await ticket_payload(settings, registration)
+    message = _notice(
+        settings,
+        registration,
+        event,
+        person,
+        template,
+        payload=payload,
+        position=await waitlist_position(registration),
+        dedupe_suffix=dedupe_suffix,
+    )
+    if new:
+        await insert_composed(compose_mail(**message))
+    else:
+        await queue_mail(**message)
+
+
+def _carries_ticket(status: RegistrationStatus, template: str) -> bool:
+    return status == RegistrationStatus.CONFIRMED and template in (
         "registration_confirmed",
         "registration_promoted",
         "registration_link",
-    ):
-        payload = await ticket_payload(settings, registration)
+    )
+
+
+def _notice(
+    settings: Settings,
+    registration: Registration,
+    event: Event,
+    person: Any,
+    template: str,
+    *,
+    payload: str,
+    position: int | None,
+    dedupe_suffix: str = "",
+) -> dict[str, Any]:
+    """The outbox arguments of a registration's e-mail (no I/O)."""
+    attachments: list[dict[str, Any]] = []
+    if payload:
         attachments.append(
             {
                 "filename": "billet.png",
@@ -862,16 +985,15 @@ async def notify(
             {
                 "filename": "evenement.ics",
                 "content_type": "text/calendar; method=PUBLISH",
-                "data": event_ics(event, settings.base_url, include_online_url=True),
+                "data": _ticket_ics(event, settings),
                 "content_id": None,
             }
         )
-    position = await waitlist_position(registration)
-    await (enqueue_mail if new else queue_mail)(
-        to_address=person.email,
-        to_name=f"{person.first_name} {person.last_name}".strip(),
-        template=template,
-        context={
+    return {
+        "to_address": person.email,
+        "to_name": f"{person.first_name} {person.last_name}".strip(),
+        "template": template,
+        "context": {
             "event": event,
             "registration": registration,
             "person": person,
@@ -881,13 +1003,13 @@ async def notify(
             "waitlist_position": position,
             "event_url": f"{settings.base_url}/events/{event.id}",
         },
-        language=registration.language,
-        dedupe_key=f"{template}:{registration.public_id}:{registration.status}:{dedupe_suffix}",
-        attachments=attachments,
-        person_id=person.id,
-        cause=("registrations.Registration", registration.id),
-        settings=settings,
-    )
+        "language": registration.language,
+        "dedupe_key": f"{template}:{registration.public_id}:{registration.status}:{dedupe_suffix}",
+        "attachments": attachments,
+        "person_id": person.id,
+        "cause": ("registrations.Registration", registration.id),
+        "settings": settings,
+    }
 
 
 # --------------------------------------------------------------------------- event hooks

@@ -265,7 +265,22 @@ async def queue_mail(
     return await OutboundMessage.get(dedupe_key=dedupe_key)
 
 
-async def enqueue_mail(
+async def enqueue_mail(**message: Any) -> None:
+    """Render and queue one message (`queue_mail`'s arguments), one INSERT and nothing
+    read back.
+
+    An existing `dedupe_key` is left as it is (`ON CONFLICT DO NOTHING`), but the message
+    is rendered first: use `queue_mail` unless the key is new by construction.
+    """
+    await insert_composed(compose_mail(**message))
+
+
+async def insert_composed(message: OutboundMessage) -> None:
+    """Queue a message made by `compose_mail` (in the caller's transaction)."""
+    await _insert_unless_queued(message)
+
+
+def compose_mail(
     *,
     to_address: str,
     template: str,
@@ -279,12 +294,9 @@ async def enqueue_mail(
     cause: tuple[str, object] | None = None,
     headers: Mapping[str, object] | None = None,
     settings: Settings | None = None,
-) -> None:
-    """Render and queue one message, one INSERT and nothing read back.
-
-    An existing `dedupe_key` is left as it is (`ON CONFLICT DO NOTHING`), but the message
-    is rendered first: use `queue_mail` unless the key is new by construction.
-    """
+) -> OutboundMessage:
+    """The message rendered and checked, not stored (no I/O): a caller may make it
+    before its transaction and queue it inside with `insert_composed`."""
     dedupe_key = one_line(dedupe_key, 200)
     if not dedupe_key:
         raise ValueError("dedupe_key is required")
@@ -332,9 +344,7 @@ async def enqueue_mail(
         cause_type=cause_type,
         cause_id=cause_id,
     )
-    # ON CONFLICT DO NOTHING: a concurrent insert of the same key neither fails nor
-    # aborts the caller's transaction (queue_mail then reads back the one that won).
-    await _insert_unless_queued(message)
+    return message
 
 
 # (connection, dialect) -> (field names, INSERT ... ON CONFLICT DO NOTHING)
@@ -343,7 +353,10 @@ _INSERT_SQL: dict[tuple[str, str], tuple[list[str], str]] = {}
 
 async def _insert_unless_queued(message: OutboundMessage) -> None:
     """`bulk_create([message], ignore_conflicts=True)` with its SQL built once per
-    database instead of at every call (where it cost more than the insert itself)."""
+    database instead of at every call (where it cost more than the insert itself).
+
+    ON CONFLICT DO NOTHING: a concurrent insert of the same key neither fails nor aborts
+    the caller's transaction (queue_mail then reads back the one that won)."""
     db = OutboundMessage._meta.db
     key = (db.connection_name, db.capabilities.dialect)
     prepared = _INSERT_SQL.get(key)
