@@ -169,6 +169,10 @@ class ScanOut(BaseModel):
     previous_checkin_at: str | None = None
     previous_device: str | None = None
     right_event: dict[str, Any] | None = None
+    # A synced scan earlier than the check-in that stood: it took its place; this is the
+    # one it replaced (`checked_in_at`, `device`), now a duplicate.
+    superseded: dict[str, Any] | None = None
+    replayed: bool | None = None
 
 
 class SyncOut(BaseModel):
