@@ -27,9 +27,10 @@ and address, the subject, extra header names and values, attachment names and co
 ids, so no caller input can add a header (no header injection).
 
 The same `dedupe_key` queued twice gives back the first message (no duplicate, no error,
-even when two transactions race: the insert is `ON CONFLICT DO NOTHING`). `enqueue_mail`
-is the same without reading anything back, for hot paths whose key is new by construction
-(it contains a just-created id) and that do not need the stored row.
+even when two transactions race: the insert is `ON CONFLICT DO NOTHING`). Hot paths whose
+key is new by construction (it contains a just-created id) use `compose_mail` (render, no
+I/O; possibly before their transaction) then `insert_composed` (one INSERT, nothing read
+back).
 
 Attachments are stored with their bytes (`data`), or, for images that are a pure function
 of a short text (a ticket's QR code from its signed payload), as a `maker` name and its
@@ -248,7 +249,7 @@ async def queue_mail(
     existing = await OutboundMessage.get_or_none(dedupe_key=dedupe_key)
     if existing is not None:
         return existing
-    await enqueue_mail(
+    message = compose_mail(
         to_address=to_address,
         template=template,
         context=context,
@@ -262,22 +263,8 @@ async def queue_mail(
         headers=headers,
         settings=settings,
     )
+    await insert_composed(message)
     return await OutboundMessage.get(dedupe_key=dedupe_key)
-
-
-async def enqueue_mail(**message: Any) -> None:
-    """Render and queue one message (`queue_mail`'s arguments), one INSERT and nothing
-    read back.
-
-    An existing `dedupe_key` is left as it is (`ON CONFLICT DO NOTHING`), but the message
-    is rendered first: use `queue_mail` unless the key is new by construction.
-    """
-    await insert_composed(compose_mail(**message))
-
-
-async def insert_composed(message: OutboundMessage) -> None:
-    """Queue a message made by `compose_mail` (in the caller's transaction)."""
-    await _insert_unless_queued(message)
 
 
 def compose_mail(
@@ -351,8 +338,9 @@ def compose_mail(
 _INSERT_SQL: dict[tuple[str, str], tuple[list[str], str]] = {}
 
 
-async def _insert_unless_queued(message: OutboundMessage) -> None:
-    """`bulk_create([message], ignore_conflicts=True)` with its SQL built once per
+async def insert_composed(message: OutboundMessage) -> None:
+    """Queue a message made by `compose_mail`, in the caller's transaction:
+    `bulk_create([message], ignore_conflicts=True)` with its SQL built once per
     database instead of at every call (where it cost more than the insert itself).
 
     ON CONFLICT DO NOTHING: a concurrent insert of the same key neither fails nor aborts

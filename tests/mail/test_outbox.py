@@ -206,3 +206,43 @@ async def test_calendar_attachment_keeps_its_method(settings):
     )
     mime = build_mime(message, settings).as_string()
     assert 'Content-Type: text/calendar; method="CANCEL"' in mime or "method=CANCEL" in mime
+
+
+async def test_attachment_made_by_a_registered_maker_at_build_time(settings):
+    from core.mail.outbox import ATTACHMENT_MAKERS, attachment_bytes, register_attachment_maker
+
+    calls: list[str] = []
+
+    def shout(source: str) -> bytes:
+        calls.append(source)
+        return source.upper().encode()
+
+    register_attachment_maker("test_shout", shout)
+    try:
+        message = await queue(
+            settings,
+            attachments=[
+                {
+                    "filename": "cri.txt",
+                    "content_type": "text/plain",
+                    "maker": "test_shout",
+                    "source": "bonjour",
+                }
+            ],
+        )
+        stored = message.attachments[0]
+        assert stored["maker"] == "test_shout" and "data" not in stored
+        assert calls == []  # nothing drawn while queuing
+        raw = mime_bytes(build_mime(message, settings))
+        parsed = message_from_bytes(raw, policy=default_policy)
+        (part,) = [p for p in parsed.walk() if p.get_filename() == "cri.txt"]
+        assert part.get_content() == "BONJOUR"
+        assert attachment_bytes(stored) == b"BONJOUR"
+        with pytest.raises(ValidationFailed):
+            await queue(
+                settings,
+                key="k2",
+                attachments=[{"filename": "x", "maker": "inconnu", "source": "x"}],
+            )
+    finally:
+        ATTACHMENT_MAKERS.pop("test_shout", None)
