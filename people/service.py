@@ -661,11 +661,14 @@ async def upsert_person(
     territory: Territory | None = None,
     organization: Organization | None = None,
     phone: str = "",
+    overwrite: bool = True,
 ) -> tuple[Person, bool]:
     """Find a person by e-mail (case-insensitive) or create one; fill in given values.
 
     For other packages (registrations, walk-ins): the e-mail is the identity. Call it
-    inside the caller's transaction.
+    inside the caller's transaction. `overwrite=False` (what anyone may submit, e.g. a
+    public registration form) only fills what the person's record leaves empty: knowing
+    someone's e-mail must not let a stranger rename them or change their clientele.
     """
     authorize(actor, "people.edit")
     key = email_key(email)
@@ -685,6 +688,13 @@ async def upsert_person(
             **values,
         )
         return person, True
+    if not overwrite:
+        values = {k: v for k, v in values.items() if v and not getattr(person, k)}
+        clientele = clientele if person.clientele_id is None else None  # type: ignore[attr-defined]
+        territory = territory if person.territory_id is None else None  # type: ignore[attr-defined]
+        organization = organization if person.organization_id is None else None  # type: ignore[attr-defined]
+        if not values and clientele is None and territory is None and organization is None:
+            return person, False
     person.update_from_dict(values)
     if clientele is not None:
         person.clientele = clientele

@@ -477,6 +477,8 @@ async def _register_in_transaction(
             territory=territory,
             organization=organization,
             phone=data.phone,
+            # Only the organizers' own channels may correct an existing person's record.
+            overwrite=source in STAFF_SOURCES,
         )
     active_key = f"{event.id}:{person.id}"
     # A person created just now has no registration yet (and a concurrent twin request

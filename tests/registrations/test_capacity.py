@@ -176,3 +176,52 @@ async def test_modify_is_all_or_nothing(settings):
     )
     assert changed.party_size == 4 and changed.answers == {str(question.id): 16}
     assert (await Event.get(id=event.id)).seats_taken == 4
+
+
+async def test_a_public_registration_never_rewrites_someone_elses_record(settings):
+    """Knowing an e-mail must not let a stranger rename a person or change their
+    clientele; it only fills what the record leaves empty. The registration keeps what
+    was submitted."""
+    from people.models import Clientele, Person
+    from registrations.models import RegistrationSource
+
+    youth = await Clientele.get(code="youth")
+    await Person.create(
+        first_name="Chantal",
+        last_name="Beaulieu",
+        email="chantal@exemple.qc.ca",
+        email_key="chantal@exemple.qc.ca",
+        clientele=youth,
+        phone="",
+    )
+    event = await published_event(capacity=10)
+    result = await service.register(
+        event.id,
+        person(
+            1,
+            first_name="Pirate",
+            last_name="Inconnu",
+            email="Chantal@Exemple.qc.ca",
+            clientele="schools",
+            phone="450 555-0199",
+        ),
+        settings=settings,
+    )
+    stored = await Person.get(email_key="chantal@exemple.qc.ca").prefetch_related("clientele")
+    assert (stored.first_name, stored.last_name) == ("Chantal", "Beaulieu")
+    assert stored.clientele.code == "youth"
+    assert stored.phone == "450 555-0199"  # was empty: filled in
+    assert result.registration.person_id == stored.id  # type: ignore[attr-defined]
+    registration = await Registration.get(id=result.registration.id).prefetch_related("clientele")
+    assert registration.clientele.code == "schools"
+
+    # The organizers' own channel (back office) may correct the record.
+    other = await published_event(capacity=10, title="Autre colloque")
+    await service.register(
+        other.id,
+        person(2, first_name="Chantale", last_name="Beaulieu", email="chantal@exemple.qc.ca"),
+        settings=settings,
+        source=RegistrationSource.BACKOFFICE,
+        actor=service.SYSTEM,
+    )
+    assert (await Person.get(id=stored.id)).first_name == "Chantale"
