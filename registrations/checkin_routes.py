@@ -137,7 +137,11 @@ async def live(request: Request) -> Response:
                     "checkin_id": s.checkin_id  # type: ignore[attr-defined]
                     if s.result.value == "ok" and s.checkin and s.checkin.undone_at is None
                     else None,
-                    "undone": bool(s.checkin and s.checkin.undone_at is not None),
+                    # The scan that checked in, once its check-in was undone (a
+                    # duplicate scan of it points at the same check-in: not marked).
+                    "undone": bool(
+                        s.result.value == "ok" and s.checkin and s.checkin.undone_at is not None
+                    ),
                 }
                 for s in recent
             ],

@@ -1184,7 +1184,9 @@
       const bits = [T.results[item.result] || item.result, fmtTime(item.scanned_at), item.device || ""];
       info.append(el("span", "result-meta", bits.filter(Boolean).join(" · ")));
       li.append(info);
-      if (item.checkin_id && state.undone.has(item.checkin_id)) {
+      // The server sends `undone` (and no checkin_id) once a check-in is undone, on every
+      // tablet; this tablet's own undo shows at once, before the next refresh.
+      if (item.undone || (item.checkin_id && state.undone.has(item.checkin_id))) {
         li.append(el("span", "badge badge-done", T.undone));
       } else if (item.checkin_id && state.online) {
         li.dataset.checkinId = String(item.checkin_id);

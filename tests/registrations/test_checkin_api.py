@@ -163,6 +163,15 @@ async def test_live_marks_undone_checkins(client, settings):
         headers=token,
         json={"event_id": event.id, "registration_id": reg.public_id},
     )
+    duplicate = await client.post(
+        "/api/v1/checkin",
+        headers=token,
+        json={"event_id": event.id, "registration_id": reg.public_id},
+    )
+    assert duplicate.json()["result"] == "already_checked_in"
     await client.post(f"/api/v1/checkin/{r.json()['checkin_id']}/undo", headers=token)
     live = (await client.get(f"/api/v1/events/{event.id}/checkin/live", headers=token)).json()
-    assert live["recent"][0]["undone"] is True and live["recent"][0]["checkin_id"] is None
+    by_result = {item["result"]: item for item in live["recent"]}
+    assert by_result["ok"]["undone"] is True and by_result["ok"]["checkin_id"] is None
+    # The duplicate scan points at the same check-in but is not the one undone.
+    assert by_result["already_checked_in"]["undone"] is False
