@@ -23,6 +23,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
+from core import db
 from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -88,31 +89,23 @@ async def _public_key(settings: Settings) -> Ed25519PublicKey:
     return key
 
 
-_REGISTRATION_SQL: dict[str, str] = {}
-
-
 async def _registration_for_door(public_id: str) -> Registration | None:
     """The registration with what a door answer shows (person, clientele, organization).
 
     One hand-written SELECT instead of `select_related`: the ORM's query building was the
     largest CPU cost of a scan. The instances are partial (read-only use)."""
-    db = Registration._choose_db()
-    dialect = db.capabilities.dialect
-    sql = _REGISTRATION_SQL.get(dialect)
-    if sql is None:
-        placeholder = "$1" if dialect == "postgres" else "?"
-        # Table names come from the models, the value is a bound parameter.
-        sql = _REGISTRATION_SQL[dialect] = (
-            "SELECT r.id, r.public_id, r.ticket_code, r.event_id, r.person_id, r.status, "  # noqa: S608
-            "r.clientele_id, r.organization_id, r.party_size, p.first_name, p.last_name, "
-            "c.code, c.name_fr, o.name AS organization_name "
-            f"FROM {Registration._meta.db_table} r "
-            f"JOIN {Person._meta.db_table} p ON p.id = r.person_id "
-            f"JOIN {Clientele._meta.db_table} c ON c.id = r.clientele_id "
-            f"LEFT JOIN {Organization._meta.db_table} o ON o.id = r.organization_id "
-            f"WHERE r.public_id = {placeholder}"
-        )
-    rows = await db.execute_query_dict(sql, [public_id])
+    rows = await db.fetch_values(
+        Registration,
+        "SELECT r.id, r.public_id, r.ticket_code, r.event_id, r.person_id, r.status, "  # noqa: S608 - names from the models
+        "r.clientele_id, r.organization_id, r.party_size, p.first_name, p.last_name, "
+        "c.code, c.name_fr, o.name AS organization_name "
+        f"FROM {Registration._meta.db_table} r "
+        f"JOIN {Person._meta.db_table} p ON p.id = r.person_id "
+        f"JOIN {Clientele._meta.db_table} c ON c.id = r.clientele_id "
+        f"LEFT JOIN {Organization._meta.db_table} o ON o.id = r.organization_id "
+        "WHERE r.public_id = ?",
+        [public_id],
+    )
     if not rows:
         return None
     row = rows[0]
@@ -227,7 +220,10 @@ async def _device_name(device_id: int | None) -> str:
     return device.name if device else ""
 
 
-async def _replay(nonce: str) -> ScanOutcome | None:
+async def _replay(nonce: str | None) -> ScanOutcome | None:
+    """The first answer given to this nonce (None without a nonce or an answer)."""
+    if not nonce:
+        return None
     scan = await Scan.get_or_none(nonce=nonce)
     if scan is None:
         return None
@@ -270,10 +266,9 @@ async def _record(
                 detail=detail[:200],
             )
     except IntegrityError:  # the same nonce recorded concurrently: answer like the first
-        if outcome.nonce:
-            replay = await _replay(outcome.nonce)
-            if replay is not None:
-                return replay
+        replay = await _replay(outcome.nonce)
+        if replay is not None:
+            return replay
         raise
     return outcome
 
@@ -330,10 +325,9 @@ async def _supersede(
                 {"registration": standing.registration_id, "before": before, "after": after},  # type: ignore[attr-defined]
             )
     except IntegrityError:  # the same nonce recorded concurrently: answer like the first
-        if outcome.nonce:
-            replay = await _replay(outcome.nonce)
-            if replay is not None:
-                return replay
+        replay = await _replay(outcome.nonce)
+        if replay is not None:
+            return replay
         raise
     outcome.result = CheckinResult.OK
     outcome.checkin = standing
@@ -436,10 +430,9 @@ async def check_in(
             )
         return outcome
     except IntegrityError:
-        if nonce:
-            replay = await _replay(nonce)
-            if replay is not None:
-                return replay
+        replay = await _replay(nonce)
+        if replay is not None:
+            return replay
     previous = await CheckIn.get_or_none(active_key=key)
     if method == "sync" and previous is not None and moment < previous.checked_in_at:
         # An offline scan earlier than the standing check-in wins (scan-time order).
@@ -580,10 +573,9 @@ async def walk_in(settings: Settings, actor: Principal, event_id: int, data: Any
     from registrations.schemas import RegistrationIn, WalkinIn
 
     nonce = getattr(data, "nonce", None)
-    if nonce:  # a retried walk-in (e.g. after a timeout) must not register twice
-        replay = await _replay(nonce)
-        if replay is not None:
-            return replay
+    replay = await _replay(nonce)  # a retried walk-in (e.g. after a timeout): same answer
+    if replay is not None:
+        return replay
     if isinstance(data, WalkinIn):
         data = RegistrationIn.model_construct(
             first_name=data.first_name,

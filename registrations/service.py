@@ -339,9 +339,7 @@ async def _question_deleted(sender: Any, instance: Question, *args: Any) -> None
 
 async def _question_changed(question: Question) -> None:
     """A question belongs to its event's registration form: the event changes with it."""
-    event_id = question.event_id  # type: ignore[attr-defined]
-    _EXTRAS.pop(event_id, None)
-    await Event.filter(id=event_id).update(updated_at=datetime.now(UTC))
+    await Event.filter(id=question.event_id).update(updated_at=datetime.now(UTC))  # type: ignore[attr-defined]
 
 
 def forget_cached_events() -> None:
@@ -596,11 +594,15 @@ async def _draft(
     return draft
 
 
+def _needs_approval(event: Event, source: RegistrationSource) -> bool:
+    return event.requires_approval and source not in STAFF_SOURCES
+
+
 def status_for(
     event: Event, source: RegistrationSource, fits: bool, force_confirm: bool = False
 ) -> RegistrationStatus:
     """Approval, then capacity (`fits`: the party has places), then waitlist."""
-    if event.requires_approval and source not in STAFF_SOURCES:
+    if _needs_approval(event, source):
         return RegistrationStatus.PENDING_APPROVAL
     if fits or force_confirm:
         return RegistrationStatus.CONFIRMED
@@ -613,7 +615,7 @@ async def decide_status(
     event: Event, heads: int, source: RegistrationSource, force_confirm: bool = False
 ) -> RegistrationStatus:
     """`status_for` with the places taken (inside the registering transaction)."""
-    if event.requires_approval and source not in STAFF_SOURCES:
+    if _needs_approval(event, source):  # no places taken before an organizer approves
         return RegistrationStatus.PENDING_APPROVAL
     fits = await take_places(event.id, heads)
     if not fits and force_confirm:
