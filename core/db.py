@@ -21,20 +21,27 @@ SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}
 
 
 def load_packages(settings: Settings | None = None) -> None:
-    """Import every package's service module so that it registers its hooks
-    (e.g. registrations listens to event cancellations and capacity changes), and hand
-    the settings to the modules that define `configure(settings)`."""
+    """Import every package's domain modules and connect its signal receivers.
+
+    A package that reacts to other packages' changes has a `receivers` module whose
+    `connect(settings)` connects its receivers to the typed signals (`core.signals`);
+    after this, `core.signals.unconnected()` is empty (a test checks it).
+    """
     import importlib
 
+    from core.settings import load_settings
+
     for app in APPS:
-        try:
-            module = importlib.import_module(f"{app}.service")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.service":
-                raise
-            continue
-        if settings is not None and hasattr(module, "configure"):
-            module.configure(settings)
+        for part in ("service", "receivers"):
+            name = f"{app}.{part}"
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue
+            if part == "receivers":
+                module.connect(settings or load_settings())
 
 
 def normalize_db_url(url: str) -> str:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import i18n
+from core.auth import Principal
 from core.errors import AppError, Forbidden, PayloadTooLarge, ValidationFailed
 from core.i18n import _
 from core.security import same_token
@@ -332,3 +333,20 @@ def safe_next(url: str | None, default: str = "/admin") -> str:
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
         return default
     return url
+
+
+def actor_of(request: Request) -> Principal:
+    """The principal the auth middleware or `requires` attached to this request."""
+    principal: Principal = request.state.principal
+    return principal
+
+
+def settings_of(request: Request) -> Settings:
+    """The application's settings (set by `create_app`)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def path_id(request: Request, name: str = "id") -> int:
+    """An integer path parameter (routes declare it `{name:int}`, so this cannot fail)."""
+    return int(request.path_params[name])

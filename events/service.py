@@ -6,7 +6,6 @@ Every rule about events lives here, called by both the HTML and the JSON routes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -29,23 +28,19 @@ from events.models import (
     Visibility,
 )
 from events.schemas import EventIn, EventPatch
+from events.signals import (
+    CapacityChanged,
+    EventCancelled,
+    EventChanged,
+    capacity_changed,
+    event_cancelled,
+    event_changed,
+)
 from people.models import Clientele, Organization, PlanItem, Territory, TerritoryKind
 
 LOCAL_TZ = ZoneInfo("America/Toronto")
 EDITION_KINDS = {EventKind.ANNUAL_LAUNCH, EventKind.PERSEVERANCE_DAYS}
 PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED, EventStatus.COMPLETED)
-
-# Called inside the cancelling transaction: (actor, event, message) -> people notified.
-# The registrations package registers the hook that mails registrants (ICS METHOD:CANCEL).
-CancelHook = Callable[[Principal, Event, str], Awaitable[int]]
-CANCEL_HOOKS: list[CancelHook] = []
-# Called after dates or place change on a published event (to send updated ICS).
-ChangeHook = Callable[[Principal, Event, dict[str, Any]], Awaitable[int]]
-CHANGE_HOOKS: list[ChangeHook] = []
-# Called inside the updating transaction when the capacity changed (waitlist promotion).
-CapacityHook = Callable[[Principal, Event], Awaitable[None]]
-CAPACITY_HOOKS: list[CapacityHook] = []
-
 
 # Labels as catalog message ids, translated when asked for (one table each, built once).
 KIND_LABELS = {
@@ -365,12 +360,10 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
                 event,
                 {"from": before["capacity"], "to": event.capacity},
             )
-            for capacity_hook in CAPACITY_HOOKS:
-                await capacity_hook(actor, event)
+            await capacity_changed.send(CapacityChanged(actor, event, before["capacity"]))
         await audit(actor, "event.updated", event, {"title": event.title})
         if event.status == EventStatus.PUBLISHED and (dates_changed or event.sequence != 0):
-            for hook in CHANGE_HOOKS:
-                await hook(actor, event, details)
+            await event_changed.send(EventChanged(actor, event, details))
     return event
 
 
@@ -423,9 +416,9 @@ async def cancel_event(actor: Principal, event_id: int, message: str = "") -> tu
         event.cancel_reason = message.strip()[:5000]
         event.sequence += 1
         await event.save()
-        notified = 0
-        for hook in CANCEL_HOOKS:
-            notified += await hook(actor, event, event.cancel_reason)
+        notified = sum(
+            await event_cancelled.send(EventCancelled(actor, event, event.cancel_reason))
+        )
         await audit(
             actor,
             "event.cancelled",

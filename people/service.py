@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import N_, _
+from core.mail.outbox import forget_person_messages, messages_for_person
 from core.paging import page_number
 from core.spreadsheet import neutralize_formula
 from people.models import (
@@ -39,6 +40,7 @@ from people.models import (
     TerritoryKind,
 )
 from people.schemas import ClienteleIn, ClienteleNew, ConsentIn, OrganizationIn, PersonIn
+from people.signals import PersonErasing, PersonExporting, person_erasing, person_exporting
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TERRITORIES_CSV = DATA_DIR / "territories.csv"
@@ -83,13 +85,6 @@ PURPOSE_LABELS: dict[str, str] = {
 
 ANONYMIZED_FIRST_NAME = "Personne"
 ANONYMIZED_LAST_NAME = "anonymisée"
-
-# Other packages contribute to a person's data export and erasure by appending here
-# (e.g. registrations add their rows to the export and anonymize them on erasure).
-# Each export contributor returns a dict merged into the export (use a unique top-level key).
-EXPORT_CONTRIBUTORS: list[Callable[[Person], Awaitable[dict[str, Any]]]] = []
-# Erasure hooks run inside the erasure transaction, before the person row is anonymized.
-ERASURE_HOOKS: list[Callable[[Person], Awaitable[None]]] = []
 
 
 def sector_label(sector: str) -> str:
@@ -830,8 +825,9 @@ async def export_person(actor: Principal, person_id: int) -> dict[str, Any]:
             "website": org.website,
             "territory": org.territory.code if org.territory else None,
         }
-    for contributor in EXPORT_CONTRIBUTORS:
-        data.update(await contributor(person))
+    for contribution in await person_exporting.send(PersonExporting(person)):
+        data.update(contribution)
+    data["messages"] = await messages_for_person(person.id)
     await audit(actor, "person.exported", person)
     return data
 
@@ -845,8 +841,10 @@ async def erase_person(actor: Principal, person_id: int) -> Person:
             raise NotFound(_("Cette personne n'existe pas."))
         if person.erased_at is not None:
             return person
-        for hook in ERASURE_HOOKS:
-            await hook(person)
+        erased: dict[str, int] = {}
+        for counts in await person_erasing.send(PersonErasing(person)):
+            erased.update(counts)
+        erased["messages_anonymized"] = await forget_person_messages(person.id)
         consents = await Consent.filter(person_id=person.id).delete()
         person.first_name = ANONYMIZED_FIRST_NAME
         person.last_name = ANONYMIZED_LAST_NAME
@@ -856,7 +854,7 @@ async def erase_person(actor: Principal, person_id: int) -> Person:
         person.organization = None  # type: ignore[assignment]
         person.erased_at = _now()
         await person.save()
-        await audit(actor, "person.erased", person, {"consents_deleted": consents})
+        await audit(actor, "person.erased", person, {"consents_deleted": consents, **erased})
     return person
 
 

@@ -35,7 +35,7 @@ back).
 Attachments are stored with their bytes (`data`), or, for images that are a pure function
 of a short text (a ticket's QR code from its signed payload), as a `maker` name and its
 `source`: the bytes are made when needed (by the worker at send time, by the back office
-when shown) by the function registered with `register_attachment_maker`. The message
+when shown) by the receiver connected to the keyed signal `attachment_maker`. The message
 still holds everything it needs; only the costly drawing leaves the queuing transaction.
 """
 
@@ -46,7 +46,7 @@ import binascii
 import io
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email import encoders
 from email.charset import QP, Charset
@@ -68,6 +68,7 @@ from core.errors import NotFound, ValidationFailed
 from core.i18n import _
 from core.models import MessageStatus, OutboundMessage
 from core.settings import Settings, load_settings
+from core.signals import Signal
 
 if TYPE_CHECKING:
     from core.auth import Principal
@@ -139,16 +140,15 @@ def _clean_headers(headers: Mapping[str, object] | None) -> dict[str, str]:
     return cleaned
 
 
-# name -> function(source) -> bytes; see the module's docstring.
-ATTACHMENT_MAKERS: dict[str, Callable[[str], bytes]] = {}
-
-
-def register_attachment_maker(name: str, make: Callable[[str], bytes]) -> None:
-    """Let attachments say `{"maker": name, "source": text}` instead of carrying bytes.
-
-    `make` must be a pure function of `source` (same bytes every time).
-    """
-    ATTACHMENT_MAKERS[name] = make
+# Attachments may say `{"maker": name, "source": text}` instead of carrying bytes: the
+# receiver connected under `name` makes the bytes when the message is sent or shown. A
+# maker must be a pure function of `source` (same bytes every time).
+attachment_maker: Signal[str, bytes] = Signal(
+    "attachment_maker",
+    str,
+    keyed=True,
+    doc="Makes an attachment's bytes from its stored source, by maker name (e.g. ticket QR).",
+)
 
 
 def _clean_attachments(attachments: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
@@ -159,7 +159,7 @@ def _clean_attachments(attachments: Iterable[Mapping[str, Any]] | None) -> list[
         if isinstance(data, str):
             data = data.encode()
         if maker is not None:
-            if maker not in ATTACHMENT_MAKERS or not isinstance(item.get("source"), str):
+            if not attachment_maker.has(str(maker)) or not isinstance(item.get("source"), str):
                 raise ValidationFailed(fields={"attachments": _("Pièce jointe invalide.")})
         elif not isinstance(data, bytes | bytearray):
             raise ValidationFailed(fields={"attachments": _("Pièce jointe invalide.")})
@@ -186,10 +186,8 @@ def attachment_bytes(item: Mapping[str, Any]) -> bytes:
     """The attachment's bytes: stored, or made now by its registered maker."""
     maker = item.get("maker")
     if maker is not None:
-        make = ATTACHMENT_MAKERS.get(str(maker))
-        if make is None:  # the package that made it is not loaded: a deployment error
-            raise LookupError(f"no attachment maker {maker!r} is registered")
-        return make(str(item.get("source", "")))
+        # LookupError when the package that made it is not loaded: a deployment error.
+        return attachment_maker.call(str(maker), str(item.get("source", "")))
     try:
         return base64.b64decode(str(item.get("data", "")), validate=True)
     except (binascii.Error, ValueError):
@@ -510,3 +508,48 @@ async def retry_message(actor: Principal, message_id: int) -> OutboundMessage:
         )
     await message.refresh_from_db()
     return message
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+async def messages_for_person(person_id: int) -> list[dict[str, Any]]:
+    """The messages sent (or to be sent) to one person, for their data export."""
+    messages = await OutboundMessage.filter(person_id=person_id).order_by("created_at", "id")
+    return [
+        {
+            "id": m.id,
+            "created_at": m.created_at.isoformat(),
+            "to_address": m.to_address,
+            "subject": m.subject,
+            "text_body": m.text_body,
+            "category": m.category,
+            "status": str(m.status),
+            "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+        }
+        for m in messages
+    ]
+
+
+ERASED_SUBJECT = "(message anonymisé)"
+
+
+async def forget_person_messages(person_id: int) -> int:
+    """Anonymize the stored copies of one person's messages (the rows stay, for counts).
+
+    A message not yet delivered is never sent: it is marked failed.
+    """
+    rows = OutboundMessage.filter(person_id=person_id)
+    await rows.filter(status__in=(MessageStatus.QUEUED, MessageStatus.SENDING)).update(
+        status=MessageStatus.FAILED, claimed_until=None
+    )
+    return await rows.update(
+        to_address="",
+        to_name="",
+        subject=ERASED_SUBJECT,
+        text_body="",
+        html_body="",
+        headers={},
+        attachments=[],
+        last_error="",
+    )

@@ -209,7 +209,7 @@ async def test_calendar_attachment_keeps_its_method(settings):
 
 
 async def test_attachment_made_by_a_registered_maker_at_build_time(settings):
-    from core.mail.outbox import ATTACHMENT_MAKERS, attachment_bytes, register_attachment_maker
+    from core.mail.outbox import attachment_bytes, attachment_maker
 
     calls: list[str] = []
 
@@ -217,7 +217,7 @@ async def test_attachment_made_by_a_registered_maker_at_build_time(settings):
         calls.append(source)
         return source.upper().encode()
 
-    register_attachment_maker("test_shout", shout)
+    attachment_maker.connect(shout, key="test_shout")
     try:
         message = await queue(
             settings,
@@ -245,4 +245,4 @@ async def test_attachment_made_by_a_registered_maker_at_build_time(settings):
                 attachments=[{"filename": "x", "maker": "inconnu", "source": "x"}],
             )
     finally:
-        ATTACHMENT_MAKERS.pop("test_shout", None)
+        attachment_maker.disconnect(key="test_shout")

@@ -20,6 +20,7 @@ from people.models import (
     Territory,
 )
 from people.schemas import ClienteleIn, ConsentIn, OrganizationIn, PersonIn
+from people.signals import PersonErasing, PersonExporting, person_erasing, person_exporting
 
 
 def staff(role: Role) -> Principal:
@@ -243,20 +244,21 @@ async def test_export_contains_person_consents_and_contributors(db):
         ConsentIn(purpose=ConsentPurpose.NEWSLETTER, granted=True, wording="Infolettre"),
     )
 
-    async def contributor(p: Person) -> dict:
-        return {"registrations": [{"person": p.id}]}
+    async def contributor(signal: PersonExporting) -> dict:
+        return {"test_extra": [{"person": signal.person.id}]}
 
-    service.EXPORT_CONTRIBUTORS.append(contributor)
+    person_exporting.connect(contributor)
     try:
         data = await service.export_person(ORGANIZER, person.id)
     finally:
-        service.EXPORT_CONTRIBUTORS.remove(contributor)
+        person_exporting.disconnect(contributor)
     assert data["person"]["email"] == "Emilie.Tremblay@exemple.qc.ca"
     assert data["person"]["phone"] == "450 555-0101"
     assert data["person"]["territory"]["code"] == "2461"
     assert data["organization"]["name"] == "Fromagerie"
     assert data["consents"][0]["wording"] == "Infolettre"
-    assert data["registrations"] == [{"person": person.id}]
+    assert data["test_extra"] == [{"person": person.id}]
+    assert data["registrations"] == []  # the registrations package's own contributor
     assert await AuditEntry.filter(action="person.exported").count() == 1
 
 
@@ -268,14 +270,15 @@ async def test_erasure_anonymizes_and_keeps_the_row(db):
     )
     hooked: list[int] = []
 
-    async def hook(p: Person) -> None:
-        hooked.append(p.id)
+    async def hook(signal: PersonErasing) -> dict[str, int]:
+        hooked.append(signal.person.id)
+        return {}
 
-    service.ERASURE_HOOKS.append(hook)
+    person_erasing.connect(hook)
     try:
         await service.erase_person(ADMIN, person.id)
     finally:
-        service.ERASURE_HOOKS.remove(hook)
+        person_erasing.disconnect(hook)
     assert hooked == [person.id]
     assert await Person.all().count() == 2
     erased = await Person.get(id=person.id).select_related("clientele", "territory")

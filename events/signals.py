@@ -1,0 +1,51 @@
+"""Signals the events package sends (see `core.signals`); other packages connect to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.auth import Principal
+from core.signals import Signal
+from events.models import Event
+
+
+@dataclass(frozen=True)
+class EventCancelled:
+    actor: Principal
+    event: Event
+    message: str
+
+
+@dataclass(frozen=True)
+class EventChanged:
+    actor: Principal
+    event: Event
+    # {"from": [starts, ends], "to": [starts, ends], "sequence": n} when the dates moved;
+    # empty when only the place changed (the event's SEQUENCE went up either way).
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CapacityChanged:
+    actor: Principal
+    event: Event
+    previous: int | None
+
+
+event_cancelled: Signal[EventCancelled, int] = Signal(
+    "event_cancelled",
+    EventCancelled,
+    doc="Inside the cancelling transaction; each receiver returns how many people it told.",
+)
+event_changed: Signal[EventChanged, int] = Signal(
+    "event_changed",
+    EventChanged,
+    doc="A published event's dates or place changed (after the update, in its transaction); "
+    "each receiver returns how many people it will tell.",
+)
+capacity_changed: Signal[CapacityChanged, None] = Signal(
+    "capacity_changed",
+    CapacityChanged,
+    doc="Inside the updating transaction, when the capacity changed (waitlist promotion).",
+)

@@ -1,0 +1,177 @@
+"""What the registrations package does when other packages change things.
+
+Connected at start-up by `connect(settings)` (called by `core.db.load_packages`):
+
+- an event is cancelled → every active registrant is mailed, with an ICS METHOD:CANCEL;
+- an event's capacity changes → the waitlist is promoted into the places freed;
+- a published event's dates or place change → the change is recorded for its registrants
+  (audit `event.change_recorded` with how many are concerned; the campaigns package sends
+  the notice itself);
+- a person's data is exported → their registrations, answers and check-ins are added;
+- a person is erased → their answers and what they typed at the door are anonymized,
+  while the registrations (status, party size, clientele, territory) and check-ins stay,
+  so that every count is unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from core.audit import audit
+from core.mail.outbox import attachment_maker, queue_mail
+from core.settings import Settings, load_settings
+from events.ics import cancellation_ics
+from events.signals import (
+    CapacityChanged,
+    EventCancelled,
+    EventChanged,
+    capacity_changed,
+    event_cancelled,
+    event_changed,
+)
+from people.signals import PersonErasing, PersonExporting, person_erasing, person_exporting
+from registrations.models import ACTIVE_STATUSES, CheckIn, Registration, Scan
+from registrations.service import TICKET_QR_MAKER, promote_waitlist, ticket_qr_attachment
+
+_current_settings: Settings | None = None
+
+
+def _settings() -> Settings:
+    return _current_settings or load_settings()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --------------------------------------------------------------------------- events
+
+
+async def tell_registrants_of_cancellation(signal: EventCancelled) -> int:
+    """Tell every active registrant, with an ICS METHOD:CANCEL attachment."""
+    event, message = signal.event, signal.message
+    settings = _settings()
+    ics = cancellation_ics(event, settings.base_url)
+    count = 0
+    registrations = await Registration.filter(
+        event_id=event.id, status__in=ACTIVE_STATUSES
+    ).select_related("person")
+    for registration in registrations:
+        person = registration.person
+        if not person.email:
+            continue
+        await queue_mail(
+            to_address=person.email,
+            to_name=f"{person.first_name} {person.last_name}".strip(),
+            template="event_cancelled",
+            context={"event": event, "message": message, "person": person},
+            language=registration.language,
+            dedupe_key=f"event_cancelled:{event.id}:{registration.public_id}",
+            attachments=[
+                {
+                    "filename": "annulation.ics",
+                    "content_type": "text/calendar; method=CANCEL",
+                    "data": ics,
+                    "content_id": None,
+                }
+            ],
+            person_id=person.id,
+            cause=("events.Event", event.id),
+            settings=settings,
+        )
+        count += 1
+    return count
+
+
+async def promote_into_new_capacity(signal: CapacityChanged) -> None:
+    await promote_waitlist(signal.event.id, _settings())
+
+
+async def record_change_for_registrants(signal: EventChanged) -> int:
+    """Record that the registrants of a changed event are owed a notice; returns how many."""
+    event = signal.event
+    concerned = await Registration.filter(event_id=event.id, status__in=ACTIVE_STATUSES).count()
+    await audit(
+        signal.actor,
+        "event.change_recorded",
+        event,
+        {"registrants": concerned, "sequence": event.sequence, **signal.details},
+    )
+    return concerned
+
+
+# --------------------------------------------------------------------------- people
+
+
+async def export_registrations(signal: PersonExporting) -> dict[str, Any]:
+    """Every registration of the person, with its answers and check-ins."""
+    registrations = (
+        await Registration.filter(person_id=signal.person.id)
+        .select_related("event", "clientele", "territory", "organization")
+        .order_by("created_at", "id")
+    )
+    checkins = await CheckIn.filter(registration_id__in=[r.id for r in registrations]).order_by(
+        "checked_in_at", "id"
+    )
+    by_registration: dict[int, list[dict[str, Any]]] = {}
+    for checkin in checkins:
+        by_registration.setdefault(checkin.registration_id, []).append(  # type: ignore[attr-defined]
+            {
+                "day": checkin.day.isoformat(),
+                "checked_in_at": _iso(checkin.checked_in_at),
+                "method": checkin.method,
+                "undone_at": _iso(checkin.undone_at),
+            }
+        )
+    return {
+        "registrations": [
+            {
+                "id": r.public_id,
+                "event": {"id": r.event.id, "title": r.event.title},
+                "status": str(r.status),
+                "party_size": r.party_size,
+                "clientele": r.clientele.code,
+                "territory": r.territory.code if r.territory else None,
+                "organization": r.organization.name if r.organization else None,
+                "language": r.language,
+                "source": str(r.source),
+                "ticket_code": r.ticket_code,
+                "answers": r.answers,
+                "under_14": r.under_14,
+                "guardian_consent": r.guardian_consent,
+                "created_at": _iso(r.created_at),
+                "confirmed_at": _iso(r.confirmed_at),
+                "cancelled_at": _iso(r.cancelled_at),
+                "checkins": by_registration.get(r.id, []),
+            }
+            for r in registrations
+        ]
+    }
+
+
+async def erase_registrations(signal: PersonErasing) -> dict[str, int]:
+    """Anonymize what the registrations hold on the person; every count stays."""
+    ids = list(await Registration.filter(person_id=signal.person.id).values_list("id", flat=True))
+    if not ids:
+        return {"registrations_anonymized": 0}
+    now = datetime.now(UTC)
+    await Registration.filter(id__in=ids).update(answers={}, anonymized_at=now)
+    # What staff typed at the door about this person (search terms, walk-in notes).
+    await Scan.filter(registration_id__in=ids).update(detail="")
+    return {"registrations_anonymized": len(ids)}
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def connect(settings: Settings) -> None:
+    """Connect the receivers (idempotent) and keep the settings for links and mail."""
+    global _current_settings
+    _current_settings = settings
+    attachment_maker.connect(ticket_qr_attachment, key=TICKET_QR_MAKER)
+    event_cancelled.connect(tell_registrants_of_cancellation)
+    capacity_changed.connect(promote_into_new_capacity)
+    event_changed.connect(record_change_for_registrants)
+    person_exporting.connect(export_registrations)
+    person_erasing.connect(erase_registrations)
