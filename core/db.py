@@ -29,8 +29,10 @@ def load_packages(settings: Settings | None = None) -> None:
     """
     import importlib
 
-    from core.settings import load_settings
+    from core.settings import load_settings, use_time_zone
 
+    settings = settings or load_settings()
+    use_time_zone(settings.time_zone)
     for app in APPS:
         for part in ("service", "receivers"):
             name = f"{app}.{part}"
@@ -41,7 +43,7 @@ def load_packages(settings: Settings | None = None) -> None:
                     raise
                 continue
             if part == "receivers":
-                module.connect(settings or load_settings())
+                module.connect(settings)
 
 
 def normalize_db_url(url: str) -> str:

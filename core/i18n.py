@@ -20,12 +20,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from core.settings import PROJECT_ROOT
+from core.settings import DEFAULT_TIME_ZONE, PROJECT_ROOT
 
 LANGUAGES = ("fr", "en")
 LOCALES = {"fr": "fr_CA", "en": "en_CA"}
 LOCALE_DIR = PROJECT_ROOT / "locale"
-DEFAULT_TZ = "America/Toronto"
+DEFAULT_TZ = DEFAULT_TIME_ZONE
 
 current_language: contextvars.ContextVar[str] = contextvars.ContextVar(
     "current_language", default="fr"

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite://var/rassembleur.sqlite3"
@@ -35,6 +36,21 @@ def _float(value: str | None, default: float) -> float:
     return float(value)
 
 
+# The region's time zone: events are entered and shown in it unless they say otherwise.
+DEFAULT_TIME_ZONE = "America/Toronto"
+_local_tz: ZoneInfo = ZoneInfo(os.environ.get("TIME_ZONE") or DEFAULT_TIME_ZONE)
+
+
+def local_tz() -> ZoneInfo:
+    """The configured time zone (`TIME_ZONE`, set from the settings at start-up)."""
+    return _local_tz
+
+
+def use_time_zone(name: str) -> None:
+    global _local_tz
+    _local_tz = ZoneInfo(name)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -47,7 +63,7 @@ class Settings:
     mail_sender_address: str = "Instance régionale de concertation, Québec"
     redis_url: str = ""
     rate_limit_enabled: bool = True
-    time_zone: str = "America/Toronto"
+    time_zone: str = DEFAULT_TIME_ZONE
     default_language: str = "fr"
     var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
     # Mail worker
@@ -127,7 +143,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         mail_sender_address=env.get("MAIL_SENDER_ADDRESS") or Settings.mail_sender_address,
         redis_url=env.get("REDIS_URL", ""),
         rate_limit_enabled=_bool(env.get("RATE_LIMIT_ENABLED"), True),
-        time_zone=env.get("TIME_ZONE") or "America/Toronto",
+        time_zone=env.get("TIME_ZONE") or DEFAULT_TIME_ZONE,
         default_language=env.get("DEFAULT_LANGUAGE") or "fr",
         var_dir=var_dir,
         run_worker_in_server=_bool(env.get("RUN_WORKER_IN_SERVER"), True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -127,6 +128,34 @@ class Event(Model):
 
     def __str__(self) -> str:
         return self.title
+
+    # Derived state, computed here only (routes, templates and services read these).
+
+    @property
+    def places_left(self) -> int | None:
+        """Heads that can still be confirmed (None: unlimited)."""
+        return None if self.capacity is None else max(0, self.capacity - self.seats_taken)
+
+    @property
+    def is_full(self) -> bool:
+        return self.capacity is not None and self.seats_taken >= self.capacity
+
+    @property
+    def over_capacity(self) -> int:
+        """Confirmed heads beyond the capacity (after the capacity was lowered)."""
+        return 0 if self.capacity is None else max(0, self.seats_taken - self.capacity)
+
+    def registration_closes(self) -> datetime:
+        return self.registration_closes_at or self.ends_at
+
+    def registration_is_open(self, now: datetime) -> bool:
+        """Published, taking online registrations, and inside the registration window."""
+        return (
+            self.status == EventStatus.PUBLISHED
+            and self.registration_enabled
+            and not (self.registration_opens_at and now < self.registration_opens_at)
+            and now < self.registration_closes()
+        )
 
 
 class EventPartner(Model):

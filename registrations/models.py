@@ -77,6 +77,11 @@ class Registration(Model):
         ordering = ["created_at", "id"]
         indexes = (("event_id", "status"),)
 
+    @property
+    def is_active(self) -> bool:
+        """Holds or waits for places (confirmed, waitlisted or awaiting approval)."""
+        return self.status in ACTIVE_STATUSES
+
 
 class QuestionKind(StrEnum):
     SHORT_TEXT = "short_text"

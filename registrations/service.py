@@ -286,14 +286,13 @@ def check_open(event: Event | None, actor: Principal | None, source: Registratio
     if source in STAFF_SOURCES and staff:
         return event
     now = datetime.now(UTC)
+    if event.registration_is_open(now):
+        return event
     if not event.registration_enabled:
         raise RegistrationClosed(_("Cet événement ne prend pas d'inscriptions en ligne."))
     if event.registration_opens_at and now < event.registration_opens_at:
         raise RegistrationClosed(_("Les inscriptions ne sont pas encore ouvertes."))
-    closes = event.registration_closes_at or event.ends_at
-    if now >= closes:
-        raise RegistrationClosed()
-    return event
+    raise RegistrationClosed()
 
 
 async def open_event_for(
