@@ -43,7 +43,8 @@ test-pg: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core people server.py
+	$(BIN)/lint-imports
+	$(BIN)/mypy core people events registrations server.py cli.py demo.py
 
 format: install
 	$(BIN)/ruff format .

@@ -57,6 +57,7 @@ class Event(Model):
     parent: fields.ForeignKeyNullableRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     kind = fields.CharEnumField(EventKind, max_length=20)
     title = fields.CharField(max_length=200)
     description = fields.TextField(default="")
@@ -69,6 +70,7 @@ class Event(Model):
     territory: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
         "people.Territory", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    territory_id: int | None
     online_url = fields.CharField(max_length=500, default="")
     capacity = fields.IntField(null=True)  # heads; null = unlimited
     waitlist = fields.BooleanField(default=False)
@@ -88,9 +90,11 @@ class Event(Model):
             "people.Organization", related_name=False, null=True, on_delete=fields.SET_NULL
         )
     )
+    organizer_organization_id: int | None
     contact_person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "people.Person", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    contact_person_id: int | None
     contact_name = fields.CharField(max_length=200, default="")
     contact_email = fields.CharField(max_length=254, default="")
     contact_phone = fields.CharField(max_length=40, default="")
@@ -114,6 +118,7 @@ class Event(Model):
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     published_at = fields.DatetimeField(null=True)
@@ -165,9 +170,11 @@ class EventPartner(Model):
     event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name="partners", on_delete=fields.CASCADE
     )
+    event_id: int
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "people.Organization", related_name=False, on_delete=fields.CASCADE
     )
+    organization_id: int
     role = fields.CharEnumField(PartnerRole, max_length=12, default=PartnerRole.PARTNER)
 
     class Meta:
@@ -189,6 +196,7 @@ class ActivitySubmission(Model):
     edition: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name="submissions", on_delete=fields.CASCADE
     )
+    edition_id: int
     status = fields.CharEnumField(
         SubmissionStatus, max_length=20, default=SubmissionStatus.PENDING, db_index=True
     )
@@ -202,6 +210,7 @@ class ActivitySubmission(Model):
     territory: fields.ForeignKeyRelation[Territory] = fields.ForeignKeyField(
         "people.Territory", related_name=False, on_delete=fields.RESTRICT
     )
+    territory_id: int
     clientele_codes: fields.JSONField[list[str]] = fields.JSONField(default=list)
     organization_name = fields.CharField(max_length=200)
     contact_name = fields.CharField(max_length=200)
@@ -214,9 +223,11 @@ class ActivitySubmission(Model):
     event: fields.ForeignKeyNullableRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    event_id: int | None
     decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    decided_by_id: int | None
     decided_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -23,6 +23,7 @@ class Territory(Model):
     parent: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
         "people.Territory", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     active = fields.BooleanField(default=True)
 
     class Meta:
@@ -70,6 +71,7 @@ class Organization(Model):
     territory: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
         "people.Territory", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    territory_id: int | None
     website = fields.CharField(max_length=300, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -95,12 +97,15 @@ class Person(Model):
     organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
         "people.Organization", related_name="people", null=True, on_delete=fields.SET_NULL
     )
+    organization_id: int | None
     clientele: fields.ForeignKeyNullableRelation[Clientele] = fields.ForeignKeyField(
         "people.Clientele", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    clientele_id: int | None
     territory: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
         "people.Territory", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    territory_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     erased_at = fields.DatetimeField(null=True)
@@ -128,6 +133,7 @@ class Consent(Model):
     person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "people.Person", related_name="consents", on_delete=fields.CASCADE
     )
+    person_id: int
     purpose = fields.CharEnumField(ConsentPurpose, max_length=32)
     granted = fields.BooleanField()
     source = fields.CharField(max_length=64)  # "registration_form", "import", "unsubscribe"…
@@ -156,6 +162,7 @@ class PlanItem(Model):
     parent: fields.ForeignKeyNullableRelation[PlanItem] = fields.ForeignKeyField(
         "people.PlanItem", related_name="children", null=True, on_delete=fields.CASCADE
     )
+    parent_id: int | None
     position = fields.IntField(default=0)
     clienteles = fields.CharField(max_length=64, default="")  # codes, comma-separated
 

@@ -41,21 +41,26 @@ class Registration(Model):
     event = fields.ForeignKeyField(
         "events.Event", related_name="registrations", on_delete=fields.RESTRICT
     )
+    event_id: int
     person = fields.ForeignKeyField(
         "people.Person", related_name="registrations", on_delete=fields.RESTRICT
     )
+    person_id: int
     # "<event_id>:<person_id>" while active, null otherwise: one active registration each.
     active_key = fields.CharField(max_length=40, unique=True, null=True)
     status = fields.CharEnumField(RegistrationStatus, max_length=20, db_index=True)
     clientele = fields.ForeignKeyField(
         "people.Clientele", related_name=False, on_delete=fields.RESTRICT
     )
+    clientele_id: int
     organization = fields.ForeignKeyField(
         "people.Organization", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    organization_id: int | None
     territory = fields.ForeignKeyField(
         "people.Territory", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    territory_id: int | None
     language = fields.CharField(max_length=5, default="fr")
     party_size = fields.IntField(default=1)
     answers: fields.JSONField[dict[str, object]] = fields.JSONField(default=dict)
@@ -99,6 +104,7 @@ class Question(Model):
     event = fields.ForeignKeyField(
         "events.Event", related_name="questions", on_delete=fields.CASCADE
     )
+    event_id: int
     kind = fields.CharEnumField(QuestionKind, max_length=16)
     label = fields.CharField(max_length=300)
     help_text = fields.CharField(max_length=500, default="")
@@ -143,13 +149,16 @@ class CheckinDevice(Model):
     event = fields.ForeignKeyField(
         "events.Event", related_name="checkin_devices", on_delete=fields.CASCADE
     )
+    event_id: int
     name = fields.CharField(max_length=100)
     token = fields.ForeignKeyField(
         "core.ApiToken", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    token_id: int | None
     created_by = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
@@ -164,9 +173,11 @@ class CheckIn(Model):
 
     id = fields.IntField(primary_key=True)
     event = fields.ForeignKeyField("events.Event", related_name=False, on_delete=fields.CASCADE)
+    event_id: int
     registration = fields.ForeignKeyField(
         "registrations.Registration", related_name="checkins", on_delete=fields.CASCADE
     )
+    registration_id: int
     day = fields.DateField()
     # "<registration_id>:<day>" while the check-in stands, null once undone.
     active_key = fields.CharField(max_length=40, unique=True, null=True)
@@ -174,14 +185,17 @@ class CheckIn(Model):
     device = fields.ForeignKeyField(
         "registrations.CheckinDevice", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    device_id: int | None
     staff = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    staff_id: int | None
     method = fields.CharField(max_length=10, default="scan")  # scan, search, walkin, sync
     undone_at = fields.DatetimeField(null=True)
     undone_by = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    undone_by_id: int | None
 
     class Meta:
         table = "registrations_checkin"
@@ -193,6 +207,7 @@ class Scan(Model):
 
     id = fields.BigIntField(primary_key=True)
     event = fields.ForeignKeyField("events.Event", related_name=False, on_delete=fields.CASCADE)
+    event_id: int
     nonce = fields.CharField(max_length=64, unique=True, null=True)
     scanned_at = fields.DatetimeField()
     received_at = fields.DatetimeField(auto_now_add=True)
@@ -200,15 +215,19 @@ class Scan(Model):
     registration = fields.ForeignKeyField(
         "registrations.Registration", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    registration_id: int | None
     checkin = fields.ForeignKeyField(
         "registrations.CheckIn", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    checkin_id: int | None
     device = fields.ForeignKeyField(
         "registrations.CheckinDevice", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    device_id: int | None
     staff = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    staff_id: int | None
     detail = fields.CharField(max_length=200, default="")
 
     class Meta:
