@@ -577,6 +577,8 @@
     const event = state.roster.event;
     const local = state.local.get(reg.id);
     const today = eventDay();
+    // The server's door rule (checkin.door_verdict), offline: keep both on the cases of
+    // registrations/door_cases.json (tests/e2e/test_door_cases.py runs them here).
     if (reg.status === "cancelled" || reg.status === "declined") answer.result = "cancelled";
     else if (reg.status === "waitlisted") answer.result = "waitlisted";
     else if (reg.status === "pending_approval") answer.result = "unapproved";
