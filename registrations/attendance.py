@@ -47,10 +47,7 @@ async def counts(event: Event, day: date | None = None) -> dict[str, int]:
 
 async def roster(settings: Settings, actor: Principal, event_id: int) -> dict[str, Any]:
     """What a tablet caches to work offline: registrations, public key, counts."""
-    authorize(actor, "checkin.scan", event_id=event_id)
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise NotFound()
+    event = await door_event(actor, event_id)
     day = local_day(event, datetime.now(UTC))
     registrations = await Registration.filter(
         event_id=event.id,
