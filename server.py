@@ -45,8 +45,8 @@ ROUTE_MODULES = [
     "registrations.routes",
     "registrations.admin_routes",
     "registrations.checkin_routes",
-    "registrations.checkin_pages",
-    "registrations.tablet",
+    "registrations.checkin_admin_routes",
+    "registrations.tablet_routes",
 ]
 
 

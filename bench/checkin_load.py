@@ -74,7 +74,7 @@ async def prepare(settings: Settings, count: int) -> dict[str, Any]:
     from events.schemas import EventIn
     from people.models import Clientele, Person
     from people.service import ensure_reference_data
-    from registrations import checkin, tickets
+    from registrations import devices, tickets
     from registrations.models import Registration, RegistrationSource, RegistrationStatus
 
     await run_migrations(settings)
@@ -154,7 +154,7 @@ async def prepare(settings: Settings, count: int) -> dict[str, Any]:
                 "public_id", flat=True
             )
         ]
-        _device, token = await checkin.pair_device(
+        _device, token = await devices.pair_device(
             Principal.for_user(organizer), event.id, "Tablette de banc d'essai", hours=24
         )
         return {

@@ -11,7 +11,6 @@ idempotent.
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,10 +31,9 @@ from core.settings import Settings
 from events.models import Event
 from people.models import Clientele, Organization, Person
 from registrations import tickets
+from registrations.devices import device_name
 from registrations.models import (
-    ACTIVE_STATUSES,
     CheckIn,
-    CheckinDevice,
     CheckinResult,
     Registration,
     RegistrationSource,
@@ -205,19 +203,50 @@ def registration_summary(registration: Registration) -> dict[str, Any]:
 
 
 def local_day(event: Event, moment: datetime) -> date:
+    """The event day a moment falls on, in the event's own time zone."""
     return moment.astimezone(ZoneInfo(event.timezone)).date()
 
 
-def within_window(event: Event, moment: datetime) -> bool:
-    opens = event.starts_at - timedelta(minutes=event.checkin_opens_minutes)
-    return opens <= moment <= event.ends_at
+@dataclass(frozen=True)
+class CheckinWindow:
+    """When the door is open: from `checkin_opens_minutes` before the start to the end,
+    both bounds included."""
+
+    opens: datetime
+    closes: datetime
+
+    @classmethod
+    def of(cls, starts_at: datetime, ends_at: datetime, opens_minutes: int) -> CheckinWindow:
+        return cls(opens=starts_at - timedelta(minutes=opens_minutes), closes=ends_at)
+
+    @classmethod
+    def of_event(cls, event: Event) -> CheckinWindow:
+        return cls.of(event.starts_at, event.ends_at, event.checkin_opens_minutes)
+
+    def contains(self, moment: datetime) -> bool:
+        return self.opens <= moment <= self.closes
 
 
-async def _device_name(device_id: int | None) -> str:
-    if device_id is None:
-        return ""
-    device = await CheckinDevice.get_or_none(id=device_id)
-    return device.name if device else ""
+def door_verdict(
+    status: RegistrationStatus | None, window: CheckinWindow, moment: datetime
+) -> CheckinResult:
+    """The door rule for a registration of this event (None: no such registration).
+
+    `ok` means "may come in": whether they already did today is the check-in's unique key
+    (already_checked_in); a ticket of another event is wrong_event before this rule. The
+    tablet's offline copy (static/checkin/app.js, decideOffline) follows the same cases
+    (registrations/door_cases.json)."""
+    if status is None:
+        return CheckinResult.INVALID
+    if status in (RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED):
+        return CheckinResult.CANCELLED
+    if status == RegistrationStatus.WAITLISTED:
+        return CheckinResult.WAITLISTED
+    if status == RegistrationStatus.PENDING_APPROVAL:
+        return CheckinResult.UNAPPROVED
+    if not window.contains(moment):
+        return CheckinResult.OUTSIDE_WINDOW
+    return CheckinResult.OK
 
 
 async def _replay(nonce: str | None) -> ScanOutcome | None:
@@ -240,7 +269,7 @@ async def _replay(nonce: str | None) -> ScanOutcome | None:
         outcome.checkin = checkin
     elif scan.result == CheckinResult.ALREADY_CHECKED_IN and checkin is not None:
         outcome.previous = checkin
-        outcome.previous_device = await _device_name(checkin.device_id)  # type: ignore[attr-defined]
+        outcome.previous_device = await device_name(checkin.device_id)  # type: ignore[attr-defined]
     outcome.extra["replayed"] = True
     return outcome
 
@@ -300,9 +329,9 @@ async def _supersede(
                 return None
             before = {
                 "checked_in_at": standing.checked_in_at.isoformat(),
-                "device": await _device_name(standing.device_id),  # type: ignore[attr-defined]
+                "device": await device_name(standing.device_id),  # type: ignore[attr-defined]
             }
-            after = {"checked_in_at": moment.isoformat(), "device": await _device_name(device_id)}
+            after = {"checked_in_at": moment.isoformat(), "device": await device_name(device_id)}
             standing.checked_in_at = moment
             standing.device_id = device_id  # type: ignore[attr-defined]
             standing.staff_id = staff_id  # type: ignore[attr-defined]
@@ -383,24 +412,19 @@ async def check_in(
         raise ValidationFailed(fields={"payload": _("Un billet ou une inscription est requis.")})
 
     registration = await _registration_for_door(public_id)
-    if registration is None:
-        return await _record(outcome, event.id, device_id, staff_id, "inconnu")
-    outcome.registration = registration
-    if registration.event_id != event.id:  # type: ignore[attr-defined]
+    if registration is not None and registration.event_id != event.id:  # type: ignore[attr-defined]
+        outcome.registration = registration
         outcome.result = CheckinResult.WRONG_EVENT
         outcome.right_event = await Event.get_or_none(id=registration.event_id)  # type: ignore[attr-defined]
         return await _record(outcome, event.id, device_id, staff_id)
-    status = RegistrationStatus(registration.status)
-    if status in (RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED):
-        outcome.result = CheckinResult.CANCELLED
-    elif status == RegistrationStatus.WAITLISTED:
-        outcome.result = CheckinResult.WAITLISTED
-    elif status == RegistrationStatus.PENDING_APPROVAL:
-        outcome.result = CheckinResult.UNAPPROVED
-    elif not within_window(event, moment):
-        outcome.result = CheckinResult.OUTSIDE_WINDOW
-    if outcome.result != CheckinResult.INVALID:
-        return await _record(outcome, event.id, device_id, staff_id)
+    status = RegistrationStatus(registration.status) if registration is not None else None
+    verdict = door_verdict(status, CheckinWindow.of_event(event), moment)
+    if registration is None or verdict != CheckinResult.OK:
+        outcome.result = verdict
+        outcome.registration = registration
+        detail = "" if registration is not None else "inconnu"
+        return await _record(outcome, event.id, device_id, staff_id, detail)
+    outcome.registration = registration
 
     day = local_day(event, moment)
     key = f"{registration.id}:{day.isoformat()}"
@@ -444,7 +468,7 @@ async def check_in(
     outcome.checkin = None
     outcome.previous = previous
     if previous is not None:
-        outcome.previous_device = await _device_name(previous.device_id)  # type: ignore[attr-defined]
+        outcome.previous_device = await device_name(previous.device_id)  # type: ignore[attr-defined]
     return await _record(outcome, event.id, device_id, staff_id)
 
 
@@ -499,69 +523,6 @@ async def sync_scans(
     return [r for r in results if r is not None]
 
 
-async def counts(event: Event, day: date | None = None) -> dict[str, int]:
-    """Present heads today / registered (confirmed) heads."""
-    day = day or local_day(event, datetime.now(UTC))
-    registered = sum(
-        await Registration.filter(
-            event_id=event.id, status=RegistrationStatus.CONFIRMED
-        ).values_list("party_size", flat=True)
-    )
-    present_rows = await CheckIn.filter(
-        event_id=event.id, day=day, active_key__isnull=False
-    ).values_list("registration__party_size", flat=True)
-    return {
-        "present": sum(present_rows),
-        "present_registrations": len(present_rows),
-        "registered": registered,
-    }
-
-
-async def roster(settings: Settings, actor: Principal, event_id: int) -> dict[str, Any]:
-    """What a tablet caches to work offline: registrations, public key, counts."""
-    authorize(actor, "checkin.scan", event_id=event_id)
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise NotFound()
-    day = local_day(event, datetime.now(UTC))
-    registrations = await Registration.filter(
-        event_id=event.id,
-        status__in=[*ACTIVE_STATUSES, RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED],
-    ).select_related("person", "clientele", "organization")
-    present = {
-        row["registration_id"]: row["checked_in_at"]
-        for row in await CheckIn.filter(
-            event_id=event.id, day=day, active_key__isnull=False
-        ).values("registration_id", "checked_in_at")
-    }
-    signer = await tickets.get_signer(settings.secret_key)
-    items = []
-    for registration in registrations:
-        summary = registration_summary(registration)
-        checked = present.get(registration.id)
-        summary["checked_in_at"] = checked.isoformat() if checked else None
-        items.append(summary)
-    return {
-        "event": {
-            "id": event.id,
-            "title": event.title,
-            "starts_at": event.starts_at.isoformat(),
-            "ends_at": event.ends_at.isoformat(),
-            "checkin_opens_at": (
-                event.starts_at - timedelta(minutes=event.checkin_opens_minutes)
-            ).isoformat(),
-            "timezone": event.timezone,
-            "allow_walkins_over_capacity": event.allow_walkins_over_capacity,
-        },
-        "day": day.isoformat(),
-        "public_key": signer.public_key_b64,
-        "payload_prefix": tickets.PREFIX,
-        "generated_at": datetime.now(UTC).isoformat(),
-        "registrations": items,
-        "counts": await counts(event, day),
-    }
-
-
 async def walk_in(settings: Settings, actor: Principal, event_id: int, data: Any) -> ScanOutcome:
     """Register someone at the door and check them in at once."""
     from registrations.service import register
@@ -611,55 +572,3 @@ async def walk_in(settings: Settings, actor: Principal, event_id: int, data: Any
         method="walkin",
         nonce=nonce,
     )
-
-
-async def pair_device(
-    actor: Principal, event_id: int, name: str, *, hours: int = 48
-) -> tuple[CheckinDevice, str]:
-    """A device token scoped to one event (expiring, revocable), shown once as a QR link."""
-    from core.accounts import create_token
-    from core.models import User
-
-    authorize(actor, "registrations.manage", event_id=event_id)
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise NotFound()
-    name = name.strip()[:100] or _("Tablette %(n)s", n=secrets.randbelow(900) + 100)
-    hours = max(1, min(hours, 24 * 14))
-    user = await User.get(id=actor.user_id)
-    async with in_transaction():
-        token, raw = await create_token(
-            actor,
-            user,
-            f"Accueil — {name}",
-            scope=f"checkin:{event_id}",
-            expires_in=timedelta(hours=hours),
-        )
-        device = await CheckinDevice.create(
-            event=event,
-            name=name,
-            token=token,
-            created_by=user,
-            expires_at=token.expires_at,
-        )
-        await audit(actor, "checkin.device_paired", device, {"event": event_id, "hours": hours})
-    return device, raw
-
-
-async def revoke_device(actor: Principal, device_id: int) -> None:
-    from core.models import ApiToken
-
-    device = await CheckinDevice.get_or_none(id=device_id)
-    if device is None:
-        raise NotFound()
-    authorize(actor, "registrations.manage", event_id=device.event_id)  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
-    async with in_transaction():
-        device.revoked_at = now
-        await device.save(update_fields=["revoked_at"])
-        if device.token_id is not None:  # type: ignore[attr-defined]
-            await ApiToken.filter(id=device.token_id).update(revoked_at=now)  # type: ignore[attr-defined]
-        from core.auth import forget_token_cache
-
-        forget_token_cache()
-        await audit(actor, "checkin.device_revoked", device)

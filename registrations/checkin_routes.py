@@ -1,44 +1,21 @@
-"""Check-in JSON API (tablet app and other clients) — thin over registrations.checkin."""
+"""Check-in JSON API (tablet app and other clients) — thin over registrations.checkin
+(door decisions), registrations.attendance (roster, counts, search) and
+registrations.devices."""
 
 from __future__ import annotations
-
-import time
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from tortoise.expressions import Q
 
-from core.auth import Principal, authorize, requires
-from core.errors import NotFound
-from core.http import json_response, parse_json
+from core.auth import requires
+from core.http import actor_of, json_response, parse_json, path_id, settings_of
 from core.openapi import api_doc
-from registrations import checkin
-from registrations.models import CheckIn, CheckinDevice, Registration, Scan
+from registrations import attendance, checkin
+from registrations.devices import device_id_for
 from registrations.schemas import ScanIn, ScanOut, SyncIn, SyncOut, WalkinIn
 
 TAGS = ["accueil"]
-_devices: dict[int, tuple[float, int | None]] = {}
-
-
-async def device_id_for(principal: Principal) -> int | None:
-    """The paired device behind a scoped token (cached a minute).
-
-    Each cache miss — at most once a minute per device and process — also records the
-    device's `last_seen_at`, so that the back office shows which tablets are in use."""
-    token_id = principal.extra.get("token_id")
-    if token_id is None or not principal.scope:
-        return None
-    cached = _devices.get(token_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    device = await CheckinDevice.get_or_none(token_id=token_id)
-    value = device.id if device else None
-    if device is not None:
-        await CheckinDevice.filter(id=device.id).update(last_seen_at=datetime.now(UTC))
-    _devices[token_id] = (time.monotonic() + 60, value)
-    return value
 
 
 @api_doc(
@@ -52,9 +29,9 @@ async def device_id_for(principal: Principal) -> int | None:
 @requires("checkin.scan")
 async def scan(request: Request) -> Response:
     data = await parse_json(request, ScanIn)
-    principal: Principal = request.state.principal
+    principal = actor_of(request)
     outcome = await checkin.check_in(
-        request.app.state.settings,
+        settings_of(request),
         principal,
         event_id=data.event_id,
         payload=data.payload,
@@ -78,9 +55,9 @@ async def scan(request: Request) -> Response:
 @requires("checkin.scan")
 async def sync(request: Request) -> Response:
     data = await parse_json(request, SyncIn)
-    principal: Principal = request.state.principal
+    principal = actor_of(request)
     results = await checkin.sync_scans(
-        request.app.state.settings,
+        settings_of(request),
         principal,
         data.event_id,
         [s.model_dump() for s in data.scans],
@@ -97,9 +74,9 @@ async def sync(request: Request) -> Response:
 )
 @requires("checkin.scan")
 async def roster(request: Request) -> Response:
-    await device_id_for(request.state.principal)  # records the device as seen
-    body = await checkin.roster(
-        request.app.state.settings, request.state.principal, request.path_params["event_id"]
+    await device_id_for(actor_of(request))  # records the device as seen
+    body = await attendance.roster(
+        settings_of(request), actor_of(request), path_id(request, "event_id")
     )
     return json_response(body, headers={"Cache-Control": "no-store"})
 
@@ -107,23 +84,12 @@ async def roster(request: Request) -> Response:
 @api_doc(summary="Compteurs en direct et derniers scans", tags=TAGS, auth="device", errors=[404])
 @requires("checkin.scan")
 async def live(request: Request) -> Response:
-    from events.models import Event
-
-    event_id = request.path_params["event_id"]
-    authorize(request.state.principal, "checkin.scan", event_id=event_id)
-    await device_id_for(request.state.principal)  # tablets poll here: records them as seen
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise NotFound()
-    recent = (
-        await Scan.filter(event_id=event_id)
-        .order_by("-id")
-        .limit(15)
-        .select_related("registration__person", "device", "checkin")
-    )
+    event = await attendance.door_event(actor_of(request), path_id(request, "event_id"))
+    await device_id_for(actor_of(request))  # tablets poll here: records them as seen
+    recent = await attendance.recent_scans(event.id, 15)
     return json_response(
         {
-            "counts": await checkin.counts(event),
+            "counts": await attendance.counts(event),
             "recent": [
                 {
                     "result": s.result.value,
@@ -158,44 +124,8 @@ async def live(request: Request) -> Response:
 )
 @requires("checkin.scan")
 async def search(request: Request) -> Response:
-    from events.models import Event
-
-    event_id = request.path_params["event_id"]
-    authorize(request.state.principal, "checkin.scan", event_id=event_id)
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise NotFound()
-    q = request.query_params.get("q", "").strip()[:100]
-    if len(q) < 2:
-        return json_response({"items": []})
-    code = "".join(ch for ch in q.upper() if ch.isalnum())
-    terms = Q(person__first_name__icontains=q) | Q(person__last_name__icontains=q)
-    if " " in q:
-        first, _sep, last = q.partition(" ")
-        terms |= Q(
-            person__first_name__icontains=first.strip(), person__last_name__icontains=last.strip()
-        )
-    if len(code) >= 4:
-        terms |= Q(ticket_code__startswith=code)
-    found = (
-        await Registration.filter(Q(event_id=event_id) & terms)
-        .select_related("person", "clientele", "organization")
-        .limit(25)
-    )
-    day = checkin.local_day(event, datetime.now(UTC))
-    present = set(
-        await CheckIn.filter(
-            event_id=event_id,
-            day=day,
-            active_key__isnull=False,
-            registration_id__in=[r.id for r in found],
-        ).values_list("registration_id", flat=True)
-    )
-    items = []
-    for registration in found:
-        summary = checkin.registration_summary(registration)
-        summary["checked_in"] = registration.id in present
-        items.append(summary)
+    event = await attendance.door_event(actor_of(request), path_id(request, "event_id"))
+    items = await attendance.search(event, request.query_params.get("q", ""))
     return json_response({"items": items})
 
 
@@ -212,10 +142,7 @@ async def search(request: Request) -> Response:
 async def walkin(request: Request) -> Response:
     data = await parse_json(request, WalkinIn)
     outcome = await checkin.walk_in(
-        request.app.state.settings,
-        request.state.principal,
-        request.path_params["event_id"],
-        data,
+        settings_of(request), actor_of(request), path_id(request, "event_id"), data
     )
     return json_response(outcome.as_dict(), status_code=201)
 
@@ -223,9 +150,7 @@ async def walkin(request: Request) -> Response:
 @api_doc(summary="Annuler un accueil (erreur à la porte)", tags=TAGS, auth="device", errors=[404])
 @requires("checkin.scan")
 async def undo(request: Request) -> Response:
-    checkin_row = await checkin.undo_checkin(
-        request.state.principal, request.path_params["checkin_id"]
-    )
+    checkin_row = await checkin.undo_checkin(actor_of(request), path_id(request, "checkin_id"))
     return json_response({"undone": True, "checkin_id": checkin_row.id})
 
 

@@ -89,13 +89,13 @@ async def db(database: Settings) -> AsyncIterator[Settings]:
 def _forget_process_caches() -> None:
     """Ids restart after truncation: drop every in-process cache keyed by them."""
     from core.auth import forget_token_cache
-    from registrations import checkin, checkin_routes
+    from registrations import checkin, devices
     from registrations import service as registrations_service
 
     forget_token_cache()
     checkin.forget_cached_events()
     registrations_service.forget_cached_events()
-    checkin_routes._devices.clear()
+    devices.forget_cached_devices()
 
 
 @pytest.fixture

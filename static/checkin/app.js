@@ -84,6 +84,7 @@
   };
   const EVENT_ID = Number(meta("checkin-event"));
   const CSRF = meta("csrf-token");
+  const ZONE = meta("checkin-timezone");
   const TOKEN_KEY = `rsb-checkin-token-${EVENT_ID}`;
   const PREFIX = "RSB1:";
   const TIMEOUT_MS = 2500;
@@ -121,8 +122,7 @@
     if (!iso) return "";
     try {
       if (!clock) {
-        const zone = (state.roster && state.roster.event.timezone) || "America/Toronto";
-        clock = new Intl.DateTimeFormat("fr-CA", { hour: "2-digit", minute: "2-digit", timeZone: zone });
+        clock = new Intl.DateTimeFormat("fr-CA", { hour: "2-digit", minute: "2-digit", timeZone: eventZone() });
       }
       return clock.format(new Date(iso));
     } catch (e) {
@@ -130,11 +130,15 @@
     }
   }
 
+  // The event's time zone (the server's configured zone until the roster is known).
+  function eventZone() {
+    return (state.roster && state.roster.event.timezone) || ZONE || undefined;
+  }
+
   // Today in the event's time zone (one check-in per registration per event day).
   function eventDay() {
-    const zone = (state.roster && state.roster.event.timezone) || "America/Toronto";
     try {
-      return new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(new Date());
+      return new Intl.DateTimeFormat("en-CA", { timeZone: eventZone() }).format(new Date());
     } catch (error) {
       return new Date().toISOString().slice(0, 10);
     }
@@ -573,6 +577,8 @@
     const event = state.roster.event;
     const local = state.local.get(reg.id);
     const today = eventDay();
+    // The server's door rule (checkin.door_verdict), offline: keep both on the cases of
+    // registrations/door_cases.json (tests/e2e/test_door_cases.py runs them here).
     if (reg.status === "cancelled" || reg.status === "declined") answer.result = "cancelled";
     else if (reg.status === "waitlisted") answer.result = "waitlisted";
     else if (reg.status === "pending_approval") answer.result = "unapproved";
@@ -705,7 +711,7 @@
         when = new Intl.DateTimeFormat("fr-CA", {
           dateStyle: "long",
           timeStyle: "short",
-          timeZone: (state.roster && state.roster.event.timezone) || "America/Toronto",
+          timeZone: eventZone(),
         }).format(new Date(answer.right_event.starts_at));
       } catch (error) {
         when = "";

@@ -20,7 +20,7 @@ from core.models import User
 from core.settings import load_settings
 from events import service as events
 from events.schemas import EventIn
-from registrations import checkin, service
+from registrations import devices, service
 from registrations.schemas import RegistrationIn
 
 SYSTEM = Principal.system("tests e2e")
@@ -83,7 +83,7 @@ async def seed(organizer_email: str) -> dict[str, object]:
         organizer = Principal.for_user(user)
         tokens = []
         for name in ("Tablette porte A", "Tablette porte B"):
-            _device, raw = await checkin.pair_device(organizer, event.id, name)
+            _device, raw = await devices.pair_device(organizer, event.id, name)
             tokens.append(raw)
         return {"event_id": event.id, "tokens": tokens, "people": people}
     finally:

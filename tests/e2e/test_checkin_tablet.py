@@ -24,7 +24,9 @@ def seed(live_server) -> dict:
     try:
         urllib.request.urlopen(live_server["base"] + "/checkin/sw.js", timeout=5)  # noqa: S310
     except OSError:
-        pytest.fail('The tablet routes are not served: add "registrations.tablet" to ROUTE_MODULES')
+        pytest.fail(
+            'The tablet routes are not served: add "registrations.tablet_routes" to ROUTE_MODULES'
+        )
     done = subprocess.run(
         [sys.executable, "-m", "tests.e2e.checkin_seed", live_server["email"]],
         cwd=live_server["root"],

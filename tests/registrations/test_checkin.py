@@ -8,17 +8,22 @@ import pytest
 
 from core.auth import Principal
 from core.errors import Forbidden
-from registrations import checkin, service, tickets
+from registrations import attendance, checkin, devices, service, tickets
 from registrations.models import CheckIn, CheckinResult, Registration, Scan
 from tests.conftest import make_user
 from tests.registrations.helpers import SYSTEM, person, published_event
 
 
 def _soon(hours: float = 0.5) -> tuple[str, str]:
-    """An event starting in `hours` hours, lasting 3 hours (local time strings)."""
+    """An event starting in `hours` hours, lasting 3 hours (local time strings, in an
+    event's default time zone)."""
     from zoneinfo import ZoneInfo
 
-    start = datetime.now(ZoneInfo("America/Toronto")) + timedelta(hours=hours)
+    from events.schemas import EventIn
+
+    start = datetime.now(ZoneInfo(EventIn.model_fields["timezone"].default)) + timedelta(
+        hours=hours
+    )
     return start.strftime("%Y-%m-%dT%H:%M"), (start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -149,17 +154,17 @@ async def test_checkin_role_and_scoped_device(settings):
     )
     assert outcome.result == CheckinResult.OK
     organizer = Principal.for_user(await make_user(Role.ORGANIZER))
-    device, raw = await checkin.pair_device(organizer, event.id, "Tablette 1")
+    device, raw = await devices.pair_device(organizer, event.id, "Tablette 1")
     from core.auth import principal_from_token
 
     tablet = await principal_from_token(raw)
     assert tablet.can("checkin.scan", event_id=event.id)
     with pytest.raises(Forbidden):
-        await checkin.roster(settings, tablet, other.id)
-    roster = await checkin.roster(settings, tablet, event.id)
+        await attendance.roster(settings, tablet, other.id)
+    roster = await attendance.roster(settings, tablet, event.id)
     assert roster["counts"] == {"present": 1, "present_registrations": 1, "registered": 1}
     assert roster["registrations"][0]["checked_in_at"] is not None
-    await checkin.revoke_device(organizer, device.id)
+    await devices.revoke_device(organizer, device.id)
     assert await principal_from_token(raw) is None
 
 

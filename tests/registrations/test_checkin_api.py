@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.auth import Principal
 from core.models import Role
-from registrations import checkin, service
+from registrations import devices, service
 from registrations.models import CheckIn
 from tests.conftest import make_user
 from tests.registrations.helpers import person
@@ -13,7 +13,7 @@ from tests.registrations.test_checkin import _event
 
 async def _device(event_id: int) -> str:
     organizer = Principal.for_user(await make_user(Role.ORGANIZER))
-    _device_row, raw = await checkin.pair_device(organizer, event_id, "Tablette porte A")
+    _device_row, raw = await devices.pair_device(organizer, event_id, "Tablette porte A")
     return raw
 
 

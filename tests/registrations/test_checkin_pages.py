@@ -10,7 +10,7 @@ import pytest
 
 from core.auth import Principal
 from core.models import AuditEntry, Role
-from registrations import checkin, checkin_routes, service
+from registrations import checkin, devices, service
 from registrations.models import CheckIn, CheckinDevice, CheckinResult, Scan
 from tests.conftest import csrf_from, login
 from tests.registrations.helpers import SYSTEM, person
@@ -22,9 +22,9 @@ LINK = re.compile(r"http://testserver/checkin/(\d+)#token=([A-Za-z0-9_\-.~]+)")
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     # Ids restart after each test's truncation: forget the in-process device cache.
-    checkin_routes._devices.clear()
+    devices.forget_cached_devices()
     yield
-    checkin_routes._devices.clear()
+    devices.forget_cached_devices()
 
 
 async def _csrf(client, event_id: int) -> str:
@@ -246,7 +246,7 @@ async def test_csrf_is_required(client, settings):
         settings, SYSTEM, event_id=event.id, registration_id=registration.public_id
     )
     user = await login(client, Role.ORGANIZER)
-    device, _raw = await checkin.pair_device(Principal.for_user(user), event.id, "Tablette")
+    device, _raw = await devices.pair_device(Principal.for_user(user), event.id, "Tablette")
     client.headers.pop("x-csrf-token", None)  # the login helper adds it for JSON calls
     base = f"/admin/events/{event.id}/checkin"
     for url, data in (

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.auth import Principal
 from core.models import AuditEntry, Role
-from registrations import checkin, service
+from registrations import checkin, devices, service
 from registrations.models import CheckIn, CheckinResult, Scan
 from tests.conftest import make_user
 from tests.registrations.helpers import SYSTEM, person
@@ -19,7 +19,7 @@ from tests.registrations.test_checkin import _event, _payload
 
 async def _devices(event_id: int, *names: str) -> list[int]:
     organizer = Principal.for_user(await make_user(Role.ORGANIZER))
-    return [(await checkin.pair_device(organizer, event_id, name))[0].id for name in names]
+    return [(await devices.pair_device(organizer, event_id, name))[0].id for name in names]
 
 
 def _at(value: str) -> datetime:

@@ -14,7 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core.auth import current_principal
-from core.settings import PROJECT_ROOT
+from core.http import path_id
+from core.settings import PROJECT_ROOT, local_tz
 from core.templating import csrf_token, render
 
 STATIC = PROJECT_ROOT / "static"
@@ -38,7 +39,7 @@ def assets_version() -> str:
 
 
 async def tablet_app(request: Request) -> Response:
-    event_id: int = request.path_params["event_id"]
+    event_id = path_id(request, "event_id")
     principal = await current_principal(request)
     staff = (
         principal is not None
@@ -52,6 +53,8 @@ async def tablet_app(request: Request) -> Response:
             "event_id": event_id,
             "csrf": csrf_token(request) if staff else "",
             "version": assets_version(),
+            # Until the roster (with the event's own zone) is known.
+            "time_zone": local_tz().key,
         },
         headers={"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"},
     )

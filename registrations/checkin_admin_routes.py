@@ -2,7 +2,8 @@
 
 `/admin/events/{id}/checkin` (organizers: "registrations.manage"; a `checkin` user opens the
 tablet app at `/checkin/{id}` instead). Pairing a tablet shows its link and QR code once, in
-the answer to the POST, never again. Thin: the rules live in `registrations.checkin`.
+the answer to the POST, never again. Thin: the rules live in `registrations.checkin`,
+`registrations.attendance` and `registrations.devices`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core.audit import audit
-from core.auth import Principal, requires
-from core.errors import NotFound, ValidationFailed
-from core.http import flash, read_form, redirect
+from core.auth import requires
+from core.errors import ValidationFailed
+from core.http import actor_of, flash, path_id, read_form, redirect, settings_of
 from core.i18n import N_, _, current_language, to_local
 from core.paging import page_number
 from core.templating import render
-from registrations import admin, checkin, tickets
-from registrations.models import CheckIn, CheckinDevice, CheckinResult, Scan
+from registrations import admin, attendance, checkin, devices, tickets
+from registrations.models import CheckinResult
 
 PER_PAGE = 50
 DEFAULT_HOURS = 24
@@ -67,15 +68,6 @@ def stamp(value: datetime | None) -> str:
     return to_local(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-def _actor(request: Request) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
-
-
-def _event_id(request: Request) -> int:
-    return int(request.path_params["event_id"])
-
-
 MAX_SCAN_PAGE = 10_000
 
 
@@ -95,21 +87,15 @@ def qr_data_uri(text: str) -> str:
 
 
 async def _context(request: Request, event_id: int, page: int) -> dict[str, Any]:
-    actor = _actor(request)
-    event = await admin.get_event(actor, event_id, manage=True)
-    devices = await CheckinDevice.filter(event_id=event_id).order_by("-created_at", "-id")
-    total_scans = await Scan.filter(event_id=event_id).count()
-    scans = (
-        await Scan.filter(event_id=event_id)
-        .order_by("-id")
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-        .select_related("registration__person", "device", "staff", "checkin")
+    event = await admin.get_event(actor_of(request), event_id, manage=True)
+    total_scans = await attendance.scan_count(event_id)
+    scans = await attendance.recent_scans(
+        event_id, PER_PAGE, (page - 1) * PER_PAGE, with_staff=True
     )
     return {
         "event": event,
-        "counts": await checkin.counts(event),
-        "devices": devices,
+        "counts": await attendance.counts(event),
+        "devices": await devices.event_devices(event_id),
         "scans": scans,
         "page": page,
         "has_next": page * PER_PAGE < total_scans,
@@ -126,7 +112,7 @@ async def _context(request: Request, event_id: int, page: int) -> dict[str, Any]
 
 @requires("registrations.manage")
 async def checkin_page(request: Request) -> Response:
-    event_id = _event_id(request)
+    event_id = path_id(request, "event_id")
     context = await _context(
         request, event_id, page_number(request.query_params.get("page", "1"), 10_000)
     )
@@ -151,7 +137,7 @@ def _hours(form: FormData) -> int:
 @requires("registrations.manage")
 async def pair(request: Request) -> Response:
     form = await read_form(request)
-    event_id = _event_id(request)
+    event_id = path_id(request, "event_id")
     name = str(form.get("name") or "").strip()[:100]
     try:
         hours = _hours(form)
@@ -161,8 +147,8 @@ async def pair(request: Request) -> Response:
             pair_errors=error.fields, pair_form={"name": name, "hours": form.get("hours")}
         )
         return render(request, "registrations/checkin_admin/page.html", context, status_code=422)
-    device, raw = await checkin.pair_device(_actor(request), event_id, name, hours=hours)
-    link = device_link(request.app.state.settings.base_url, event_id, raw)
+    device, raw = await devices.pair_device(actor_of(request), event_id, name, hours=hours)
+    link = device_link(settings_of(request).base_url, event_id, raw)
     context = await _context(request, event_id, 1)
     context["paired"] = {"device": device, "link": link, "qr": qr_data_uri(link)}
     # Shown once: the answer to this POST is the only place the token appears.
@@ -178,12 +164,10 @@ async def pair(request: Request) -> Response:
 @requires("registrations.manage")
 async def revoke(request: Request) -> Response:
     await read_form(request)
-    event_id = _event_id(request)
-    device = await CheckinDevice.get_or_none(id=request.path_params["device_id"], event_id=event_id)
-    if device is None:
-        raise NotFound()
+    event_id = path_id(request, "event_id")
+    device = await devices.event_device(event_id, path_id(request, "device_id"))
     if device.revoked_at is None:
-        await checkin.revoke_device(_actor(request), device.id)
+        await devices.revoke_device(actor_of(request), device.id)
         flash(request, _("L'appareil « %(name)s » est révoqué.", name=device.name))
     return redirect(_page_url(event_id))
 
@@ -191,17 +175,13 @@ async def revoke(request: Request) -> Response:
 @requires("registrations.manage")
 async def undo(request: Request) -> Response:
     form = await read_form(request)
-    event_id = _event_id(request)
-    row = await CheckIn.get_or_none(
-        id=request.path_params["checkin_id"], event_id=event_id
-    ).select_related("registration__person")
-    if row is None:
-        raise NotFound()
+    event_id = path_id(request, "event_id")
+    row = await attendance.event_checkin(event_id, path_id(request, "checkin_id"))
     page = page_number(form.get("page", "1"), MAX_SCAN_PAGE)
     if row.undone_at is not None:
         flash(request, _("Cet accueil était déjà annulé."), "error")
         return redirect(_page_url(event_id, page))
-    await checkin.undo_checkin(_actor(request), row.id)
+    await checkin.undo_checkin(actor_of(request), row.id)
     person = row.registration.person
     flash(
         request,
@@ -229,20 +209,10 @@ CSV_HEADERS = (
 
 @requires("registrations.manage")
 async def export_csv(request: Request) -> Response:
-    actor = _actor(request)
-    event_id = _event_id(request)
+    actor = actor_of(request)
+    event_id = path_id(request, "event_id")
     event = await admin.get_event(actor, event_id, manage=True)
-    rows = (
-        await CheckIn.filter(event_id=event_id)
-        .order_by("checked_in_at", "id")
-        .select_related(
-            "registration__person",
-            "registration__clientele",
-            "registration__organization",
-            "device",
-            "staff",
-        )
-    )
+    rows = await attendance.checkins_for_export(event_id)
     language = current_language.get()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

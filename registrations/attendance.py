@@ -1,0 +1,176 @@
+"""Who is at the door: live counts, the roster a tablet caches for offline use, the
+search by name or ticket code, the scan log and the check-ins exported as CSV.
+
+Reads only; the door decisions are made in `registrations.checkin`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from tortoise.expressions import Q
+
+from core.auth import Principal, authorize
+from core.errors import NotFound
+from core.settings import Settings
+from events.models import Event
+from registrations import tickets
+from registrations.checkin import CheckinWindow, local_day, registration_summary
+from registrations.models import (
+    ACTIVE_STATUSES,
+    CheckIn,
+    Registration,
+    RegistrationStatus,
+    Scan,
+)
+
+SEARCH_LIMIT = 25
+
+
+async def counts(event: Event, day: date | None = None) -> dict[str, int]:
+    """Present heads today / registered (confirmed) heads."""
+    day = day or local_day(event, datetime.now(UTC))
+    registered = sum(
+        await Registration.filter(
+            event_id=event.id, status=RegistrationStatus.CONFIRMED
+        ).values_list("party_size", flat=True)
+    )
+    present_rows = await CheckIn.filter(
+        event_id=event.id, day=day, active_key__isnull=False
+    ).values_list("registration__party_size", flat=True)
+    return {
+        "present": sum(present_rows),
+        "present_registrations": len(present_rows),
+        "registered": registered,
+    }
+
+
+async def roster(settings: Settings, actor: Principal, event_id: int) -> dict[str, Any]:
+    """What a tablet caches to work offline: registrations, public key, counts."""
+    event = await door_event(actor, event_id)
+    day = local_day(event, datetime.now(UTC))
+    registrations = await Registration.filter(
+        event_id=event.id,
+        status__in=[*ACTIVE_STATUSES, RegistrationStatus.CANCELLED, RegistrationStatus.DECLINED],
+    ).select_related("person", "clientele", "organization")
+    present = {
+        row["registration_id"]: row["checked_in_at"]
+        for row in await CheckIn.filter(
+            event_id=event.id, day=day, active_key__isnull=False
+        ).values("registration_id", "checked_in_at")
+    }
+    signer = await tickets.get_signer(settings.secret_key)
+    items = []
+    for registration in registrations:
+        summary = registration_summary(registration)
+        checked = present.get(registration.id)
+        summary["checked_in_at"] = checked.isoformat() if checked else None
+        items.append(summary)
+    return {
+        "event": {
+            "id": event.id,
+            "title": event.title,
+            "starts_at": event.starts_at.isoformat(),
+            "ends_at": event.ends_at.isoformat(),
+            "checkin_opens_at": CheckinWindow.of_event(event).opens.isoformat(),
+            "timezone": event.timezone,
+            "allow_walkins_over_capacity": event.allow_walkins_over_capacity,
+        },
+        "day": day.isoformat(),
+        "public_key": signer.public_key_b64,
+        "payload_prefix": tickets.PREFIX,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "registrations": items,
+        "counts": await counts(event, day),
+    }
+
+
+async def door_event(actor: Principal, event_id: int) -> Event:
+    """The event a door reader (tablet or staff) may see (NotFound if there is none)."""
+    authorize(actor, "checkin.scan", event_id=event_id)
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise NotFound()
+    return event
+
+
+async def search(event: Event, q: str) -> list[dict[str, Any]]:
+    """Registrations of the event by name (first, last or both) or ticket code prefix,
+    each marked `checked_in` for today. Fewer than 2 characters find nothing."""
+    q = q.strip()[:100]
+    if len(q) < 2:
+        return []
+    code = "".join(ch for ch in q.upper() if ch.isalnum())
+    terms = Q(person__first_name__icontains=q) | Q(person__last_name__icontains=q)
+    if " " in q:
+        first, _sep, last = q.partition(" ")
+        terms |= Q(
+            person__first_name__icontains=first.strip(), person__last_name__icontains=last.strip()
+        )
+    if len(code) >= 4:
+        terms |= Q(ticket_code__startswith=code)
+    found = (
+        await Registration.filter(Q(event_id=event.id) & terms)
+        .select_related("person", "clientele", "organization")
+        .limit(SEARCH_LIMIT)
+    )
+    day = local_day(event, datetime.now(UTC))
+    present = set(
+        await CheckIn.filter(
+            event_id=event.id,
+            day=day,
+            active_key__isnull=False,
+            registration_id__in=[r.id for r in found],
+        ).values_list("registration_id", flat=True)
+    )
+    items = []
+    for registration in found:
+        summary = registration_summary(registration)
+        summary["checked_in"] = registration.id in present
+        items.append(summary)
+    return items
+
+
+async def recent_scans(
+    event_id: int, limit: int, offset: int = 0, *, with_staff: bool = False
+) -> list[Scan]:
+    """The event's scans, newest first, with the person, device and check-in (and the
+    staff member, for the back office)."""
+    related = ["registration__person", "device", "checkin"] + (["staff"] if with_staff else [])
+    return (
+        await Scan.filter(event_id=event_id)
+        .order_by("-id")
+        .offset(offset)
+        .limit(limit)
+        .select_related(*related)
+    )
+
+
+async def scan_count(event_id: int) -> int:
+    return await Scan.filter(event_id=event_id).count()
+
+
+async def event_checkin(event_id: int, checkin_id: int) -> CheckIn:
+    """One check-in of this event, with its person (NotFound for another event's)."""
+    row = await CheckIn.get_or_none(id=checkin_id, event_id=event_id).select_related(
+        "registration__person"
+    )
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def checkins_for_export(event_id: int) -> list[CheckIn]:
+    """Every check-in of the event (undone ones included), in check-in order, with what
+    the CSV export shows."""
+    return (
+        await CheckIn.filter(event_id=event_id)
+        .order_by("checked_in_at", "id")
+        .select_related(
+            "registration__person",
+            "registration__clientele",
+            "registration__organization",
+            "device",
+            "staff",
+        )
+    )
