@@ -154,6 +154,29 @@ class PersonDetailOut(PersonOut):
     consents: list[ConsentOut] = []
 
 
+class ExportedOrganizationOut(BaseModel):
+    id: int
+    name: str
+    sector: str
+    website: str
+    territory: str | None = None
+
+
+class PersonExportOut(BaseModel):
+    """Everything held on one person (Law 25 access request). Other packages add their
+    own top-level keys (the registrations package: `registrations`, with answers and
+    check-ins)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    exported_at: str
+    person: PersonOut
+    organization: ExportedOrganizationOut | None = None
+    consents: list[ConsentOut]
+    registrations: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]]
+
+
 class PersonPage(BaseModel):
     items: list[PersonOut]
     total: int
