@@ -23,7 +23,14 @@ from core.i18n import _, current_language
 from core.paging import page_number
 from core.templating import render
 from people import consents, imports, organizations, privacy, reference, service
-from people.schemas import ClienteleIn, ClienteleNew, ConsentIn, OrganizationIn, PersonIn
+from people.schemas import (
+    ClienteleIn,
+    ClienteleNew,
+    ConsentIn,
+    OrganizationIn,
+    PersonIn,
+    people_filters,
+)
 
 PER_PAGE = 50
 
@@ -34,23 +41,6 @@ def _values(form: FormData, names: list[str]) -> dict[str, str]:
         value = form.get(name, "")
         values[name] = value.strip() if isinstance(value, str) else ""
     return values
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
-def _people_filters(request: Request) -> dict[str, Any]:
-    params = request.query_params
-    return {
-        "q": params.get("q", "").strip()[:200],
-        "territory": params.get("territory", "").strip()[:10] or None,
-        "clientele": params.get("clientele", "").strip()[:32] or None,
-        "organization_id": _int_or_none(params.get("organization")),
-    }
 
 
 async def _reference_choices() -> dict[str, Any]:
@@ -75,7 +65,7 @@ async def _reference_choices() -> dict[str, Any]:
 
 @requires("people.view")
 async def people_list(request: Request) -> Response:
-    filters = _people_filters(request)
+    filters = people_filters(request.query_params)
     page = page_number(request.query_params.get("page", "1"))
     result = await service.search_people(actor_of(request), **filters, page=page, per_page=PER_PAGE)
     query = {
@@ -252,7 +242,9 @@ async def person_erase(request: Request) -> Response:
 
 @requires("people.export")
 async def people_export_csv(request: Request) -> Response:
-    text = await imports.export_people_csv(actor_of(request), **_people_filters(request))
+    text = await imports.export_people_csv(
+        actor_of(request), **people_filters(request.query_params)
+    )
     return Response(
         text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",

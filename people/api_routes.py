@@ -28,6 +28,7 @@ from people.schemas import (
     PersonOut,
     PersonPage,
     TerritoryList,
+    people_filters,
 )
 
 PER_PAGE = 50
@@ -44,6 +45,7 @@ _LIST_PARAMS = [
 
 def _api_filters(request: Request) -> dict[str, Any]:
     """The search filters of the query string; what is not a number is a 422, not ignored."""
+    filters = people_filters(request.query_params)
     params = request.query_params
     try:
         page = int(params.get("page", "1"))
@@ -54,21 +56,9 @@ def _api_filters(request: Request) -> dict[str, Any]:
         raise ValidationFailed(
             fields={"page": _("page ≥ 1 et per_page entre 1 et 200 sont attendus.")}
         )
-    organization = params.get("organization", "")
-    try:
-        organization_id = int(organization) if organization else None
-    except ValueError:
-        raise ValidationFailed(
-            fields={"organization": _("Un nombre entier est attendu.")}
-        ) from None
-    return {
-        "q": params.get("q", "").strip()[:200],
-        "territory": params.get("territory", "").strip()[:10] or None,
-        "clientele": params.get("clientele", "").strip()[:32] or None,
-        "organization_id": organization_id,
-        "page": page,
-        "per_page": per_page,
-    }
+    if params.get("organization") and filters["organization_id"] is None:
+        raise ValidationFailed(fields={"organization": _("Un nombre entier est attendu.")})
+    return filters | {"page": page, "per_page": per_page}
 
 
 @api_doc(

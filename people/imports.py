@@ -19,7 +19,7 @@ from core.auth import Principal, authorize
 from core.i18n import N_, _
 from core.spreadsheet import neutralize_formula
 from people.models import Clientele, Organization, Person, Territory
-from people.reference import ImportReport
+from people.reference import ImportReport, csv_text
 from people.service import email_key, name_key, people_query
 
 PEOPLE_COLUMNS = [
@@ -51,18 +51,9 @@ def is_valid_email(value: str) -> bool:
     return True
 
 
-def _decode_text(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def read_csv_lines(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """(header, [(line number, row)]) — the header is line 1, blank lines are skipped."""
-    text = _decode_text(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    text, delimiter = csv_text(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [(name or "").strip().lower() for name in next(reader, [])]
     rows: list[tuple[int, dict[str, str]]] = []

@@ -112,14 +112,20 @@ class ImportReport:
 # ---------------------------------------------------------------------------
 
 
-def decode_csv(data: bytes) -> list[dict[str, str]]:
-    """UTF-8 (BOM accepted, Windows-1252 tolerated), `,` or `;` separated, header row."""
+def csv_text(data: bytes) -> tuple[str, str]:
+    """(text, delimiter) of an uploaded CSV: UTF-8 (BOM accepted, Windows-1252 tolerated),
+    `,` or `;` separated (whichever the header line has more of)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
     first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    return text, ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def decode_csv(data: bytes) -> list[dict[str, str]]:
+    """The rows of a CSV with a header row (see `csv_text`), keys lower-cased."""
+    text, delimiter = csv_text(data)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     if reader.fieldnames:
         reader.fieldnames = [(name or "").strip().lower() for name in reader.fieldnames]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -29,6 +30,22 @@ def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+def people_filters(params: Mapping[str, str]) -> dict[str, Any]:
+    """The directory filters of a query string, trimmed and bounded (`search_people`'s
+    keyword arguments); an organization that is not a number is left out."""
+    organization = params.get("organization")
+    try:
+        organization_id = int(organization) if organization else None
+    except ValueError:
+        organization_id = None
+    return {
+        "q": params.get("q", "").strip()[:200],
+        "territory": params.get("territory", "").strip()[:10] or None,
+        "clientele": params.get("clientele", "").strip()[:32] or None,
+        "organization_id": organization_id,
+    }
 
 
 class PersonIn(BaseModel):
