@@ -37,7 +37,8 @@ log = logging.getLogger("rassembleur")
 ROUTE_MODULES = [
     "core.routes",
     "core.mail.routes",
-    "people.routes",
+    "people.admin_routes",
+    "people.api_routes",
     "events.api",
     "events.feeds",
     "events.submission_routes",

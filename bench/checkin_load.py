@@ -73,7 +73,7 @@ async def prepare(settings: Settings, count: int) -> dict[str, Any]:
     from events.models import Event
     from events.schemas import EventIn
     from people.models import Clientele, Person
-    from people.service import ensure_reference_data
+    from people.reference import ensure_reference_data
     from registrations import devices, tickets
     from registrations.models import Registration, RegistrationSource, RegistrationStatus
 

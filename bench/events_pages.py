@@ -52,7 +52,7 @@ async def prepare(settings: Settings, count: int) -> None:
 
     from events.models import AttendanceMode, Event, EventKind, EventStatus, Visibility
     from people.models import Clientele, Territory, TerritoryKind
-    from people.service import ensure_reference_data
+    from people.reference import ensure_reference_data
 
     await run_migrations(settings)
     await close_orm()

@@ -72,7 +72,7 @@ async def prepare(settings: Settings, capacity: int) -> tuple[int, str]:
     """Migrate, load reference data, create the published event and its question."""
     from events.models import AttendanceMode, Event, EventKind, EventStatus, Visibility
     from people.models import Clientele, Territory
-    from people.service import ensure_reference_data
+    from people.reference import ensure_reference_data
     from registrations.models import Question, QuestionKind
 
     await run_migrations(settings)

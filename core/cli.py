@@ -31,7 +31,7 @@ async def _with_orm(settings: Settings, func: Callable[[], Awaitable[Any]]) -> A
 
 async def migrate(settings: Settings) -> None:
     from core.db import close_orm, init_orm, run_migrations
-    from people.service import ensure_reference_data
+    from people.reference import ensure_reference_data
 
     def progress(event: str, app: str, name: str) -> None:
         if event == "apply_start":
@@ -145,7 +145,7 @@ def cmd_create_token(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import_territories(args: argparse.Namespace, settings: Settings) -> int:
     from core.auth import Principal
-    from people.service import import_territories
+    from people.reference import import_territories
 
     data = Path(args.csv).read_bytes()
 
@@ -164,7 +164,7 @@ def cmd_import_territories(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import_people(args: argparse.Namespace, settings: Settings) -> int:
     from core.auth import Principal
-    from people.service import import_people_csv
+    from people.imports import import_people_csv
 
     data = Path(args.csv).read_bytes()
 

@@ -26,7 +26,7 @@ def _demo_password(settings: Settings) -> str:
 async def load_demo(settings: Settings, *, if_empty: bool = False) -> list[str]:
     from events.demo import load_demo_events
     from people.demo import load_demo_people
-    from people.service import seed_plan_items
+    from people.reference import seed_plan_items
 
     lines: list[str] = []
     has_users = await User.exists()

@@ -36,6 +36,8 @@ from events.models import (
     Visibility,
 )
 from events.schemas import CancelIn, DuplicateIn, EventIn
+from people import organizations as people_organizations
+from people import reference as people_reference
 from people import service as people_service
 from people.models import Clientele, PlanLevel, Territory, TerritoryKind
 
@@ -100,9 +102,9 @@ def _helpers() -> dict[str, Any]:
 
 
 async def _reference(*, language: str) -> dict[str, Any]:
-    clienteles = await people_service.list_clienteles(active_only=True)
+    clienteles = await people_reference.list_clienteles(active_only=True)
     return {
-        "territory_groups": await people_service.territories_by_region(),
+        "territory_groups": await people_reference.territories_by_region(),
         "clientele_options": [(c.code, c.name(language)) for c in clienteles],
         "kind_options": service.kind_choices(),
     }
@@ -372,7 +374,7 @@ async def jps_calendar(request: Request) -> Response:
     )
     page = _page(request)
     events, total = await listed_events(filters, page=page, per_page=JPS_PER_PAGE)
-    clienteles = await people_service.list_clienteles(active_only=True)
+    clienteles = await people_reference.list_clienteles(active_only=True)
     values = {"territory": territory, "clientele": clientele, "day": day.isoformat() if day else ""}
     context.update(
         {
@@ -555,12 +557,12 @@ async def _plan_options() -> list[tuple[str, str, str]]:
     """(code, title, level) in tree order, for the plan-item checkboxes."""
     rows: list[tuple[str, str, str]] = []
 
-    def walk(nodes: list[people_service.PlanNode]) -> None:
+    def walk(nodes: list[people_reference.PlanNode]) -> None:
         for node in nodes:
             rows.append((node.item.code, node.item.title, node.item.level))
             walk(node.children)
 
-    walk(await people_service.plan_tree())
+    walk(await people_reference.plan_tree())
     return rows
 
 
@@ -607,7 +609,7 @@ async def _event_form(
         "visibility_options": [(v.value, service.visibility_label(v)) for v in Visibility],
         "role_options": [(r.value, partner_role_label(r)) for r in PartnerRole],
         "timezone_options": [(z, z) for z in TIMEZONES],
-        "organization_options": await people_service.organization_choices(),
+        "organization_options": await people_organizations.organization_choices(),
         "edition_options": await _edition_options(
             str(values.get("parent_id") or ""), exclude=event.id if event else None
         ),

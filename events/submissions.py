@@ -99,7 +99,7 @@ async def mrc_choices(edition: Event) -> list[tuple[Territory, list[Territory]]]
         ).order_by("name")
         if mrcs:
             return [(region, sorted(mrcs, key=lambda t: name_key(t.name)))]
-    from people.service import territories_by_region
+    from people.reference import territories_by_region
 
     return [(r, mrcs) for r, mrcs in await territories_by_region() if mrcs]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -29,6 +30,22 @@ def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+def people_filters(params: Mapping[str, str]) -> dict[str, Any]:
+    """The directory filters of a query string, trimmed and bounded (`search_people`'s
+    keyword arguments); an organization that is not a number is left out."""
+    organization = params.get("organization")
+    try:
+        organization_id = int(organization) if organization else None
+    except ValueError:
+        organization_id = None
+    return {
+        "q": params.get("q", "").strip()[:200],
+        "territory": params.get("territory", "").strip()[:10] or None,
+        "clientele": params.get("clientele", "").strip()[:32] or None,
+        "organization_id": organization_id,
+    }
 
 
 class PersonIn(BaseModel):
@@ -152,6 +169,29 @@ class PersonOut(BaseModel):
 
 class PersonDetailOut(PersonOut):
     consents: list[ConsentOut] = []
+
+
+class ExportedOrganizationOut(BaseModel):
+    id: int
+    name: str
+    sector: str
+    website: str
+    territory: str | None = None
+
+
+class PersonExportOut(BaseModel):
+    """Everything held on one person (Law 25 access request). Other packages add their
+    own top-level keys (the registrations package: `registrations`, with answers and
+    check-ins)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    exported_at: str
+    person: PersonOut
+    organization: ExportedOrganizationOut | None = None
+    consents: list[ConsentOut]
+    registrations: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]]
 
 
 class PersonPage(BaseModel):

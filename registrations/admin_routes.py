@@ -19,7 +19,7 @@ from core.i18n import _, current_language
 from core.openapi import api_doc
 from core.paging import page_number
 from core.templating import render
-from people import service as people
+from people import reference as people
 from registrations import admin, service
 from registrations.models import Question, RegistrationStatus
 

@@ -36,7 +36,7 @@ from core.templating import render
 from events import service as events_service
 from events.ics import event_ics
 from events.models import AttendanceMode, Event
-from people import service as people_service
+from people import reference as people_reference
 from people.models import Clientele, ConsentPurpose
 from registrations import service, tickets
 from registrations.models import (
@@ -208,7 +208,7 @@ async def _clientele_options(event: Event) -> list[Clientele]:
     targeted = [c for c in event.clienteles if c.active]
     if targeted:
         return sorted(targeted, key=lambda c: (c.position, c.code))
-    return await people_service.list_clienteles(active_only=True)
+    return await people_reference.list_clienteles(active_only=True)
 
 
 async def _form_context(
@@ -225,7 +225,7 @@ async def _form_context(
         "summary": _anchors(errors, questions, codes),
         "clienteles": [(c.code, c.name(language)) for c in clienteles],
         "has_youth": YOUTH in codes,
-        "mrc_groups": await people_service.territories_by_region(),
+        "mrc_groups": await people_reference.territories_by_region(),
         "questions": questions,
         "consents": [(p.value, service.CONSENT_WORDING[p]) for p in FORM_CONSENTS],
         "parental_wording": service.CONSENT_WORDING[ConsentPurpose.PARENTAL],

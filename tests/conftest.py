@@ -78,7 +78,7 @@ async def database() -> AsyncIterator[Settings]:
 
 @pytest_asyncio.fixture
 async def db(database: Settings) -> AsyncIterator[Settings]:
-    from people.service import ensure_reference_data
+    from people.reference import ensure_reference_data
 
     await truncate_all_models()
     _forget_process_caches()

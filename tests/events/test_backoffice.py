@@ -11,7 +11,7 @@ from events import service
 from events.models import Event, EventPartner, EventStatus
 from events.schemas import EventIn
 from people.models import Organization
-from people.service import seed_plan_items
+from people.reference import seed_plan_items
 from tests.conftest import csrf_from, login
 
 SYSTEM = Principal.system("tests")

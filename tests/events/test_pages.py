@@ -10,7 +10,7 @@ from events import service
 from events.models import Event, EventKind, EventStatus, Visibility
 from events.schemas import EventIn
 from people.models import Clientele, Organization, Territory
-from people.service import seed_plan_items
+from people.reference import seed_plan_items
 from tests.conftest import login
 
 SYSTEM = Principal.system("tests")

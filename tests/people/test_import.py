@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from core.auth import Principal
 from core.models import AuditEntry
+from people.imports import import_people_csv
 from people.models import Organization, Person
-from people.service import import_people_csv
 
 HEADER = "first_name,last_name,email,phone,language,organization,clientele,territory"
 MRCS = ["2452", "2460", "2461", "2462", "2463", "2464"]

@@ -6,7 +6,7 @@ import json
 
 from core.models import Role
 from people.models import Consent, Person, Territory
-from people.service import seed_plan_items
+from people.reference import seed_plan_items
 from tests.conftest import csrf_from, login, token_for
 from tests.people.test_import import build_csv
 

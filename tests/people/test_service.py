@@ -8,7 +8,7 @@ from core.auth import Principal
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.http import validate
 from core.models import AuditEntry, Role
-from people import service
+from people import consents, organizations, privacy, reference, service
 from people.demo import DEMO_PEOPLE_COUNT, load_demo_people
 from people.models import (
     Clientele,
@@ -45,7 +45,7 @@ def person_in(**overrides) -> PersonIn:
 
 
 async def test_create_and_search(db):
-    org = await service.create_organization(
+    org = await organizations.create_organization(
         ORGANIZER,
         validate(OrganizationIn, {"name": "Maison des jeunes de Rawdon", "sector": "community"}),
     )
@@ -130,15 +130,15 @@ async def test_permissions_checked_by_services(db):
         await service.create_person(staff(Role.REVIEWER), person_in())
     person = await service.create_person(ORGANIZER, person_in())
     with pytest.raises(Forbidden):
-        await service.erase_person(ORGANIZER, person.id)
+        await privacy.erase_person(ORGANIZER, person.id)
     with pytest.raises(Forbidden):
-        await service.update_clientele(
+        await reference.update_clientele(
             ORGANIZER, "youth", validate(ClienteleIn, {"name_fr": "x", "name_en": "y"})
         )
 
 
 async def test_organizations_unique_name_and_edit(db):
-    org = await service.create_organization(
+    org = await organizations.create_organization(
         ORGANIZER,
         validate(
             OrganizationIn,
@@ -147,32 +147,32 @@ async def test_organizations_unique_name_and_edit(db):
     )
     assert org.name == "Ville de Joliette"
     with pytest.raises(Conflict) as caught:
-        await service.create_organization(
+        await organizations.create_organization(
             ORGANIZER, validate(OrganizationIn, {"name": "VILLE DE JOLIETTE"})
         )
     assert "name" in caught.value.fields
-    other = await service.create_organization(
+    other = await organizations.create_organization(
         ORGANIZER, validate(OrganizationIn, {"name": "Autre"})
     )
     with pytest.raises(Conflict):
-        await service.update_organization(
+        await organizations.update_organization(
             ORGANIZER, other.id, validate(OrganizationIn, {"name": "ville de joliette"})
         )
-    edited = await service.update_organization(
+    edited = await organizations.update_organization(
         ORGANIZER,
         org.id,
         validate(OrganizationIn, {"name": "Ville de Joliette", "sector": "government"}),
     )
     assert edited.sector == "government" and edited.territory is None
-    page = await service.search_organizations(ORGANIZER, q="joli")
+    page = await organizations.search_organizations(ORGANIZER, q="joli")
     assert [o.name for o in page.items] == ["Ville de Joliette"]
     with pytest.raises(ValidationFailed):
         validate(OrganizationIn, {"name": "X", "sector": "pirates"})
-    assert service.sector_label("health") == "Santé et services sociaux"
+    assert reference.sector_label("health") == "Santé et services sociaux"
 
 
 async def test_clientele_editing_keeps_code(db):
-    clientele = await service.update_clientele(
+    clientele = await reference.update_clientele(
         ADMIN,
         "family",
         validate(
@@ -186,13 +186,13 @@ async def test_clientele_editing_keeps_code(db):
         9,
         False,
     )
-    assert [c.code for c in await service.list_clienteles(active_only=True)] == [
+    assert [c.code for c in await reference.list_clienteles(active_only=True)] == [
         "youth",
         "schools",
         "society",
     ]
     with pytest.raises(NotFound):
-        await service.update_clientele(
+        await reference.update_clientele(
             ADMIN, "nope", validate(ClienteleIn, {"name_fr": "x", "name_en": "y"})
         )
 
@@ -205,40 +205,40 @@ async def test_consent_ledger_keeps_history(db):
         source="registration_form",
         wording="Je veux l'infolettre.",
     )
-    await service.record_consent(ORGANIZER, person.id, grant)
-    await service.record_consent(
+    await consents.record_consent(ORGANIZER, person.id, grant)
+    await consents.record_consent(
         ORGANIZER,
         person.id,
         ConsentIn(purpose=ConsentPurpose.PHOTOS, granted=True, wording="Photos OK"),
     )
-    await service.record_consent(
+    await consents.record_consent(
         ORGANIZER,
         person.id,
         ConsentIn(purpose=ConsentPurpose.NEWSLETTER, granted=False, source="unsubscribe"),
     )
-    history = await service.consent_history(person.id)
+    history = await consents.consent_history(person.id)
     assert [(c.purpose, c.granted) for c in history] == [
         ("newsletter", True),
         ("photos", True),
         ("newsletter", False),
     ]
-    current = service.current_consents(history)
+    current = consents.current_consents(history)
     assert current["newsletter"].granted is False and current["newsletter"].source == "unsubscribe"
     assert current["photos"].granted is True
     assert current["event_communications"] is None
-    assert not await service.has_consent(person.id, ConsentPurpose.NEWSLETTER)
-    assert await service.has_consent(person.id, "photos")
+    assert not await consents.has_consent(person.id, ConsentPurpose.NEWSLETTER)
+    assert await consents.has_consent(person.id, "photos")
     assert await AuditEntry.filter(action="consent.withdrawn").count() == 1
 
 
 async def test_export_contains_person_consents_and_contributors(db):
-    org = await service.create_organization(
+    org = await organizations.create_organization(
         ORGANIZER, validate(OrganizationIn, {"name": "Fromagerie", "sector": "business"})
     )
     person = await service.create_person(
         ORGANIZER, person_in(organization_id=org.id, phone="450 555-0101")
     )
-    await service.record_consent(
+    await consents.record_consent(
         ORGANIZER,
         person.id,
         ConsentIn(purpose=ConsentPurpose.NEWSLETTER, granted=True, wording="Infolettre"),
@@ -249,7 +249,7 @@ async def test_export_contains_person_consents_and_contributors(db):
 
     person_exporting.connect(contributor)
     try:
-        data = await service.export_person(ORGANIZER, person.id)
+        data = await privacy.export_person(ORGANIZER, person.id)
     finally:
         person_exporting.disconnect(contributor)
     assert data["person"]["email"] == "Emilie.Tremblay@exemple.qc.ca"
@@ -265,7 +265,7 @@ async def test_export_contains_person_consents_and_contributors(db):
 async def test_erasure_anonymizes_and_keeps_the_row(db):
     person = await service.create_person(ORGANIZER, person_in(phone="450 555-0101"))
     keep = await service.create_person(ORGANIZER, person_in(email="garde@exemple.qc.ca"))
-    await service.record_consent(
+    await consents.record_consent(
         ORGANIZER, person.id, ConsentIn(purpose=ConsentPurpose.PHOTOS, granted=True, wording="Oui")
     )
     hooked: list[int] = []
@@ -276,7 +276,7 @@ async def test_erasure_anonymizes_and_keeps_the_row(db):
 
     person_erasing.connect(hook)
     try:
-        await service.erase_person(ADMIN, person.id)
+        await privacy.erase_person(ADMIN, person.id)
     finally:
         person_erasing.disconnect(hook)
     assert hooked == [person.id]
@@ -305,7 +305,7 @@ async def test_territory_reimport_updates_a_name(db):
         "code,kind,name,region_code\n14,region,Lanaudière (nouveau nom),\n"
         "2461,mrc,Joliette (MRC),14\n2499,mrc,Nouvelle MRC,14\n2500,mrc,Orpheline,99\n"
     )
-    report = await service.import_territories(ADMIN, csv_text.encode())
+    report = await reference.import_territories(ADMIN, csv_text.encode())
     assert (report.created, report.updated) == (1, 2)
     assert report.rejected == [{"line": 5, "error": "Région inconnue : 99."}]
     assert (await Territory.get(code="14")).name == "Lanaudière (nouveau nom)"
@@ -314,11 +314,11 @@ async def test_territory_reimport_updates_a_name(db):
     assert new.parent.code == "14"
     assert await Territory.all().count() == 47  # 46 bundled + 1
     with pytest.raises(Forbidden):
-        await service.import_territories(ORGANIZER, csv_text.encode())
+        await reference.import_territories(ORGANIZER, csv_text.encode())
 
 
 async def test_reference_data_grouped(db):
-    groups = await service.territories_by_region()
+    groups = await reference.territories_by_region()
     by_code = {region.code: [m.name for m in mrcs] for region, mrcs in groups}
     assert len(by_code) == 17
     assert by_code["14"] == [
@@ -334,15 +334,15 @@ async def test_reference_data_grouped(db):
 
 
 async def test_seed_plan_items_idempotent(db):
-    created = await service.seed_plan_items()
+    created = await reference.seed_plan_items()
     assert created >= 50
-    assert await service.seed_plan_items() == 0
+    assert await reference.seed_plan_items() == 0
     assert await PlanItem.all().count() == created
     action = await PlanItem.get(code="1.1.3").select_related("parent__parent__parent")
     assert "persévérance scolaire" in action.title
     assert action.parent.parent.parent.code == "A"
     assert set(action.clienteles.split(",")) == {"youth", "family", "schools", "society"}
-    axes = [node.item.code for node in await service.plan_tree()]
+    axes = [node.item.code for node in await reference.plan_tree()]
     assert axes == ["A", "B", "C", "D"]
     certification = await PlanItem.get(code="5.1.2")
     assert "certification" in certification.title and certification.clienteles == "society"
@@ -352,8 +352,8 @@ async def test_demo_loader_idempotent(db):
     message = await load_demo_people()
     assert str(DEMO_PEOPLE_COUNT) in message
     people = await Person.all().count()
-    organizations = await Organization.all().count()
-    assert people == DEMO_PEOPLE_COUNT and organizations >= 15
+    organization_count = await Organization.all().count()
+    assert people == DEMO_PEOPLE_COUNT and organization_count >= 15
     assert await Consent.all().count() > people
     lanaudiere = await Person.filter(territory__parent__code="14").count()
     assert lanaudiere >= 50
@@ -370,7 +370,7 @@ async def test_demo_loader_idempotent(db):
     assert await Person.filter(email_key__endswith="@exemple.qc.ca").count() == people
     await load_demo_people()
     assert await Person.all().count() == people
-    assert await Organization.all().count() == organizations
+    assert await Organization.all().count() == organization_count
 
 
 async def test_upsert_person_by_email(db):

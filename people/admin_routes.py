@@ -1,4 +1,9 @@
-"""People directory routes: back-office pages and the JSON API (thin; rules live in service)."""
+"""People directory back office (HTML): people, organizations, reference data.
+
+Thin: each handler reads the form or query, calls one domain operation (`people.service`,
+`organizations`, `consents`, `privacy`, `imports`, `reference`) and renders or redirects.
+The JSON API is in `people.api_routes`.
+"""
 
 from __future__ import annotations
 
@@ -8,44 +13,26 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from core.auth import Principal, requires
+from core.auth import requires
 from core.errors import AppError, ValidationFailed
-from core.http import (
-    LARGE_BODY_LIMIT,
-    check_csrf_header,
-    flash,
-    json_response,
-    read_form,
-    redirect,
-    validate,
-)
+from core.http import actor_of, flash, path_id, read_form, redirect, validate
 from core.i18n import _, current_language
-from core.openapi import api_doc
 from core.paging import page_number
 from core.templating import render
-from people import service
+from people import consents, imports, organizations, privacy, reference, service
 from people.schemas import (
     ClienteleIn,
-    ClienteleList,
     ClienteleNew,
     ConsentIn,
-    ImportResult,
     OrganizationIn,
-    PersonDetailOut,
     PersonIn,
-    PersonPage,
-    TerritoryList,
+    people_filters,
 )
 
 PER_PAGE = 50
-
-
-def _actor(request: Request) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
 
 
 def _values(form: FormData, names: list[str]) -> dict[str, str]:
@@ -56,35 +43,18 @@ def _values(form: FormData, names: list[str]) -> dict[str, str]:
     return values
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
-def _people_filters(request: Request) -> dict[str, Any]:
-    params = request.query_params
-    return {
-        "q": params.get("q", "").strip()[:200],
-        "territory": params.get("territory", "").strip()[:10] or None,
-        "clientele": params.get("clientele", "").strip()[:32] or None,
-        "organization_id": _int_or_none(params.get("organization")),
-    }
-
-
 async def _reference_choices() -> dict[str, Any]:
     language = current_language.get()
-    groups = await service.territories_by_region()
-    clienteles = await service.list_clienteles()
+    groups = await reference.territories_by_region()
+    clienteles = await reference.list_clienteles()
     return {
-        "territory_options": service.territory_choices(groups),
+        "territory_options": reference.territory_choices(groups),
         "clientele_options": [(c.code, c.name(language)) for c in clienteles if c.active],
-        "organization_options": await service.organization_choices(),
-        "sector_options": service.sector_choices(),
-        "sector_labels": dict(service.sector_choices()),
-        "purpose_options": service.purpose_choices(),
-        "purpose_labels": dict(service.purpose_choices()),
+        "organization_options": await organizations.organization_choices(),
+        "sector_options": reference.sector_choices(),
+        "sector_labels": dict(reference.sector_choices()),
+        "purpose_options": reference.purpose_choices(),
+        "purpose_labels": dict(reference.purpose_choices()),
     }
 
 
@@ -95,9 +65,9 @@ async def _reference_choices() -> dict[str, Any]:
 
 @requires("people.view")
 async def people_list(request: Request) -> Response:
-    filters = _people_filters(request)
+    filters = people_filters(request.query_params)
     page = page_number(request.query_params.get("page", "1"))
-    result = await service.search_people(_actor(request), **filters, page=page, per_page=PER_PAGE)
+    result = await service.search_people(actor_of(request), **filters, page=page, per_page=PER_PAGE)
     query = {
         "q": filters["q"],
         "territory": filters["territory"] or "",
@@ -149,7 +119,7 @@ async def person_create(request: Request) -> Response:
     form = await read_form(request)
     values = _values(form, PERSON_FIELDS)
     try:
-        person = await service.create_person(_actor(request), validate(PersonIn, values))
+        person = await service.create_person(actor_of(request), validate(PersonIn, values))
     except AppError as error:
         if not error.fields:
             raise
@@ -167,9 +137,9 @@ async def _person_page(
     consent_errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    actor = _actor(request)
+    actor = actor_of(request)
     person = await service.get_person(actor, person_id)
-    history = await service.consent_history(person.id)
+    history = await consents.consent_history(person.id)
     if values is None:
         values = {
             "first_name": person.first_name,
@@ -184,7 +154,7 @@ async def _person_page(
     context: dict[str, Any] = {
         "person": person,
         "history": list(reversed(history)),
-        "current": service.current_consents(history),
+        "current": consents.current_consents(history),
         "values": values,
         "errors": errors or {},
         "consent_errors": consent_errors or {},
@@ -195,16 +165,16 @@ async def _person_page(
 
 @requires("people.view")
 async def person_detail(request: Request) -> Response:
-    return await _person_page(request, int(request.path_params["id"]))
+    return await _person_page(request, path_id(request))
 
 
 @requires("people.edit")
 async def person_update(request: Request) -> Response:
     form = await read_form(request)
-    person_id = int(request.path_params["id"])
+    person_id = path_id(request)
     values = _values(form, PERSON_FIELDS)
     try:
-        await service.update_person(_actor(request), person_id, validate(PersonIn, values))
+        await service.update_person(actor_of(request), person_id, validate(PersonIn, values))
     except AppError as error:
         if not error.fields:
             raise
@@ -218,12 +188,12 @@ async def person_update(request: Request) -> Response:
 @requires("people.edit")
 async def consent_add(request: Request) -> Response:
     form = await read_form(request)
-    person_id = int(request.path_params["id"])
+    person_id = path_id(request)
     values = _values(form, ["purpose", "granted", "wording", "source"])
     values["source"] = values["source"] or "backoffice"
     try:
         data = validate(ConsentIn, values)
-        await service.record_consent(_actor(request), person_id, data)
+        await consents.record_consent(actor_of(request), person_id, data)
     except ValidationFailed as error:
         return await _person_page(
             request, person_id, consent_errors=error.fields, status_code=error.status_code
@@ -234,8 +204,8 @@ async def consent_add(request: Request) -> Response:
 
 @requires("people.export")
 async def person_export(request: Request) -> Response:
-    person_id = int(request.path_params["id"])
-    data = await service.export_person(_actor(request), person_id)
+    person_id = path_id(request)
+    data = await privacy.export_person(actor_of(request), person_id)
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return Response(
         body,
@@ -249,30 +219,32 @@ async def person_export(request: Request) -> Response:
 
 @requires("people.erase")
 async def person_erase_confirm(request: Request) -> Response:
-    person = await service.get_person(_actor(request), int(request.path_params["id"]))
+    person = await service.get_person(actor_of(request), path_id(request))
     return render(request, "people/erase.html", {"person": person, "error": None})
 
 
 @requires("people.erase")
 async def person_erase(request: Request) -> Response:
     form = await read_form(request)
-    person_id = int(request.path_params["id"])
+    person_id = path_id(request)
     if form.get("confirm") != "yes":
-        person = await service.get_person(_actor(request), person_id)
+        person = await service.get_person(actor_of(request), person_id)
         return render(
             request,
             "people/erase.html",
             {"person": person, "error": _("Cochez la case pour confirmer l'anonymisation.")},
             status_code=422,
         )
-    await service.erase_person(_actor(request), person_id)
+    await privacy.erase_person(actor_of(request), person_id)
     flash(request, _("Les données personnelles ont été effacées; la fiche est anonymisée."))
     return redirect(f"/admin/people/{person_id}")
 
 
 @requires("people.export")
 async def people_export_csv(request: Request) -> Response:
-    text = await service.export_people_csv(_actor(request), **_people_filters(request))
+    text = await imports.export_people_csv(
+        actor_of(request), **people_filters(request.query_params)
+    )
     return Response(
         text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
@@ -284,7 +256,7 @@ async def people_export_csv(request: Request) -> Response:
 
 
 def _columns() -> str:
-    return ",".join(service.PEOPLE_COLUMNS)
+    return ",".join(imports.PEOPLE_COLUMNS)
 
 
 @requires("people.import")
@@ -308,7 +280,7 @@ async def people_import_submit(request: Request) -> Response:
             },
             status_code=422,
         )
-    report = await service.import_people_csv(_actor(request), data)
+    report = await imports.import_people_csv(actor_of(request), data)
     return render(request, "people/import.html", {"report": report, "columns": _columns()})
 
 
@@ -328,8 +300,8 @@ async def organizations_list(request: Request) -> Response:
         "territory": params.get("territory", "").strip()[:10] or None,
     }
     page = page_number(params.get("page", "1"))
-    result = await service.search_organizations(
-        _actor(request), **filters, page=page, per_page=PER_PAGE
+    result = await organizations.search_organizations(
+        actor_of(request), **filters, page=page, per_page=PER_PAGE
     )
     query = {k: v or "" for k, v in filters.items()}
     context: dict[str, Any] = {"result": result, "filters": query, "params": "&" + urlencode(query)}
@@ -348,7 +320,7 @@ async def _organization_form(
     context: dict[str, Any] = {"organization": organization, "values": values, "errors": errors}
     if organization is not None:
         members = await service.search_people(
-            _actor(request), organization_id=organization.id, per_page=200
+            actor_of(request), organization_id=organization.id, per_page=200
         )
         context["members"] = members
     context.update(await _reference_choices())
@@ -365,8 +337,8 @@ async def organization_create(request: Request) -> Response:
     form = await read_form(request)
     values = _values(form, ORGANIZATION_FIELDS)
     try:
-        organization = await service.create_organization(
-            _actor(request), validate(OrganizationIn, values)
+        organization = await organizations.create_organization(
+            actor_of(request), validate(OrganizationIn, values)
         )
     except AppError as error:
         if not error.fields:
@@ -380,7 +352,7 @@ async def organization_create(request: Request) -> Response:
 
 @requires("people.view")
 async def organization_detail(request: Request) -> Response:
-    organization = await service.get_organization(_actor(request), int(request.path_params["id"]))
+    organization = await organizations.get_organization(actor_of(request), path_id(request))
     values = {
         "name": organization.name,
         "sector": str(organization.sector),
@@ -393,16 +365,16 @@ async def organization_detail(request: Request) -> Response:
 @requires("people.edit")
 async def organization_update(request: Request) -> Response:
     form = await read_form(request)
-    organization_id = int(request.path_params["id"])
+    organization_id = path_id(request)
     values = _values(form, ORGANIZATION_FIELDS)
     try:
-        await service.update_organization(
-            _actor(request), organization_id, validate(OrganizationIn, values)
+        await organizations.update_organization(
+            actor_of(request), organization_id, validate(OrganizationIn, values)
         )
     except AppError as error:
         if not error.fields:
             raise
-        organization = await service.get_organization(_actor(request), organization_id)
+        organization = await organizations.get_organization(actor_of(request), organization_id)
         return await _organization_form(
             request, organization, values, error.fields, status_code=error.status_code
         )
@@ -418,14 +390,14 @@ async def organization_update(request: Request) -> Response:
 async def _reference_page(
     request: Request,
     *,
-    territory_report: service.ImportReport | None = None,
+    territory_report: reference.ImportReport | None = None,
     errors: dict[str, dict[str, str]] | None = None,
     status_code: int = 200,
 ) -> Response:
     context = {
-        "groups": await service.territories_by_region(active_only=False),
-        "clienteles": await service.list_clienteles(),
-        "plan": await service.plan_tree(),
+        "groups": await reference.territories_by_region(active_only=False),
+        "clienteles": await reference.list_clienteles(),
+        "plan": await reference.plan_tree(),
         "territory_report": territory_report,
         "errors": errors or {},
     }
@@ -444,7 +416,7 @@ async def clientele_update(request: Request) -> Response:
     values: dict[str, Any] = _values(form, ["name_fr", "name_en", "position"])
     values["active"] = form.get("active") == "1"
     try:
-        await service.update_clientele(_actor(request), code, validate(ClienteleIn, values))
+        await reference.update_clientele(actor_of(request), code, validate(ClienteleIn, values))
     except ValidationFailed as error:
         return await _reference_page(
             request, errors={code: error.fields}, status_code=error.status_code
@@ -459,7 +431,7 @@ async def clientele_create(request: Request) -> Response:
     values: dict[str, Any] = _values(form, ["code", "name_fr", "name_en", "position"])
     values["code"] = values["code"].lower()
     try:
-        await service.create_clientele(_actor(request), validate(ClienteleNew, values))
+        await reference.create_clientele(actor_of(request), validate(ClienteleNew, values))
     except AppError as error:
         if not error.fields:
             raise
@@ -481,145 +453,8 @@ async def territories_upload(request: Request) -> Response:
             errors={"territories": {"file": _("Choisissez un fichier CSV non vide.")}},
             status_code=422,
         )
-    report = await service.import_territories(_actor(request), data)
+    report = await reference.import_territories(actor_of(request), data)
     return await _reference_page(request, territory_report=report)
-
-
-# ---------------------------------------------------------------------------
-# JSON API
-# ---------------------------------------------------------------------------
-
-_LIST_PARAMS = [
-    {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "texte libre"},
-    {"name": "territory", "in": "query", "schema": {"type": "string"}},
-    {"name": "clientele", "in": "query", "schema": {"type": "string"}},
-    {"name": "organization", "in": "query", "schema": {"type": "integer"}},
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {"name": "per_page", "in": "query", "schema": {"type": "integer", "maximum": 200}},
-]
-
-
-@api_doc(
-    summary="Importer des personnes (CSV)",
-    tags=["personnes"],
-    response=ImportResult,
-    request_content={
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary"}},
-            }
-        },
-        "text/csv": {"schema": {"type": "string"}},
-    },
-)
-@requires("people.import")
-async def api_people_import(request: Request) -> Response:
-    check_csrf_header(request)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
-        form = await request.form(max_part_size=LARGE_BODY_LIMIT)
-        upload = form.get("file")
-        if isinstance(upload, UploadFile):
-            data = await upload.read()
-        elif isinstance(upload, str):
-            data = upload.encode("utf-8")
-        else:
-            raise ValidationFailed(fields={"file": _("Le champ « file » est obligatoire.")})
-    elif content_type in ("text/csv", "text/plain", "application/octet-stream"):
-        data = await request.body()
-    else:
-        raise AppError(
-            _("Envoyez un fichier CSV (multipart/form-data, champ « file ») ou un corps text/csv."),
-            code="unsupported_media_type",
-            status_code=415,
-        )
-    if not data.strip():
-        raise ValidationFailed(fields={"file": _("Le fichier CSV est vide.")})
-    report = await service.import_people_csv(_actor(request), data)
-    return json_response(report.as_dict())
-
-
-def _api_filters(request: Request) -> dict[str, Any]:
-    filters = _people_filters(request)
-    params = request.query_params
-    try:
-        page = int(params.get("page", "1"))
-        per_page = int(params.get("per_page", str(PER_PAGE)))
-    except ValueError:
-        raise ValidationFailed(fields={"page": _("Un nombre entier est attendu.")}) from None
-    if page < 1 or not 1 <= per_page <= 200:
-        raise ValidationFailed(
-            fields={"page": _("page ≥ 1 et per_page entre 1 et 200 sont attendus.")}
-        )
-    if params.get("organization") and filters["organization_id"] is None:
-        raise ValidationFailed(fields={"organization": _("Un nombre entier est attendu.")})
-    return filters | {"page": page, "per_page": per_page}
-
-
-@api_doc(
-    summary="Chercher des personnes", tags=["personnes"], response=PersonPage, params=_LIST_PARAMS
-)
-@requires("people.view")
-async def api_people_list(request: Request) -> Response:
-    result = await service.search_people(_actor(request), **_api_filters(request))
-    language = current_language.get()
-    return json_response(
-        {
-            "items": [service.person_dict(p, language) for p in result.items],
-            "total": result.total,
-            "page": result.page,
-            "per_page": result.per_page,
-            "has_next": result.has_next,
-        }
-    )
-
-
-@api_doc(summary="Une personne", tags=["personnes"], response=PersonDetailOut, errors=[404])
-@requires("people.view")
-async def api_person(request: Request) -> Response:
-    person = await service.get_person(_actor(request), int(request.path_params["id"]))
-    data = service.person_dict(person, current_language.get())
-    data["consents"] = [service.consent_dict(c) for c in await service.consent_history(person.id)]
-    return json_response(data)
-
-
-@api_doc(
-    summary="Territoires (régions et MRC)",
-    tags=["référence"],
-    auth="public",
-    response=TerritoryList,
-)
-async def api_territories(request: Request) -> Response:
-    territories = await service.list_territories()
-    items = [
-        {
-            "code": t.code,
-            "kind": str(t.kind),
-            "name": t.name,
-            "region_code": t.parent.code if t.parent else None,
-        }
-        for t in territories
-    ]
-    return JSONResponse({"items": items}, headers={"Cache-Control": "public, max-age=300"})
-
-
-@api_doc(summary="Clientèles cibles", tags=["référence"], auth="public", response=ClienteleList)
-async def api_clienteles(request: Request) -> Response:
-    language = current_language.get()
-    items = [
-        {
-            "code": c.code,
-            "name_fr": c.name_fr,
-            "name_en": c.name_en,
-            "name": c.name(language),
-            "position": c.position,
-            "active": c.active,
-        }
-        for c in await service.list_clienteles()
-    ]
-    return JSONResponse({"items": items}, headers={"Cache-Control": "public, max-age=300"})
 
 
 routes = [
@@ -680,9 +515,4 @@ routes = [
         methods=["POST"],
         name="territories_upload",
     ),
-    Route("/api/v1/people", api_people_list, name="api_people"),
-    Route("/api/v1/people/import", api_people_import, methods=["POST"], name="api_people_import"),
-    Route("/api/v1/people/{id:int}", api_person, name="api_person"),
-    Route("/api/v1/territories", api_territories, name="api_territories"),
-    Route("/api/v1/clienteles", api_clienteles, name="api_clienteles"),
 ]
