@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "people.import": frozenset({Role.ADMIN, Role.ORGANIZER}),
     "people.export": frozenset({Role.ADMIN, Role.ORGANIZER}),
     "people.erase": frozenset({Role.ADMIN}),
+    # Everything held on one person (Law 25 access request): the privacy officer's act.
+    "people.access": frozenset({Role.ADMIN}),
     "reference.edit": frozenset({Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
     "audit.view": frozenset({Role.ADMIN}),

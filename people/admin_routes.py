@@ -202,7 +202,7 @@ async def consent_add(request: Request) -> Response:
     return redirect(f"/admin/people/{person_id}#consentements")
 
 
-@requires("people.export")
+@requires("people.access")
 async def person_export(request: Request) -> Response:
     person_id = path_id(request)
     data = await privacy.export_person(actor_of(request), person_id)

@@ -136,7 +136,7 @@ async def api_person(request: Request) -> Response:
     response=PersonExportOut,
     errors=[404],
 )
-@requires("people.export")
+@requires("people.access")
 async def api_person_export(request: Request) -> Response:
     data = await privacy.export_person(actor_of(request), path_id(request))
     return json_response(data, headers={"Cache-Control": "no-store"})

@@ -78,7 +78,7 @@ def consent_dict(consent: Consent) -> dict[str, Any]:
 
 async def export_person(actor: Principal, person_id: int) -> dict[str, Any]:
     """Everything we hold about one person (Law 25 access request), as a JSON document."""
-    authorize(actor, "people.export")
+    authorize(actor, "people.access")
     person = await get_person(actor, person_id)
     data: dict[str, Any] = {
         "exported_at": _iso(datetime.now(UTC)),

@@ -249,7 +249,7 @@ async def test_export_contains_person_consents_and_contributors(db):
 
     person_exporting.connect(contributor)
     try:
-        data = await privacy.export_person(ORGANIZER, person.id)
+        data = await privacy.export_person(ADMIN, person.id)
     finally:
         person_exporting.disconnect(contributor)
     assert data["person"]["email"] == "Emilie.Tremblay@exemple.qc.ca"
