@@ -19,7 +19,7 @@ def run(tmp_path):
 
     def _run(*args: str, stdin: str = "", check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [sys.executable, "-m", "core.cli", *args],
+            [sys.executable, "-m", "cli", *args],
             input=stdin,
             capture_output=True,
             text=True,
@@ -82,7 +82,7 @@ def test_demo_prints_admin_login_and_is_repeatable(run):
 
 def test_production_refuses_to_start_without_secret(run):
     r = subprocess.run(
-        [sys.executable, "-m", "core.cli", "migrate"],
+        [sys.executable, "-m", "cli", "migrate"],
         capture_output=True,
         text=True,
         cwd=ROOT,

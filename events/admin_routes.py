@@ -1,0 +1,586 @@
+"""The events back office: list, create, edit, publish, cancel, delete, duplicate, and an
+edition's territorial launches.
+
+Thin: the rules live in `events.service` and `events.editions`; this module turns the
+event form into `EventIn` input and back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core import i18n
+from core.auth import requires
+from core.errors import AppError, Conflict, NotFound, ValidationFailed
+from core.http import actor_of, flash, path_id, read_form, redirect, validate
+from core.i18n import _
+from core.settings import DEFAULT_TIME_ZONE, local_tz
+from core.templating import render
+from events import editions, service
+from events.listing import EventFilters, list_events
+from events.models import AttendanceMode, Event, EventKind, EventStatus, PartnerRole, Visibility
+from events.public_routes import page_of, pager_params, reference_options, template_helpers
+from events.schemas import CancelIn, DuplicateIn, EventIn
+from people import service as people_service
+from people.models import PlanLevel
+
+ADMIN_PER_PAGE = 50
+EXTRA_PARTNER_ROWS = 3
+MAX_PARTNER_ROWS = 50
+TIMEZONES = (DEFAULT_TIME_ZONE, "America/Halifax", "America/Blanc-Sablon")
+
+
+def local_input(value: datetime | None, zone: str | None = None) -> str:
+    """A datetime as a datetime-local input value in the event's time zone."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        return value.strftime("%Y-%m-%dT%H:%M")
+    return value.astimezone(ZoneInfo(zone) if zone else local_tz()).strftime("%Y-%m-%dT%H:%M")
+
+
+TEXT_FIELDS = [
+    "title",
+    "kind",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "description",
+    "mode",
+    "venue_name",
+    "address",
+    "territory",
+    "online_url",
+    "capacity",
+    "registration_opens_at",
+    "registration_closes_at",
+    "parent_id",
+    "visibility",
+    "organizer_organization_id",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "image_url",
+    "image_alt",
+    "expected_participants",
+]
+BOOL_FIELDS = [
+    "waitlist",
+    "requires_approval",
+    "allow_walkins_over_capacity",
+    "registration_enabled",
+]
+OPTIONAL_FIELDS = {
+    "mode",
+    "territory",
+    "capacity",
+    "registration_opens_at",
+    "registration_closes_at",
+    "parent_id",
+    "organizer_organization_id",
+    "expected_participants",
+    "timezone",
+}
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def form_values(form: FormData) -> dict[str, Any]:
+    """What the organizer typed, kept as is to re-render the form on errors."""
+    values: dict[str, Any] = {name: _text(form, name) for name in TEXT_FIELDS}
+    # Keep the description's inner line breaks; only trim it.
+    raw_description = form.get("description", "")
+    values["description"] = raw_description.strip() if isinstance(raw_description, str) else ""
+    for name in BOOL_FIELDS:
+        values[name] = form.get(name) in ("on", "1", "true", "yes")
+    values["clienteles"] = [v for v in form.getlist("clienteles") if isinstance(v, str) and v][:20]
+    values["plan_items"] = [v for v in form.getlist("plan_items") if isinstance(v, str) and v][:50]
+    try:
+        rows = max(0, min(int(_text(form, "partner_rows") or "0"), MAX_PARTNER_ROWS))
+    except ValueError:
+        rows = 0
+    values["partners"] = [
+        {
+            "organization_id": _text(form, f"partner_org_{i}"),
+            "role": _text(form, f"partner_role_{i}") or PartnerRole.PARTNER.value,
+        }
+        for i in range(rows)
+    ]
+    return values
+
+
+def input_data(values: dict[str, Any]) -> dict[str, Any]:
+    """The form values as EventIn input (empty optional fields left out)."""
+    data: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        value = values.get(name, "")
+        if name in OPTIONAL_FIELDS and value == "":
+            continue
+        data[name] = value
+    for name in BOOL_FIELDS:
+        data[name] = bool(values.get(name))
+    data["clienteles"] = list(values.get("clienteles", []))
+    data["plan_items"] = list(values.get("plan_items", []))
+    data["partners"] = [
+        {"organization_id": row["organization_id"], "role": row["role"]}
+        for row in values.get("partners", [])
+        if row.get("organization_id")
+    ]
+    return data
+
+
+def form_errors(fields: dict[str, str]) -> dict[str, str]:
+    """Service/pydantic field paths ("partners.0.role") folded onto the form's fields."""
+    errors: dict[str, str] = {}
+    for key, message in fields.items():
+        name = key.split(".", 1)[0]
+        errors.setdefault(name, message)
+    return errors
+
+
+def values_from_input(data: EventIn) -> dict[str, Any]:
+    zone = data.timezone or local_tz().key
+    values: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        value = getattr(data, name, None)
+        if isinstance(value, datetime):
+            values[name] = local_input(value, zone)
+        elif value is None:
+            values[name] = ""
+        elif hasattr(value, "value"):
+            values[name] = value.value
+        else:
+            values[name] = str(value)
+    for name in BOOL_FIELDS:
+        values[name] = bool(getattr(data, name, False))
+    values["clienteles"] = list(data.clienteles or [])
+    values["plan_items"] = list(data.plan_items or [])
+    partners = []
+    for partner in data.partners or []:
+        row = partner if isinstance(partner, dict) else partner.model_dump()
+        role = row.get("role") or PartnerRole.PARTNER
+        partners.append(
+            {
+                "organization_id": str(row.get("organization_id") or ""),
+                "role": role.value if hasattr(role, "value") else str(role),
+            }
+        )
+    values["partners"] = partners
+    return values
+
+
+def _default_values(parent: Event | None) -> dict[str, Any]:
+    values: dict[str, Any] = {name: "" for name in TEXT_FIELDS}
+    values.update(
+        {
+            "kind": EventKind.ACTIVITY.value if parent else EventKind.REGIONAL_EVENT.value,
+            "timezone": local_tz().key,
+            "visibility": Visibility.PUBLIC.value,
+            "registration_enabled": True,
+            "waitlist": False,
+            "requires_approval": False,
+            "allow_walkins_over_capacity": False,
+            "clienteles": [],
+            "plan_items": [],
+            "partners": [],
+        }
+    )
+    if parent is not None:
+        values["parent_id"] = str(parent.id)
+        start = parent.starts_at.astimezone(local_tz()).replace(hour=9, minute=0)
+        values["starts_at"] = local_input(start)
+        values["ends_at"] = local_input(start + timedelta(hours=2))
+        values["visibility"] = parent.visibility
+    return values
+
+
+async def _plan_options() -> list[tuple[str, str, str]]:
+    """(code, title, level) in tree order, for the plan-item checkboxes."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(nodes: list[people_service.PlanNode]) -> None:
+        for node in nodes:
+            rows.append((node.item.code, node.item.title, node.item.level))
+            walk(node.children)
+
+    walk(await people_service.plan_tree())
+    return rows
+
+
+async def _edition_options(current: str = "", exclude: int | None = None) -> list[tuple[str, str]]:
+    return [
+        (str(e.id), f"{e.title} ({i18n.format_short(e.starts_at)[:10]})")
+        for e in await editions.edition_choices(current, exclude)
+    ]
+
+
+async def _event_form(
+    request: Request,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    event: Event | None = None,
+    status_code: int = 200,
+) -> Response:
+    language = i18n.current_language.get()
+    partners = list(values.get("partners") or [])
+    partners += [
+        {"organization_id": "", "role": PartnerRole.PARTNER.value}
+        for _i in range(EXTRA_PARTNER_ROWS)
+    ]
+    values = {**values, "partners": partners[:MAX_PARTNER_ROWS]}
+    context: dict[str, Any] = {
+        "event": event,
+        "values": values,
+        "errors": errors,
+        "action": f"/admin/events/{event.id}/edit" if event else "/admin/events/new",
+        "mode_options": [(m.value, service.mode_label(m)) for m in AttendanceMode],
+        "visibility_options": [(v.value, service.visibility_label(v)) for v in Visibility],
+        "role_options": [(r.value, service.partner_role_label(r)) for r in PartnerRole],
+        "timezone_options": [(z, z) for z in TIMEZONES],
+        "organization_options": await people_service.organization_choices(),
+        "edition_options": await _edition_options(
+            str(values.get("parent_id") or ""), exclude=event.id if event else None
+        ),
+        "plan_options": await _plan_options(),
+        "plan_levels": {level.value for level in PlanLevel},
+        **await reference_options(language=language),
+        **template_helpers(),
+    }
+    return render(request, "events/admin/form.html", context, status_code=status_code)
+
+
+@requires("events.view")
+async def admin_list(request: Request) -> Response:
+    language = i18n.current_language.get()
+    filters = EventFilters.from_params(request.query_params)
+    filters.date_from = filters.date_to = filters.day = None
+    filters.clientele = None
+    page = page_of(request)
+    events, total = await list_events(
+        actor_of(request), filters, page=page, per_page=ADMIN_PER_PAGE, public=False
+    )
+    values = {
+        "status": filters.status or "",
+        "kind": filters.kind or "",
+        "territory": filters.territory or "",
+        "q": filters.q or "",
+        "parent_id": str(filters.parent_id) if filters.parent_id is not None else "",
+    }
+    with_children = await editions.editions_among([e.id for e in events])
+    context: dict[str, Any] = {
+        "events": events,
+        "total": total,
+        "page": page,
+        "has_next": page * ADMIN_PER_PAGE < total,
+        "params": pager_params(values),
+        "values": values,
+        "errors": filters.errors,
+        "editions": with_children,
+        "status_options": [(s.value, service.status_label(s)) for s in EventStatus],
+        "edition_options": await _edition_options(values["parent_id"]),
+        **template_helpers(),
+        **await reference_options(language=language),
+    }
+    return render(request, "events/admin/list.html", context)
+
+
+@requires("events.edit")
+async def admin_new(request: Request) -> Response:
+    parent = None
+    raw = (request.query_params.get("parent_id") or "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise NotFound()
+        parent = await service.get_event(actor_of(request), int(raw))
+    return await _event_form(request, _default_values(parent), {})
+
+
+@requires("events.edit")
+async def admin_create(request: Request) -> Response:
+    form = await read_form(request)
+    values = form_values(form)
+    try:
+        data = validate(EventIn, input_data(values))
+        event = await service.create_event(actor_of(request), data)
+    except ValidationFailed as error:
+        return await _event_form(request, values, form_errors(error.fields), status_code=422)
+    flash(request, _("L'événement a été créé (brouillon)."))
+    return redirect(f"/admin/events/{event.id}")
+
+
+@requires("events.edit")
+async def admin_edit(request: Request) -> Response:
+    event = await service.get_event(actor_of(request), path_id(request))
+    if event.status == EventStatus.CANCELLED:
+        flash(request, _("Un événement annulé ne peut plus être modifié."), "error")
+        return redirect(f"/admin/events/{event.id}")
+    values = values_from_input(await service.event_input(event))
+    return await _event_form(request, values, {}, event=event)
+
+
+@requires("events.edit")
+async def admin_update(request: Request) -> Response:
+    form = await read_form(request)
+    event = await service.get_event(actor_of(request), path_id(request))
+    values = form_values(form)
+    try:
+        data = validate(EventIn, input_data(values))
+        await service.update_event(actor_of(request), event.id, data)
+    except ValidationFailed as error:
+        return await _event_form(
+            request, values, form_errors(error.fields), event=event, status_code=422
+        )
+    except Conflict as error:
+        flash(request, error.message, "error")
+        return redirect(f"/admin/events/{event.id}")
+    flash(request, _("Les modifications ont été enregistrées."))
+    return redirect(f"/admin/events/{event.id}")
+
+
+@requires("events.view")
+async def admin_detail(request: Request) -> Response:
+    event = await service.get_event(actor_of(request), path_id(request))
+    await service.load_relations(event)
+    children = await editions.children_of(event)
+    is_edition = editions.is_edition(event, children)
+    totals = await editions.edition_totals(event) if is_edition else None
+    context: dict[str, Any] = {
+        "event": event,
+        "partners": await service.partners_of(event),
+        "children": children,
+        "is_edition": is_edition,
+        "totals": totals,
+        "language": i18n.current_language.get(),
+        **template_helpers(),
+    }
+    return render(request, "events/admin/detail.html", context)
+
+
+def _fail(request: Request, error: AppError, event_id: int) -> Response:
+    message = error.message
+    if error.fields:
+        message += " " + " ".join(error.fields.values())
+    flash(request, message, "error")
+    return redirect(f"/admin/events/{event_id}")
+
+
+@requires("events.edit")
+async def admin_publish(request: Request) -> Response:
+    await read_form(request)
+    event_id = path_id(request)
+    try:
+        await service.publish_event(actor_of(request), event_id)
+    except (Conflict, ValidationFailed) as error:
+        return _fail(request, error, event_id)
+    flash(request, _("L'événement est publié."))
+    return redirect(f"/admin/events/{event_id}")
+
+
+@requires("events.edit")
+async def admin_cancel_page(request: Request) -> Response:
+    event = await service.get_event(actor_of(request), path_id(request))
+    if event.status == EventStatus.CANCELLED:
+        flash(request, _("Cet événement est déjà annulé."), "error")
+        return redirect(f"/admin/events/{event.id}")
+    return render(
+        request,
+        "events/admin/confirm.html",
+        {"event": event, "what": "cancel", "values": {}, "errors": {}, **template_helpers()},
+    )
+
+
+@requires("events.edit")
+async def admin_cancel(request: Request) -> Response:
+    form = await read_form(request)
+    event_id = path_id(request)
+    message = form.get("message", "")
+    try:
+        data = validate(CancelIn, {"message": message if isinstance(message, str) else ""})
+        _event, notified = await service.cancel_event(actor_of(request), event_id, data.message)
+    except ValidationFailed as error:
+        event = await service.get_event(actor_of(request), event_id)
+        return render(
+            request,
+            "events/admin/confirm.html",
+            {
+                "event": event,
+                "what": "cancel",
+                "values": {"message": message},
+                "errors": form_errors(error.fields),
+                **template_helpers(),
+            },
+            status_code=422,
+        )
+    except Conflict as error:
+        return _fail(request, error, event_id)
+    flash(
+        request,
+        i18n.ngettext(
+            "L'événement est annulé; %(num)s personne inscrite a été avisée.",
+            "L'événement est annulé; %(num)s personnes inscrites ont été avisées.",
+            notified,
+        ),
+    )
+    return redirect(f"/admin/events/{event_id}")
+
+
+@requires("events.edit")
+async def admin_delete_page(request: Request) -> Response:
+    event = await service.get_event(actor_of(request), path_id(request))
+    if event.status != EventStatus.DRAFT:
+        flash(
+            request,
+            _("Seuls les brouillons peuvent être supprimés; annulez plutôt l'événement."),
+            "error",
+        )
+        return redirect(f"/admin/events/{event.id}")
+    children = await editions.children_count(event)
+    return render(
+        request,
+        "events/admin/confirm.html",
+        {
+            "event": event,
+            "what": "delete",
+            "children_count": children,
+            "values": {},
+            "errors": {},
+            **template_helpers(),
+        },
+    )
+
+
+@requires("events.edit")
+async def admin_delete(request: Request) -> Response:
+    await read_form(request)
+    event_id = path_id(request)
+    event = await service.get_event(actor_of(request), event_id)
+    parent_id = event.parent_id  # type: ignore[attr-defined]
+    try:
+        await service.delete_event(actor_of(request), event_id)
+    except Conflict as error:
+        return _fail(request, error, event_id)
+    flash(request, _("Le brouillon a été supprimé."))
+    return redirect(f"/admin/events/{parent_id}" if parent_id else "/admin/events")
+
+
+@requires("events.edit")
+async def admin_duplicate_page(request: Request) -> Response:
+    event = await service.get_event(actor_of(request), path_id(request))
+    children = await editions.children_count(event, with_cancelled=False)
+    return render(
+        request,
+        "events/admin/duplicate.html",
+        {
+            "event": event,
+            "children_count": children,
+            "values": {"shift_days": "364", "with_children": True},
+            "errors": {},
+            **template_helpers(),
+        },
+    )
+
+
+@requires("events.edit")
+async def admin_duplicate(request: Request) -> Response:
+    form = await read_form(request)
+    event_id = path_id(request)
+    values = {
+        "shift_days": _text(form, "shift_days") or "364",
+        "with_children": form.get("with_children") in ("on", "1", "true"),
+    }
+    try:
+        data = validate(DuplicateIn, values)
+    except ValidationFailed as error:
+        event = await service.get_event(actor_of(request), event_id)
+        children = await editions.children_count(event)
+        return render(
+            request,
+            "events/admin/duplicate.html",
+            {
+                "event": event,
+                "children_count": children,
+                "values": values,
+                "errors": form_errors(error.fields),
+                **template_helpers(),
+            },
+            status_code=422,
+        )
+    copy = await editions.duplicate_event(
+        actor_of(request), event_id, shift_days=data.shift_days, with_children=data.with_children
+    )
+    flash(request, _("La copie a été créée (brouillon). Vérifiez-la avant de la publier."))
+    return redirect(f"/admin/events/{copy.id}")
+
+
+@requires("events.edit")
+async def admin_territorial(request: Request) -> Response:
+    await read_form(request)
+    event_id = path_id(request)
+    try:
+        created = await editions.create_territorial_children(actor_of(request), event_id)
+    except (Conflict, ValidationFailed) as error:
+        return _fail(request, error, event_id)
+    if created:
+        flash(
+            request,
+            i18n.ngettext(
+                "%(num)s lancement territorial a été créé (brouillon).",
+                "%(num)s lancements territoriaux ont été créés (brouillons).",
+                len(created),
+            ),
+        )
+    else:
+        flash(request, _("Chaque MRC de la région a déjà son lancement."), "warning")
+    return redirect(f"/admin/events/{event_id}")
+
+
+routes = [
+    Route("/admin/events", admin_list, name="admin_events"),
+    Route("/admin/events/new", admin_new, name="admin_event_new"),
+    Route("/admin/events/new", admin_create, methods=["POST"], name="admin_event_create"),
+    Route("/admin/events/{id:int}", admin_detail, name="admin_event"),
+    Route("/admin/events/{id:int}/edit", admin_edit, name="admin_event_edit"),
+    Route("/admin/events/{id:int}/edit", admin_update, methods=["POST"], name="admin_event_update"),
+    Route(
+        "/admin/events/{id:int}/publish",
+        admin_publish,
+        methods=["POST"],
+        name="admin_event_publish",
+    ),
+    Route("/admin/events/{id:int}/cancel", admin_cancel_page, name="admin_event_cancel_page"),
+    Route(
+        "/admin/events/{id:int}/cancel", admin_cancel, methods=["POST"], name="admin_event_cancel"
+    ),
+    Route("/admin/events/{id:int}/delete", admin_delete_page, name="admin_event_delete_page"),
+    Route(
+        "/admin/events/{id:int}/delete", admin_delete, methods=["POST"], name="admin_event_delete"
+    ),
+    Route(
+        "/admin/events/{id:int}/duplicate",
+        admin_duplicate_page,
+        name="admin_event_duplicate_page",
+    ),
+    Route(
+        "/admin/events/{id:int}/duplicate",
+        admin_duplicate,
+        methods=["POST"],
+        name="admin_event_duplicate",
+    ),
+    Route(
+        "/admin/events/{id:int}/territorial-launches",
+        admin_territorial,
+        methods=["POST"],
+        name="admin_event_territorial",
+    ),
+]
