@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -76,7 +77,8 @@ async def children_count(event: Event, *, with_cancelled: bool = True) -> int:
 
 async def editions_among(ids: list[int]) -> set[int]:
     """Which of these events have children."""
-    return set(await Event.filter(parent_id__in=ids).values_list("parent_id", flat=True))
+    rows = await Event.filter(parent_id__in=ids).values_list("parent_id", flat=True)
+    return set(cast(list[int], rows))
 
 
 async def children_of(edition: Event) -> list[Event]:

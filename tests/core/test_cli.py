@@ -91,3 +91,31 @@ def test_production_refuses_to_start_without_secret(run):
     )
     assert r.returncode == 2
     assert "SECRET_KEY" in r.stderr
+
+
+def test_cli_and_demo_live_outside_core_and_core_imports_no_feature():
+    """The CLI and the demo data call feature packages, so they sit beside server.py;
+    nothing in core/ imports a feature package (lazy imports included)."""
+    import ast
+
+    import cli
+
+    assert callable(cli.main)
+    features = {"people", "events", "registrations", "cli", "demo", "server"}
+    offenders = []
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            offenders += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.split(".")[0] in features
+            ]
+    assert offenders == []
