@@ -39,10 +39,11 @@ ROUTE_MODULES = [
     "core.mail.routes",
     "people.admin_routes",
     "people.api_routes",
-    "events.api",
-    "events.feeds",
+    "events.api_routes",
+    "events.feed_routes",
     "events.submission_routes",
-    "events.routes",
+    "events.public_routes",
+    "events.admin_routes",
     "registrations.routes",
     "registrations.admin_routes",
     "registrations.checkin_routes",
@@ -189,9 +190,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
 
 
 def main() -> None:
-    from core.cli import main as cli_main
+    import cli
 
-    cli_main(["serve"])
+    cli.main(["serve"])
 
 
 if __name__ == "__main__":

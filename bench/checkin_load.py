@@ -296,7 +296,7 @@ def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path)
     command = [
         sys.executable,
         "-m",
-        "core.cli",
+        "cli",
         "serve",
         "--port",
         str(port),

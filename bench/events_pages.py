@@ -217,7 +217,7 @@ def append_results(
         f"- Command: `.venv/bin/python bench/events_pages.py --events {args.events} "
         f"--requests {args.requests} --concurrency {levels}`",
         f"- Database: SQLite (fresh, temporary folder), {args.events} published public events "
-        "(a third of them activities of one JPS edition); server: `python -m core.cli serve "
+        "(a third of them activities of one JPS edition); server: `python -m cli serve "
         "--no-access-log` (one uvicorn process, RATE_LIMIT_ENABLED=false, "
         "RUN_WORKER_IN_SERVER=false); client: aiohttp over loopback, "
         f"{args.requests} requests per URL and concurrency level after {args.warmup} "
@@ -277,7 +277,7 @@ def main() -> None:
         SECRET_KEY="bench-" + "x" * 40,
         BASE_URL=f"http://127.0.0.1:{port}",
     )
-    command = [sys.executable, "-m", "core.cli", "serve", "--port", str(port), "--no-access-log"]
+    command = [sys.executable, "-m", "cli", "serve", "--port", str(port), "--no-access-log"]
     print("Serveur :", shlex.join(command))
     log = tmp / "server.log"
     with log.open("w") as out:

@@ -1,5 +1,5 @@
 """Mail throughput benchmark (not a test): queue 10,000 messages, deliver them with the
-real worker process (`python -m core.cli worker`) to an aiosmtpd sink on loopback.
+real worker process (`python -m cli worker`) to an aiosmtpd sink on loopback.
 
 Measures: time to queue, messages/s delivered until all are received, the worker's peak
 RSS. Runs on a fresh SQLite database, and on PostgreSQL when reachable (in its own
@@ -134,7 +134,7 @@ def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path)
         SECRET_KEY="bench-" + "x" * 40,
         VAR_DIR=str(tmp / "var"),
     )
-    command = [sys.executable, "-m", "core.cli", "worker"]
+    command = [sys.executable, "-m", "cli", "worker"]
     started = time.perf_counter()
     worker = subprocess.Popen(  # noqa: S603
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -187,7 +187,7 @@ def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path)
                 for k, v in env.items()
                 if k in {"DATABASE_URL", "SMTP_URL", "MAIL_BATCH_SIZE", "MAIL_POOL_SIZE"}
             ]
-            + ["python", "-m", "core.cli", "worker"]
+            + ["python", "-m", "cli", "worker"]
         ),
     }
     print(
@@ -208,7 +208,7 @@ def append_results(results: list[dict], args: argparse.Namespace) -> None:
         f"- Machine: {machine()}",
         f"- Command: `.venv/bin/python bench/mail_throughput.py --messages {args.messages} "
         f"--batch-size {args.batch_size} --pool-size {args.pool_size}`",
-        "- Worker: a separate process (`python -m core.cli worker`); SMTP: aiosmtpd sink on "
+        "- Worker: a separate process (`python -m cli worker`); SMTP: aiosmtpd sink on "
         "loopback in the benchmark process; messages: the `test` template (HTML + text, ~3 KB).",
         "",
         "| database | queued in | queue rate | delivered/s (first→last) | delivered/s "

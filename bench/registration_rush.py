@@ -331,7 +331,7 @@ def run_case(label: str, database_url: str, args: argparse.Namespace, tmp: Path)
     command = [
         sys.executable,
         "-m",
-        "core.cli",
+        "cli",
         "serve",
         "--port",
         str(port),
@@ -462,7 +462,7 @@ def append_results(runs: dict[str, dict], args: argparse.Namespace, command: str
         f"target clienteles, one custom question); {args.requests} "
         "`POST /api/v1/events/{id}/registrations` (JSON, distinct people, party size 1, an "
         f"answer and a consent) from {args.concurrency} concurrent aiohttp clients over "
-        f"loopback against `python -m core.cli serve --no-access-log --workers {args.workers}` "
+        f"loopback against `python -m cli serve --no-access-log --workers {args.workers}` "
         f"({args.workers} uvicorn process{'es' if args.workers > 1 else ''}, "
         "RATE_LIMIT_ENABLED=false, RUN_WORKER_IN_SERVER=false) on a fresh database; each "
         "registration queues its e-mail (QR PNG inline + ICS attached when confirmed) in the "

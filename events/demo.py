@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.auth import Principal
-from events import service
+from core.settings import local_tz
+from events import editions, service
 from events.models import Event
 from events.schemas import EventIn
 from people.models import Organization, PlanItem
@@ -358,14 +359,14 @@ async def load_demo_events() -> str:
         }
     )
     count += 1
-    children = await service.create_territorial_children(ACTOR, launch.id)
+    children = await editions.create_territorial_children(ACTOR, launch.id)
     for child in children:
         await child.fetch_related("territory")
         code = child.territory.code if child.territory else ""
         venue, address, start = LAUNCH_VENUES.get(
             code, ("Salle communautaire (démo)", "Lanaudière", "2027-11-05T09:00")
         )
-        starts = datetime.fromisoformat(start).replace(tzinfo=service.LOCAL_TZ)
+        starts = datetime.fromisoformat(start).replace(tzinfo=local_tz())
         child.venue_name = venue
         child.address = address
         child.starts_at = starts

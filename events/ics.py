@@ -27,10 +27,11 @@ from zoneinfo import ZoneInfo
 from icalendar import Parameters, Timezone, TimezoneDaylight, TimezoneStandard, vRecur, vUri
 
 from core.i18n import _
+from core.settings import DEFAULT_TIME_ZONE
 from events.models import AttendanceMode, Event, EventKind, EventStatus
 
 PRODID = "-//Rassembleur//FR"
-DEFAULT_TZID = "America/Toronto"
+DEFAULT_TZID = DEFAULT_TIME_ZONE
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 _STATUS = {

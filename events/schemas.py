@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.i18n import _
+from core.settings import DEFAULT_TIME_ZONE
 from events.models import AttendanceMode, EventKind, PartnerRole, Visibility
 
 MAX_DESCRIPTION = 20_000
@@ -38,7 +39,7 @@ class PartnerIn(BaseModel):
 class EventIn(BaseModel):
     """What an organizer sends to create or update an event.
 
-    Datetimes without an offset are read in the event's time zone (America/Toronto).
+    Datetimes without an offset are read in the event's time zone (`timezone`).
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -47,7 +48,7 @@ class EventIn(BaseModel):
     kind: EventKind
     starts_at: datetime
     ends_at: datetime
-    timezone: str = "America/Toronto"
+    timezone: str = DEFAULT_TIME_ZONE
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
     mode: AttendanceMode | None = None
     venue_name: str = Field(default="", max_length=200)

@@ -1,30 +1,33 @@
-"""Event services: create, change, publish, cancel, duplicate; editions; public listing.
+"""Event services: create, change, publish, cancel, delete; labels; the API representation.
 
-Every rule about events lives here, called by both the HTML and the JSON routes.
+Called by both the HTML and the JSON routes. Editions (territorial launches, duplication,
+roll-ups) live in `events.editions`, the public listing and visibility in `events.listing`.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import N_, _
+from core.settings import local_tz
+from events.editions import edition_days
+from events.listing import visible_to_public
 from events.models import (
+    ActivitySubmission,
     AttendanceMode,
     Event,
     EventKind,
     EventPartner,
     EventStatus,
+    PartnerRole,
     Visibility,
 )
 from events.schemas import EventIn, EventPatch
@@ -36,11 +39,7 @@ from events.signals import (
     event_cancelled,
     event_changed,
 )
-from people.models import Clientele, Organization, PlanItem, Territory, TerritoryKind
-
-LOCAL_TZ = ZoneInfo("America/Toronto")
-EDITION_KINDS = {EventKind.ANNUAL_LAUNCH, EventKind.PERSEVERANCE_DAYS}
-PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED, EventStatus.COMPLETED)
+from people.models import Clientele, Organization, PlanItem, Territory
 
 # Labels as catalog message ids, translated when asked for (one table each, built once).
 KIND_LABELS = {
@@ -69,6 +68,14 @@ MODE_LABELS = {
 }
 
 
+ROLE_LABELS = {
+    PartnerRole.FIDUCIARY: N_("Fiduciaire"),
+    PartnerRole.PARTNER: N_("Partenaire"),
+    PartnerRole.HOST: N_("Hôte"),
+    PartnerRole.FUNDER: N_("Bailleur de fonds"),
+}
+
+
 def kind_label(kind: str) -> str:
     return _(KIND_LABELS[EventKind(kind)])
 
@@ -89,9 +96,8 @@ def mode_label(mode: str) -> str:
     return _(MODE_LABELS[AttendanceMode(mode)])
 
 
-def local_day_bounds(day: date, zone: ZoneInfo = LOCAL_TZ) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+def partner_role_label(role: str) -> str:
+    return _(ROLE_LABELS[PartnerRole(role)])
 
 
 # --------------------------------------------------------------------------- validation
@@ -183,10 +189,9 @@ async def validate_event(data: EventIn, *, event: Event | None = None) -> dict[s
                 "Cette édition a déjà des activités; elle ne peut pas être rattachée."
             )
         elif parent.kind == EventKind.PERSEVERANCE_DAYS and not fields.get("ends_at"):
-            week_start = parent.starts_at.astimezone(LOCAL_TZ).date()
-            week_end = parent.ends_at.astimezone(LOCAL_TZ).date()
-            first = data.starts_at.astimezone(LOCAL_TZ).date()
-            last = data.ends_at.astimezone(LOCAL_TZ).date()
+            week_start, week_end = edition_days(parent)
+            first = data.starts_at.astimezone(local_tz()).date()
+            last = data.ends_at.astimezone(local_tz()).date()
             if first < week_start or last > week_end:
                 fields["starts_at"] = _(
                     "L'activité doit avoir lieu pendant l'édition (du %(start)s au %(end)s).",
@@ -367,6 +372,14 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
     return event
 
 
+async def find_event(event_id: int) -> Event:
+    """An event by id, whoever asks (NotFound if none): the caller checks who may see it."""
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise NotFound()
+    return event
+
+
 async def get_event(actor: Principal | None, event_id: int) -> Event:
     """An event as `actor` may see it: staff see everything, the public only what's published."""
     event = await Event.get_or_none(id=event_id).select_related(
@@ -376,9 +389,23 @@ async def get_event(actor: Principal | None, event_id: int) -> Event:
         raise NotFound()
     if actor is not None and actor.can("events.view"):
         return event
-    if event.status not in PUBLIC_STATUSES or event.visibility == Visibility.PRIVATE:
+    if not visible_to_public(event):
         raise NotFound()
     return event
+
+
+async def load_relations(event: Event, *names: str) -> None:
+    """Load an event's related rows for a page (its clienteles and plan items by default)."""
+    await event.fetch_related(*(names or ("clienteles", "plan_items")))
+
+
+async def partners_of(event: Event) -> list[EventPartner]:
+    """An event's partners with their organization, by role."""
+    return list(
+        await EventPartner.filter(event_id=event.id)
+        .select_related("organization")
+        .order_by("role", "id")
+    )
 
 
 async def publish_event(actor: Principal, event_id: int) -> Event:
@@ -453,337 +480,10 @@ async def delete_event(actor: Principal, event_id: int) -> None:
                 _("Cette édition a des activités publiées; elle ne peut pas être supprimée."),
                 code="has_children",
             )
-        from events.models import ActivitySubmission
-
         await ActivitySubmission.filter(edition_id=event.id).delete()
         await Event.filter(parent_id=event.id).delete()
         await audit(actor, "event.deleted", event, {"title": event.title})
         await event.delete()
-
-
-async def _copy_event(
-    actor: Principal, source: Event, shift: timedelta, parent: Event | None
-) -> Event:
-    await source.fetch_related("clienteles", "plan_items", "partners")
-    copy = await Event.create(
-        uid=f"{uuid.uuid4()}@rassembleur",
-        parent=parent,
-        kind=source.kind,
-        title=source.title,
-        description=source.description,
-        starts_at=source.starts_at + shift,
-        ends_at=source.ends_at + shift,
-        timezone=source.timezone,
-        mode=source.mode,
-        venue_name=source.venue_name,
-        address=source.address,
-        territory_id=source.territory_id,  # type: ignore[attr-defined]
-        online_url=source.online_url,
-        capacity=source.capacity,
-        waitlist=source.waitlist,
-        requires_approval=source.requires_approval,
-        allow_walkins_over_capacity=source.allow_walkins_over_capacity,
-        registration_enabled=source.registration_enabled,
-        registration_opens_at=source.registration_opens_at + shift
-        if source.registration_opens_at
-        else None,
-        registration_closes_at=source.registration_closes_at + shift
-        if source.registration_closes_at
-        else None,
-        visibility=source.visibility,
-        status=EventStatus.DRAFT,
-        organizer_organization_id=source.organizer_organization_id,  # type: ignore[attr-defined]
-        contact_person_id=source.contact_person_id,  # type: ignore[attr-defined]
-        contact_name=source.contact_name,
-        contact_email=source.contact_email,
-        contact_phone=source.contact_phone,
-        image_url=source.image_url,
-        image_alt=source.image_alt,
-        expected_participants=source.expected_participants,
-        created_by_id=actor.user_id,
-    )
-    if source.clienteles:
-        await copy.clienteles.add(*source.clienteles)
-    if source.plan_items:
-        await copy.plan_items.add(*source.plan_items)
-    for partner in source.partners:
-        await EventPartner.create(
-            event=copy,
-            organization_id=partner.organization_id,  # type: ignore[attr-defined]
-            role=partner.role,
-        )
-    return copy
-
-
-async def duplicate_event(
-    actor: Principal, event_id: int, *, shift_days: int = 364, with_children: bool = True
-) -> Event:
-    """ "Same event next year": a draft copy with dates shifted (364 days keeps the weekday)."""
-    authorize(actor, "events.edit")
-    async with in_transaction():
-        source = await Event.get_or_none(id=event_id)
-        if source is None:
-            raise NotFound()
-        shift = timedelta(days=shift_days)
-        parent = await Event.get_or_none(id=source.parent_id) if source.parent_id else None  # type: ignore[attr-defined]
-        copy = await _copy_event(actor, source, shift, parent)
-        children = 0
-        if with_children:
-            for child in await Event.filter(parent_id=source.id).exclude(
-                status=EventStatus.CANCELLED
-            ):
-                await _copy_event(actor, child, shift, copy)
-                children += 1
-        await audit(
-            actor,
-            "event.duplicated",
-            copy,
-            {"source": source.id, "shift_days": shift_days, "children": children},
-        )
-    return copy
-
-
-async def create_territorial_children(actor: Principal, edition_id: int) -> list[Event]:
-    """One launch per MRC of the edition's region, each an editable draft copy."""
-    authorize(actor, "events.edit")
-    async with in_transaction():
-        edition = await Event.get_or_none(id=edition_id).select_related("territory")
-        if edition is None:
-            raise NotFound()
-        if edition.parent_id is not None:  # type: ignore[attr-defined]
-            raise Conflict(_("Seule une édition peut recevoir des lancements territoriaux."))
-        region = edition.territory
-        if region is not None and region.kind == TerritoryKind.MRC:
-            region = await Territory.get_or_none(id=region.parent_id)  # type: ignore[attr-defined]
-        if region is None:
-            raise ValidationFailed(
-                fields={"territory": _("Indiquez d'abord la région de l'édition.")}
-            )
-        mrcs = await Territory.filter(parent_id=region.id, active=True).order_by("name")
-        existing = set(
-            await Event.filter(parent_id=edition.id).values_list("territory_id", flat=True)
-        )
-        await edition.fetch_related("clienteles", "plan_items")
-        created = []
-        for mrc in mrcs:
-            if mrc.id in existing:
-                continue
-            child = await Event.create(
-                uid=f"{uuid.uuid4()}@rassembleur",
-                parent=edition,
-                kind=edition.kind,
-                title=f"{edition.title} — {mrc.name}",
-                description=edition.description,
-                starts_at=edition.starts_at,
-                ends_at=edition.ends_at,
-                timezone=edition.timezone,
-                mode=AttendanceMode.IN_PERSON,
-                territory=mrc,
-                visibility=edition.visibility,
-                status=EventStatus.DRAFT,
-                organizer_organization_id=edition.organizer_organization_id,  # type: ignore[attr-defined]
-                contact_name=edition.contact_name,
-                contact_email=edition.contact_email,
-                contact_phone=edition.contact_phone,
-                created_by_id=actor.user_id,
-            )
-            if edition.clienteles:
-                await child.clienteles.add(*edition.clienteles)
-            if edition.plan_items:
-                await child.plan_items.add(*edition.plan_items)
-            created.append(child)
-        await audit(
-            actor,
-            "event.territorial_children_created",
-            edition,
-            {"created": len(created), "region": region.code},
-        )
-    return created
-
-
-# --------------------------------------------------------------------------- listing
-
-
-@dataclass
-class EventFilters:
-    kind: str | None = None
-    territory: str | None = None
-    clientele: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    q: str | None = None
-    parent_id: int | None = None
-    status: str | None = None
-    day: date | None = None
-    top_level: bool = False
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_params(cls, params: Any) -> EventFilters:
-        """From query parameters; bad values are ignored and reported in `errors`."""
-        filters = cls()
-        errors = filters.errors
-        kind = (params.get("kind") or "").strip()
-        if kind:
-            if kind in {k.value for k in EventKind}:
-                filters.kind = kind
-            else:
-                errors["kind"] = _("Type d'événement inconnu.")
-        filters.territory = (params.get("territory") or "").strip()[:10] or None
-        filters.clientele = (params.get("clientele") or "").strip()[:32] or None
-        for key, attr in (("from", "date_from"), ("to", "date_to"), ("day", "day")):
-            raw = (params.get(key) or "").strip()
-            if raw:
-                try:
-                    setattr(filters, attr, date.fromisoformat(raw[:10]))
-                except ValueError:
-                    errors[key] = _("Date invalide (format attendu : 2027-02-16).")
-        filters.q = (params.get("q") or "").strip()[:200] or None
-        raw_parent = (params.get("parent_id") or "").strip()
-        if raw_parent:
-            try:
-                filters.parent_id = int(raw_parent)
-            except ValueError:
-                errors["parent_id"] = _("Identifiant invalide.")
-        status = (params.get("status") or "").strip()
-        if status in {s.value for s in EventStatus}:
-            filters.status = status
-        return filters
-
-    def query_string(self) -> str:
-        from urllib.parse import urlencode
-
-        pairs = {
-            "kind": self.kind,
-            "territory": self.territory,
-            "clientele": self.clientele,
-            "from": self.date_from.isoformat() if self.date_from else None,
-            "to": self.date_to.isoformat() if self.date_to else None,
-            "day": self.day.isoformat() if self.day else None,
-            "q": self.q,
-            "parent_id": self.parent_id,
-            "status": self.status,
-        }
-        return urlencode({k: v for k, v in pairs.items() if v not in (None, "")})
-
-
-async def _territory_ids(code: str) -> list[int]:
-    territory = await Territory.get_or_none(code=code)
-    if territory is None:
-        return []
-    ids = [territory.id]
-    if territory.kind == TerritoryKind.REGION:
-        ids += [child.id for child in await Territory.filter(parent_id=territory.id).only("id")]
-    return ids
-
-
-async def filtered_events(filters: EventFilters, *, public: bool = True) -> QuerySet[Event]:
-    """The events matching `filters`; `public` keeps only what anyone may list."""
-    query = Event.all()
-    if public:
-        query = query.filter(status__in=PUBLIC_STATUSES, visibility=Visibility.PUBLIC)
-    elif filters.status:
-        query = query.filter(status=filters.status)
-    if filters.kind:
-        query = query.filter(kind=filters.kind)
-    if filters.territory:
-        query = query.filter(territory_id__in=await _territory_ids(filters.territory))
-    if filters.clientele:
-        ids = await Event.filter(clienteles__code=filters.clientele).values_list("id", flat=True)
-        query = query.filter(id__in=list(ids))
-    if filters.day:
-        start, end = local_day_bounds(filters.day)
-        query = query.filter(starts_at__lt=end, ends_at__gt=start)
-    if filters.date_from:
-        query = query.filter(ends_at__gt=local_day_bounds(filters.date_from)[0])
-    if filters.date_to:
-        query = query.filter(starts_at__lt=local_day_bounds(filters.date_to)[1])
-    if filters.q:
-        query = query.filter(
-            Q(title__icontains=filters.q)
-            | Q(description__icontains=filters.q)
-            | Q(venue_name__icontains=filters.q)
-            | Q(address__icontains=filters.q)
-        )
-    if filters.parent_id is not None:
-        query = query.filter(parent_id=filters.parent_id)
-    elif filters.top_level:
-        query = query.filter(parent_id__isnull=True)
-    return query
-
-
-async def list_events(
-    actor: Principal | None,
-    filters: EventFilters,
-    *,
-    page: int = 1,
-    per_page: int = 50,
-    public: bool = True,
-) -> tuple[list[Event], int]:
-    if not public:
-        authorize(actor, "events.view")
-    query = await filtered_events(filters, public=public)
-    total = await query.count()
-    events = (
-        await query.order_by("starts_at", "id")
-        .offset((max(1, page) - 1) * per_page)
-        .limit(per_page)
-        .select_related("territory", "parent")
-        .prefetch_related("clienteles")
-    )
-    return list(events), total
-
-
-@dataclass
-class EditionTotals:
-    children: int = 0
-    published: int = 0
-    drafts: int = 0
-    cancelled: int = 0
-    capacity: int = 0
-    seats_taken: int = 0
-    expected: int = 0
-    territories: dict[str, int] = field(default_factory=dict)
-    pending_submissions: int = 0
-
-
-async def edition_totals(edition: Event) -> EditionTotals:
-    """Roll-up of an edition's children (counts, capacity, places taken, by territory)."""
-    from events.models import ActivitySubmission, SubmissionStatus
-
-    totals = EditionTotals()
-    children = await Event.filter(parent_id=edition.id).select_related("territory")
-    for child in children:
-        totals.children += 1
-        if child.status in (EventStatus.PUBLISHED, EventStatus.COMPLETED):
-            totals.published += 1
-        elif child.status == EventStatus.DRAFT:
-            totals.drafts += 1
-        else:
-            totals.cancelled += 1
-        if child.status != EventStatus.CANCELLED:
-            totals.capacity += child.capacity or 0
-            totals.seats_taken += child.seats_taken
-            totals.expected += child.expected_participants or 0
-        name = child.territory.name if child.territory else _("Sans territoire")
-        totals.territories[name] = totals.territories.get(name, 0) + 1
-    totals.territories = dict(sorted(totals.territories.items()))
-    totals.pending_submissions = await ActivitySubmission.filter(
-        edition_id=edition.id, status=SubmissionStatus.PENDING
-    ).count()
-    return totals
-
-
-async def current_jps_edition(now: datetime | None = None) -> Event | None:
-    """The JPS edition people are submitting to: the next one not over, else the latest."""
-    now = now or datetime.now(UTC)
-    base = Event.filter(
-        kind=EventKind.PERSEVERANCE_DAYS,
-        parent_id__isnull=True,
-        status__in=(EventStatus.PUBLISHED, EventStatus.COMPLETED),
-    )
-    upcoming = await base.filter(ends_at__gte=now).order_by("starts_at").first()
-    return upcoming or await base.order_by("-starts_at").first()
 
 
 async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict[str, Any]:

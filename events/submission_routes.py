@@ -10,14 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from core.auth import Principal, requires
+from core.auth import requires
 from core.errors import Conflict, ValidationFailed
-from core.http import client_ip_of, flash, read_form, redirect
+from core.http import actor_of, client_ip_of, flash, path_id, read_form, redirect, settings_of
 from core.i18n import N_, _, current_language
-from core.settings import Settings
+from core.settings import local_tz
 from core.templating import render
+from events import editions, submissions
 from events import service as events_service
-from events import submissions
 from events.models import ActivitySubmission, Event, SubmissionStatus
 
 SUBMIT_LIMIT = "10/hour"
@@ -38,16 +38,6 @@ TEXT_FIELDS = (
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _actor(request: Request) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
-
-
 def _form_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in TEXT_FIELDS:
@@ -60,7 +50,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
 
 def _submission_values(submission: ActivitySubmission) -> dict[str, Any]:
     """A stored submission as form values (local datetimes for datetime-local inputs)."""
-    local = submissions.LOCAL_TZ
+    local = local_tz()
     return {
         "title": submission.title,
         "description": submission.description,
@@ -82,7 +72,7 @@ def _submission_values(submission: ActivitySubmission) -> dict[str, Any]:
 
 
 async def _form_context(edition: Event) -> dict[str, Any]:
-    first_day, last_day = submissions.edition_days(edition)
+    first_day, last_day = editions.edition_days(edition)
     language = current_language.get()
     return {
         "edition": edition,
@@ -96,17 +86,14 @@ async def _form_context(edition: Event) -> dict[str, Any]:
 
 
 async def _clientele_names() -> dict[str, str]:
-    language = current_language.get()
-    from people.models import Clientele
-
-    return {c.code: c.name(language) for c in await Clientele.all()}
+    return await submissions.clientele_names(current_language.get())
 
 
 # --------------------------------------------------------------------------- public form
 
 
 async def _current_open_edition() -> Event | None:
-    edition = await events_service.current_jps_edition()
+    edition = await editions.current_jps_edition()
     return edition if edition is not None and submissions.is_open(edition) else None
 
 
@@ -152,7 +139,7 @@ async def submission_create(request: Request) -> Response:
             values,
             language=current_language.get(),
             ip=client_ip_of(request),
-            settings=_settings(request),
+            settings=settings_of(request),
         )
     except ValidationFailed as error:
         return await _public_form(
@@ -165,14 +152,7 @@ async def submission_create(request: Request) -> Response:
 
 
 async def submission_thanks(request: Request) -> Response:
-    submission_id = request.session.get("jps_submission")
-    submission = (
-        await ActivitySubmission.get_or_none(id=submission_id).select_related(
-            "edition", "territory"
-        )
-        if isinstance(submission_id, int)
-        else None
-    )
+    submission = await submissions.just_submitted(request.session.get("jps_submission"))
     if submission is None:
         return redirect("/jps/proposer")
     return render(
@@ -234,7 +214,7 @@ async def submission_update(request: Request) -> Response:
     values = _form_values(form)
     try:
         await submissions.resubmit(
-            token, values, ip=client_ip_of(request), settings=_settings(request)
+            token, values, ip=client_ip_of(request), settings=settings_of(request)
         )
     except ValidationFailed as error:
         return await _token_page(
@@ -263,7 +243,7 @@ async def _queue_page(
     decision_values: dict[int, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    actor = _actor(request)
+    actor = actor_of(request)
     edition = await events_service.get_event(actor, edition_id)
     items = await submissions.list_submissions(actor, edition.id)
     groups = [
@@ -289,7 +269,7 @@ async def _queue_page(
 
 @requires("events.view")
 async def submission_queue(request: Request) -> Response:
-    return await _queue_page(request, int(request.path_params["id"]))
+    return await _queue_page(request, path_id(request))
 
 
 DECISIONS: dict[str, tuple[Any, str]] = {
@@ -311,14 +291,14 @@ def _decision_endpoint(decision: str) -> Any:
     @requires("events.edit")
     async def endpoint(request: Request) -> Response:
         form = await read_form(request)
-        submission_id = int(request.path_params["id"])
-        actor = _actor(request)
+        submission_id = path_id(request)
+        actor = actor_of(request)
         submission = await submissions.get_submission(actor, submission_id)
         edition_id: int = submission.edition_id  # type: ignore[attr-defined]
         raw = form.get("message", "")
         message = raw if isinstance(raw, str) else ""
         try:
-            await function(actor, submission_id, message, settings=_settings(request))
+            await function(actor, submission_id, message, settings=settings_of(request))
         except ValidationFailed as error:
             if "message" in error.fields:
                 return await _queue_page(

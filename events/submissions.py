@@ -30,6 +30,7 @@ from core.i18n import _
 from core.mail.outbox import queue_mail
 from core.settings import Settings, load_settings
 from events import service as events_service
+from events.editions import edition_days, edition_region
 from events.models import (
     ActivitySubmission,
     Event,
@@ -39,8 +40,7 @@ from events.models import (
     Visibility,
 )
 from events.schemas import EventIn
-from events.schemas_submissions import (
-    LOCAL_TZ,
+from events.submission_schemas import (
     MAX_MESSAGE,
     DecisionIn,
     SubmissionContext,
@@ -79,17 +79,6 @@ def event_url(base_url: str, event_id: int) -> str:
 # --------------------------------------------------------------------------- edition
 
 
-async def edition_region(edition: Event) -> Territory | None:
-    """The administrative region of an edition (its territory, or the MRC's parent)."""
-    territory_id = edition.territory_id  # type: ignore[attr-defined]
-    if territory_id is None:
-        return None
-    territory = await Territory.get_or_none(id=territory_id)
-    if territory is not None and territory.kind == TerritoryKind.MRC:
-        territory = await Territory.get_or_none(id=territory.parent_id)  # type: ignore[attr-defined]
-    return territory
-
-
 async def mrc_choices(edition: Event) -> list[tuple[Territory, list[Territory]]]:
     """[(region, [MRCs])] a submitter may pick: the edition's region's, else every region's."""
     region = await edition_region(edition)
@@ -108,12 +97,9 @@ async def clientele_choices() -> list[Clientele]:
     return list(await Clientele.filter(active=True).order_by("position", "code"))
 
 
-def edition_days(edition: Event) -> tuple[Any, Any]:
-    """First and last local dates of an edition."""
-    return (
-        edition.starts_at.astimezone(LOCAL_TZ).date(),
-        edition.ends_at.astimezone(LOCAL_TZ).date(),
-    )
+async def clientele_names(language: str) -> dict[str, str]:
+    """Every clientele's name in `language`, by code."""
+    return {c.code: c.name(language) for c in await Clientele.all()}
 
 
 def is_open(edition: Event, now: datetime | None = None) -> bool:
@@ -249,6 +235,15 @@ async def get_by_token(token: str) -> ActivitySubmission:
     if submission is None:
         raise NotFound()
     return submission
+
+
+async def just_submitted(submission_id: object) -> ActivitySubmission | None:
+    """The submission this browser just sent (its id kept in the session), if any."""
+    if not isinstance(submission_id, int):
+        return None
+    return await ActivitySubmission.get_or_none(id=submission_id).select_related(
+        "edition", "territory"
+    )
 
 
 async def resubmit(

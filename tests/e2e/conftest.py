@@ -51,7 +51,7 @@ def live_server(tmp_path_factory) -> Iterator[dict[str, str]]:
             "RUN_WORKER_IN_SERVER": "false",
         }
     )
-    cli = [sys.executable, "-m", "core.cli"]
+    cli = [sys.executable, "-m", "cli"]
     subprocess.run([*cli, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run(
         [*cli, "create-user", "orga@exemple.qc.ca", "--role", "organizer", "--password-stdin"],

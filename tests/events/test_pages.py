@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from core.auth import Principal
-from events import service
+from core.settings import local_tz
+from events import editions, service
 from events.models import Event, EventKind, EventStatus, Visibility
 from events.schemas import EventIn
 from people.models import Clientele, Organization, Territory
@@ -216,7 +217,7 @@ async def test_edition_page_lists_children_by_date_with_mrc_filter(client):
         starts_at="2027-10-05T09:00",
         ends_at="2027-10-05T12:00",
     )
-    children = await service.create_territorial_children(SYSTEM, launch.id)
+    children = await editions.create_territorial_children(SYSTEM, launch.id)
     assert len(children) == 6
     by_code = {}
     for day, child in enumerate(children):
@@ -440,7 +441,7 @@ async def test_demo_events_load_once_and_fill_the_pages(client):
 
     jps = await Event.get(kind="perseverance_days")
     assert jps.status == EventStatus.PUBLISHED
-    local = jps.starts_at.astimezone(service.LOCAL_TZ), jps.ends_at.astimezone(service.LOCAL_TZ)
+    local = jps.starts_at.astimezone(local_tz()), jps.ends_at.astimezone(local_tz())
     assert (local[0].date().isoformat(), local[1].date().isoformat()) == (
         "2027-02-15",
         "2027-02-19",
@@ -457,7 +458,7 @@ async def test_demo_events_load_once_and_fill_the_pages(client):
         "2463",
         "2464",
     }
-    assert len({a.starts_at.astimezone(service.LOCAL_TZ).date() for a in activities}) == 5
+    assert len({a.starts_at.astimezone(local_tz()).date() for a in activities}) == 5
     launch = await Event.get(kind="annual_launch", parent_id=None)
     assert launch.title == "Lancement du portrait régional 2027"
     launches = await Event.filter(parent_id=launch.id, status=EventStatus.PUBLISHED)

@@ -7,7 +7,7 @@ import pytest
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, ValidationFailed
 from core.models import AuditEntry, Role
-from events import service
+from events import editions, listing, service
 from events.models import Event, EventKind, EventStatus
 from events.schemas import EventIn
 from people.models import Territory
@@ -127,20 +127,20 @@ async def test_territorial_launches_one_per_mrc(db):
     launch = await service.create_event(
         SYSTEM, event_in(title="Lancement du portrait 2027", kind="annual_launch", territory="14")
     )
-    children = await service.create_territorial_children(SYSTEM, launch.id)
+    children = await editions.create_territorial_children(SYSTEM, launch.id)
     mrcs = await Territory.filter(parent__code="14").count()
     assert len(children) == mrcs == 6
     assert {c.kind for c in children} == {EventKind.ANNUAL_LAUNCH}
-    again = await service.create_territorial_children(SYSTEM, launch.id)
+    again = await editions.create_territorial_children(SYSTEM, launch.id)
     assert again == []
-    totals = await service.edition_totals(launch)
+    totals = await editions.edition_totals(launch)
     assert totals.children == 6 and totals.drafts == 6 and len(totals.territories) == 6
 
 
 async def test_duplicate_next_year_keeps_weekday_and_children(db):
     edition = await jps_edition()
     await service.create_event(SYSTEM, event_in(kind="activity", parent_id=edition.id))
-    copy = await service.duplicate_event(SYSTEM, edition.id)
+    copy = await editions.duplicate_event(SYSTEM, edition.id)
     assert copy.status == EventStatus.DRAFT
     assert copy.starts_at.weekday() == edition.starts_at.weekday()
     assert copy.starts_at.year == 2028
@@ -158,12 +158,12 @@ async def test_public_filters(db):
     await service.create_event(SYSTEM, event_in(title="Brouillon"))
     for e in (a, b):
         await service.publish_event(SYSTEM, e.id)
-    f = service.EventFilters.from_params({"clientele": "youth"})
-    events, total = await service.list_events(None, f)
+    f = listing.EventFilters.from_params({"clientele": "youth"})
+    events, total = await listing.list_events(None, f)
     assert [e.title for e in events] == ["Atelier Joliette"] and total == 1
-    f = service.EventFilters.from_params({"territory": "14"})  # region includes its MRCs
-    assert (await service.list_events(None, f))[1] == 2
-    f = service.EventFilters.from_params({"q": "matawinie"})
-    assert [e.title for e in (await service.list_events(None, f))[0]] == ["Atelier Matawinie"]
-    f = service.EventFilters.from_params({"from": "pas-une-date", "kind": "zzz"})
+    f = listing.EventFilters.from_params({"territory": "14"})  # region includes its MRCs
+    assert (await listing.list_events(None, f))[1] == 2
+    f = listing.EventFilters.from_params({"q": "matawinie"})
+    assert [e.title for e in (await listing.list_events(None, f))[0]] == ["Atelier Matawinie"]
+    f = listing.EventFilters.from_params({"from": "pas-une-date", "kind": "zzz"})
     assert set(f.errors) == {"from", "kind"}

@@ -1,4 +1,5 @@
-"""Demo content for `make run` / `rassembleur demo`: an admin account, people, plan items."""
+"""Demo content for `make run` / `rassembleur demo`: an admin account, people, plan items,
+events (beside `server.py`, not in `core`: it calls the feature packages)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""JSON API for events (DESIGN.md, "HTTP surface"): thin handlers over events.service."""
+"""JSON API for events (DESIGN.md, "HTTP surface"): thin handlers over events.service,
+events.editions and events.listing."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from starlette.routing import Route
 
 from core.auth import current_principal, requires
 from core.errors import ValidationFailed
-from core.http import int_query_param, json_response, parse_json
+from core.http import actor_of, int_query_param, json_response, parse_json, path_id, settings_of
 from core.openapi import api_doc
-from events import service
+from events import editions, listing, service
 from events.schemas import CancelIn, DuplicateIn, EventIn, EventList, EventOut, EventPatch
 
 TAGS = ["événements"]
@@ -35,7 +36,7 @@ async def _out(request: Request, event_id: int, status_code: int = 200) -> Respo
     principal = await current_principal(request)
     event = await service.get_event(principal, event_id)
     staff = principal is not None and principal.can("events.view")
-    body = await service.event_out(event, base_url=request.app.state.settings.base_url, staff=staff)
+    body = await service.event_out(event, base_url=settings_of(request).base_url, staff=staff)
     return json_response(body, status_code=status_code)
 
 
@@ -49,7 +50,7 @@ async def _out(request: Request, event_id: int, status_code: int = 200) -> Respo
 @requires("events.edit")
 async def create(request: Request) -> Response:
     data = await parse_json(request, EventIn)
-    event = await service.create_event(request.state.principal, data)
+    event = await service.create_event(actor_of(request), data)
     return await _out(request, event.id, 201)
 
 
@@ -63,24 +64,24 @@ async def create(request: Request) -> Response:
 )
 async def list_events(request: Request) -> Response:
     principal = await current_principal(request)
-    filters = service.EventFilters.from_params(request.query_params)
+    filters = listing.EventFilters.from_params(request.query_params)
     if filters.errors:
         raise ValidationFailed(fields=filters.errors)
     page = int_query_param(request, "page", 1, 1, 100_000)
     per_page = int_query_param(request, "per_page", 50, 1, 200)
     staff = principal is not None and principal.can("events.view")
     public = not (staff and filters.status is not None)
-    events, total = await service.list_events(
+    events, total = await listing.list_events(
         principal, filters, page=page, per_page=per_page, public=public
     )
-    base_url = request.app.state.settings.base_url
+    base_url = settings_of(request).base_url
     items = [await service.event_out(e, base_url=base_url, staff=staff) for e in events]
     return json_response({"items": items, "total": total, "page": page, "per_page": per_page})
 
 
 @api_doc(summary="Détail d'un événement", tags=TAGS, auth="public", response=EventOut, errors=[404])
 async def detail(request: Request) -> Response:
-    return await _out(request, request.path_params["id"])
+    return await _out(request, path_id(request))
 
 
 @api_doc(
@@ -92,26 +93,26 @@ async def detail(request: Request) -> Response:
 )
 @requires("events.edit")
 async def patch(request: Request) -> Response:
-    event_id = request.path_params["id"]
+    event_id = path_id(request)
     changes = await parse_json(request, EventPatch)
-    event = await service.get_event(request.state.principal, event_id)
+    event = await service.get_event(actor_of(request), event_id)
     data = await service.merge_patch(event, changes)
-    await service.update_event(request.state.principal, event_id, data)
+    await service.update_event(actor_of(request), event_id, data)
     return await _out(request, event_id)
 
 
 @api_doc(summary="Supprimer un brouillon", tags=TAGS, response_status=204, errors=[404, 409])
 @requires("events.edit")
 async def delete(request: Request) -> Response:
-    await service.delete_event(request.state.principal, request.path_params["id"])
+    await service.delete_event(actor_of(request), path_id(request))
     return Response(status_code=204)
 
 
 @api_doc(summary="Publier un brouillon", tags=TAGS, response=EventOut, errors=[404, 409, 422])
 @requires("events.edit")
 async def publish(request: Request) -> Response:
-    await service.publish_event(request.state.principal, request.path_params["id"])
-    return await _out(request, request.path_params["id"])
+    await service.publish_event(actor_of(request), path_id(request))
+    return await _out(request, path_id(request))
 
 
 @api_doc(
@@ -128,8 +129,8 @@ async def cancel(request: Request) -> Response:
         if int(request.headers.get("content-length") or 0) > 0
         else CancelIn()
     )
-    await service.cancel_event(request.state.principal, request.path_params["id"], data.message)
-    return await _out(request, request.path_params["id"])
+    await service.cancel_event(actor_of(request), path_id(request), data.message)
+    return await _out(request, path_id(request))
 
 
 @api_doc(
@@ -147,9 +148,9 @@ async def duplicate(request: Request) -> Response:
         if int(request.headers.get("content-length") or 0) > 0
         else DuplicateIn()
     )
-    copy = await service.duplicate_event(
-        request.state.principal,
-        request.path_params["id"],
+    copy = await editions.duplicate_event(
+        actor_of(request),
+        path_id(request),
         shift_days=data.shift_days,
         with_children=data.with_children,
     )
@@ -165,10 +166,8 @@ async def duplicate(request: Request) -> Response:
 )
 @requires("events.edit")
 async def territorial_launches(request: Request) -> Response:
-    created = await service.create_territorial_children(
-        request.state.principal, request.path_params["id"]
-    )
-    base_url = request.app.state.settings.base_url
+    created = await editions.create_territorial_children(actor_of(request), path_id(request))
+    base_url = settings_of(request).base_url
     items = [await service.event_out(e, base_url=base_url, staff=True) for e in created]
     return json_response(
         {"items": items, "total": len(items), "page": 1, "per_page": len(items)}, 201

@@ -12,13 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from core.i18n import _, format_day
+from core.settings import local_tz
 
-LOCAL_TZ = ZoneInfo("America/Toronto")
 MAX_DESCRIPTION = 5_000
 MAX_PARTICIPANTS = 100_000
 MAX_MESSAGE = 5_000
@@ -73,7 +72,7 @@ def week_message(ctx: SubmissionContext) -> str:
 
 
 class SubmissionIn(BaseModel):
-    """A partner's proposed activity. Datetimes without an offset are America/Toronto."""
+    """A partner's proposed activity. Datetimes without an offset are in the local time zone."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -115,10 +114,10 @@ class SubmissionIn(BaseModel):
     @field_validator("starts_at", "ends_at")
     @classmethod
     def _local(cls, value: datetime, info: ValidationInfo) -> datetime:
-        value = value.replace(tzinfo=LOCAL_TZ) if value.tzinfo is None else value
+        value = value.replace(tzinfo=local_tz()) if value.tzinfo is None else value
         ctx = _context(info)
         if ctx is not None:
-            day = value.astimezone(LOCAL_TZ).date()
+            day = value.astimezone(local_tz()).date()
             if not ctx.first_day <= day <= ctx.last_day:
                 raise ValueError(week_message(ctx))
         if info.field_name == "ends_at":

@@ -10,10 +10,11 @@
   text), never a silently unfiltered feed.
 - GET /events/{id}/calendar.ics: an edition and its public children.
 
-Feeds are cacheable: a strong ETag computed before the body is built (from one aggregate
-query over the events: count, latest updated_at, sums of ids and sequences; plus the
-filters, the language and the base URL), so a revalidation loads no rows, and recently
-built bodies are kept by ETag (a repeated request only runs the aggregate).
+Which events each calendar holds lives in `events.calendars`. Feeds are cacheable: a
+strong ETag computed before the body is built (from one aggregate query over the events:
+count, latest updated_at, sums of ids and sequences; plus the filters, the language and
+the base URL), so a revalidation loads no rows, and recently built bodies are kept by
+ETag (a repeated request only runs the aggregate).
 Last-Modified is the latest change of any event that could belong to the answer (an
 event leaving the feed also moves it). 304 answers If-None-Match (which wins) and
 If-Modified-Since.
@@ -24,92 +25,29 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from tortoise.functions import Count, Max, Sum
 from tortoise.queryset import QuerySet
 
 from core import i18n
 from core.auth import current_principal
 from core.errors import NotFound
+from core.http import path_id, settings_of
 from core.i18n import _
 from core.openapi import api_doc
-from events.ics import ICS_CONTENT_TYPE, ICS_FIELDS, CalendarEvent, EventRow, build_calendar
-from events.models import Event, Visibility
-from events.service import LOCAL_TZ, PUBLIC_STATUSES, EventFilters, filtered_events
-from people.models import Clientele, Territory
+from events import calendars, service
+from events.calendars import Fingerprint, latest, utc
+from events.ics import ICS_CONTENT_TYPE, CalendarEvent, build_calendar
+from events.listing import visible_to_public
+from events.models import Event
 
 FORMAT_VERSION = "1"  # bump when the ICS output changes for the same data
 MAX_AGE = 300
-PAST_DAYS = 365  # how far back the public feed goes when `from` is not given
-FEED_PARAMS = ("kind", "territory", "clientele", "from", "to")
 ICS_CONTENT = {"text/calendar": {"schema": {"type": "string"}}}
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """What identifies a calendar's content: its events' count, ids, sequences, last change.
-
-    Every change that alters an event's ICS goes through `Model.save()` (which moves
-    `updated_at`); an event entering or leaving the set changes the count, the id sum or
-    the latest change. A status change by queryset update (published -> completed, the
-    worker) does not alter the ICS (both are CONFIRMED).
-    """
-
-    count: int = 0
-    latest: datetime | None = None
-    id_sum: int = 0
-    sequence_sum: int = 0
-
-    @classmethod
-    def of(cls, events: Sequence[CalendarEvent]) -> Fingerprint:
-        return cls(
-            count=len(events),
-            latest=_latest(*(e.updated_at for e in events)),
-            id_sum=sum(e.id for e in events),
-            sequence_sum=sum(e.sequence for e in events),
-        )
-
-    def __add__(self, other: Fingerprint) -> Fingerprint:
-        return Fingerprint(
-            self.count + other.count,
-            _latest(self.latest, other.latest),
-            self.id_sum + other.id_sum,
-            self.sequence_sum + other.sequence_sum,
-        )
-
-
-async def _fingerprint(query: QuerySet[Event]) -> Fingerprint:
-    """One aggregate query (no rows loaded)."""
-    rows = await query.annotate(
-        n=Count("id"), latest=Max("updated_at"), ids=Sum("id"), sequences=Sum("sequence")
-    ).values("n", "latest", "ids", "sequences")
-    row = rows[0] if rows else {}
-    latest = row.get("latest")
-    if isinstance(latest, str):  # SQLite gives the stored text
-        latest = datetime.fromisoformat(latest)
-    return Fingerprint(
-        count=int(row.get("n") or 0),
-        latest=_utc(latest) if isinstance(latest, datetime) else None,
-        id_sum=int(row.get("ids") or 0),
-        sequence_sum=int(row.get("sequences") or 0),
-    )
-
-
-def _utc(value: datetime) -> datetime:
-    value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _latest(*values: datetime | None) -> datetime | None:
-    present = [_utc(v) for v in values if v is not None]
-    return max(present) if present else None
 
 
 def _etag(fingerprint: Fingerprint, parts: Sequence[object]) -> str:
@@ -142,7 +80,7 @@ def _not_modified(request: Request, etag: str, last_modified: datetime | None) -
             return False
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        return _utc(last_modified).replace(microsecond=0) <= since
+        return utc(last_modified).replace(microsecond=0) <= since
     return False
 
 
@@ -156,12 +94,8 @@ def _headers(
         "Content-Disposition": disposition,
     }
     if last_modified is not None:
-        headers["Last-Modified"] = format_datetime(_utc(last_modified), usegmt=True)
+        headers["Last-Modified"] = format_datetime(utc(last_modified), usegmt=True)
     return headers
-
-
-async def _latest_change(query: QuerySet[Event]) -> datetime | None:
-    return (await _fingerprint(query)).latest
 
 
 class _BodyCache:
@@ -202,13 +136,13 @@ async def _calendar_response(
     head: Sequence[Event] = (),
 ) -> Response:
     """304, or the calendar of `head` + the events of `query` (by start time)."""
-    base_url = request.app.state.settings.base_url
+    base_url = settings_of(request).base_url
     parts = [base_url, public, name, *parts]
     fingerprint = Fingerprint.of(head)
     if query is not None:
-        fingerprint += await _fingerprint(query)
+        fingerprint += await calendars.fingerprint(query)
     etag = _etag(fingerprint, parts)
-    last_modified = _latest(last_modified, fingerprint.latest)
+    last_modified = latest(last_modified, fingerprint.latest)
     if _not_modified(request, etag, last_modified):
         headers = _headers(etag, last_modified, public=public, disposition=disposition)
         return Response(status_code=304, headers=headers)
@@ -216,12 +150,11 @@ async def _calendar_response(
     if body is None:
         events: list[CalendarEvent] = list(head)
         if query is not None:
-            rows = await query.order_by("starts_at", "id").values(*ICS_FIELDS)
-            events += [EventRow(**row) for row in rows]
+            events += await calendars.calendar_rows(query)
         # The ETag of what is actually sent (the data may have changed meanwhile).
         fingerprint = Fingerprint.of(events)
         etag = _etag(fingerprint, parts)
-        last_modified = _latest(last_modified, fingerprint.latest)
+        last_modified = latest(last_modified, fingerprint.latest)
         body = build_calendar(events, base_url=base_url, name=name)
         BODY_CACHE.put(etag, body)
     return Response(
@@ -239,36 +172,15 @@ def _bad_request(messages: Iterable[str]) -> Response:
     )
 
 
-async def _visible_event(request: Request, event_id: int) -> tuple[Event, bool]:
+async def _visible_event(request: Request) -> tuple[Event, bool]:
     """The event and whether it is public; 404 unless anyone or this staff member may see it."""
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise NotFound()
-    if event.status in PUBLIC_STATUSES and event.visibility != Visibility.PRIVATE:
+    event = await service.find_event(path_id(request))
+    if visible_to_public(event):
         return event, True
     principal = await current_principal(request)
     if principal is not None and principal.can("events.view"):
         return event, False
     raise NotFound()
-
-
-async def _feed_filters(params: Any) -> tuple[EventFilters, list[str]]:
-    parsed = EventFilters.from_params(params)
-    errors = [parsed.errors[key] for key in FEED_PARAMS if key in parsed.errors]
-    filters = EventFilters(
-        kind=parsed.kind,
-        territory=parsed.territory,
-        clientele=parsed.clientele,
-        date_from=parsed.date_from,
-        date_to=parsed.date_to,
-    )
-    if filters.territory and not await Territory.exists(code=filters.territory):
-        errors.append(_("Territoire inconnu : %(code)s.", code=filters.territory))
-    if filters.clientele and not await Clientele.exists(code=filters.clientele):
-        errors.append(_("Clientèle inconnue : %(codes)s.", codes=filters.clientele))
-    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
-        errors.append(_("La date de fin doit suivre la date de début."))
-    return filters, errors
 
 
 # --------------------------------------------------------------------------- routes
@@ -281,7 +193,7 @@ async def _feed_filters(params: Any) -> tuple[EventFilters, list[str]]:
     response_content=ICS_CONTENT,
 )
 async def event_calendar(request: Request) -> Response:
-    event, public = await _visible_event(request, request.path_params["id"])
+    event, public = await _visible_event(request)
     return await _calendar_response(
         request,
         None,
@@ -318,13 +230,10 @@ async def event_calendar(request: Request) -> Response:
     response_content=ICS_CONTENT,
 )
 async def public_calendar(request: Request) -> Response:
-    filters, errors = await _feed_filters(request.query_params)
+    filters, errors = await calendars.feed_filters(request.query_params)
     if errors:
         return _bad_request(errors)
-    if filters.date_from is None:
-        today = datetime.now(UTC).astimezone(LOCAL_TZ).date()
-        filters.date_from = today - timedelta(days=PAST_DAYS)
-    query = await filtered_events(filters, public=True)
+    query = await calendars.public_feed(filters)
     parts = [
         "feed",
         filters.kind,
@@ -337,8 +246,7 @@ async def public_calendar(request: Request) -> Response:
         request,
         query,
         parts=parts,
-        # Any change to any event counts (one that left the feed changed the feed too).
-        last_modified=await _latest_change(Event.all()),
+        last_modified=await calendars.public_feed_changed(),
         public=True,
         disposition='inline; filename="calendrier.ics"',
         name=_("Calendrier des événements"),
@@ -352,17 +260,12 @@ async def public_calendar(request: Request) -> Response:
     response_content=ICS_CONTENT,
 )
 async def edition_calendar(request: Request) -> Response:
-    edition, public = await _visible_event(request, request.path_params["id"])
-    children = Event.filter(
-        parent_id=edition.id, status__in=PUBLIC_STATUSES, visibility=Visibility.PUBLIC
-    )
+    edition, public = await _visible_event(request)
     return await _calendar_response(
         request,
-        children,
+        calendars.edition_feed(edition),
         parts=["edition", edition.id],
-        last_modified=_latest(
-            edition.updated_at, await _latest_change(Event.filter(parent_id=edition.id))
-        ),
+        last_modified=await calendars.edition_feed_changed(edition),
         public=public,
         disposition=f'inline; filename="edition-{edition.id}.ics"',
         name=edition.title,

@@ -1,4 +1,8 @@
-"""The `rassembleur` command: serve, migrate, worker, accounts, imports, demo data."""
+"""The `rassembleur` command: serve, migrate, worker, accounts, imports, demo data.
+
+A top-level module beside `server.py` (not in `core`): it calls the feature packages.
+`python -m cli …` runs it too.
+"""
 
 from __future__ import annotations
 
@@ -199,7 +203,7 @@ def cmd_send_test_mail(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from core.demo import load_demo
+    from demo import load_demo
 
     async def run() -> None:
         result = await load_demo(settings, if_empty=args.if_empty)
