@@ -80,6 +80,16 @@ def clean_answers(
     return cleaned, errors
 
 
+def format_answer(question: Question | None, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return _("Oui") if value else _("Non")
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
 @post_save(Question)
 async def _question_saved(sender: Any, instance: Question, *args: Any) -> None:
     await _question_changed(instance)
