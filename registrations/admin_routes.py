@@ -451,7 +451,7 @@ REGISTRATION_LIST_SCHEMA = {
 )
 @requires("registrations.manage")
 async def api_list(request: Request) -> Response:
-    # Same path as the public POST (registrations.routes), hence `{id}` and not `{event_id}`:
+    # Same path as the public POST (registrations.api_routes), hence `{id}` and not `{event_id}`:
     # the event scope is checked here.
     event_id = path_id(request)
     actor = actor_of(request)

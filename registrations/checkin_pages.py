@@ -26,7 +26,7 @@ from core.http import flash, read_form, redirect
 from core.i18n import N_, _, current_language, to_local
 from core.paging import page_number
 from core.templating import render
-from registrations import admin, checkin, tickets
+from registrations import access, checkin, exports, tickets
 from registrations.models import CheckIn, CheckinDevice, CheckinResult, Scan
 
 PER_PAGE = 50
@@ -96,7 +96,7 @@ def qr_data_uri(text: str) -> str:
 
 async def _context(request: Request, event_id: int, page: int) -> dict[str, Any]:
     actor = _actor(request)
-    event = await admin.get_event(actor, event_id, manage=True)
+    event = await access.get_event(actor, event_id, manage=True)
     devices = await CheckinDevice.filter(event_id=event_id).order_by("-created_at", "-id")
     total_scans = await Scan.filter(event_id=event_id).count()
     scans = (
@@ -231,7 +231,7 @@ CSV_HEADERS = (
 async def export_csv(request: Request) -> Response:
     actor = _actor(request)
     event_id = _event_id(request)
-    event = await admin.get_event(actor, event_id, manage=True)
+    event = await access.get_event(actor, event_id, manage=True)
     rows = (
         await CheckIn.filter(event_id=event_id)
         .order_by("checked_in_at", "id")
@@ -246,7 +246,7 @@ async def export_csv(request: Request) -> Response:
     language = current_language.get()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([admin.cell_safe(_(h)) for h in CSV_HEADERS])
+    writer.writerow([exports.cell_safe(_(h)) for h in CSV_HEADERS])
     for row in rows:
         registration = row.registration
         person = registration.person
@@ -265,7 +265,7 @@ async def export_csv(request: Request) -> Response:
             (row.staff.full_name or row.staff.email) if row.staff else "",
             stamp(row.undone_at),
         ]
-        writer.writerow([admin.cell_safe(c) if isinstance(c, str) else c for c in cells])
+        writer.writerow([exports.cell_safe(c) if isinstance(c, str) else c for c in cells])
     await audit(actor, "checkin.exported", event, {"count": len(rows)})
     filename = f"accueil-evenement-{event_id}.csv"
     return Response(

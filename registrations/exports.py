@@ -9,11 +9,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from core.audit import audit
 from core.auth import Principal
-from core.i18n import _, current_timezone
+from core.i18n import _, to_local
 from core.spreadsheet import neutralize_formula
 from events.models import Event
 from registrations import capacity
@@ -55,7 +54,6 @@ async def export_rows(
         .order_by("person__last_name", "person__first_name", "id")
     )
     positions = await capacity.waitlist_positions(event_id)
-    zone = ZoneInfo(current_timezone.get())
     headers = [
         _("Nom"),
         _("Prénom"),
@@ -89,7 +87,7 @@ async def export_rows(
             r.language,
             source_label(r.source),
             r.ticket_code,
-            r.created_at.astimezone(zone).replace(tzinfo=None, microsecond=0),
+            to_local(r.created_at).replace(tzinfo=None, microsecond=0),
         ]
         answers = r.answers or {}
         for question in questions:

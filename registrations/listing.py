@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from core.auth import Principal, authorize
-from core.i18n import _, current_timezone
+from core.i18n import _, to_local
 from core.models import AuditEntry
 from core.paging import page_number
 from events.models import Event, EventStatus
@@ -26,6 +25,7 @@ from registrations.answers import format_answer
 from registrations.models import ACTIVE_STATUSES, Question, Registration, RegistrationStatus
 
 
+@dataclass
 class RegistrationFilters:
     status: str | None = None
     clientele: str | None = None
@@ -175,6 +175,7 @@ async def counts(actor: Principal, event_id: int, *, language: str = "fr") -> Co
     )
 
 
+@dataclass
 class AnswerLine:
     label: str
     value: str
@@ -254,7 +255,6 @@ async def api_items(
     await event_for(actor, MANAGE, event_id)
     result = await list_registrations(actor, event_id, filters, page=page, per_page=per_page)
     positions = await capacity.waitlist_positions(event_id)
-    zone = ZoneInfo(current_timezone.get())
     items = []
     for r in result.items:
         items.append(
@@ -273,7 +273,7 @@ async def api_items(
                 "waitlist_position": positions.get(r.id),
                 "source": r.source.value,
                 "ticket_code": r.ticket_code,
-                "created_at": r.created_at.astimezone(zone).isoformat(),
+                "created_at": to_local(r.created_at).isoformat(),
             }
         )
     return {"items": items, "total": result.total, "page": result.page, "per_page": per_page}

@@ -51,21 +51,14 @@ def check_open(event: Event | None, actor: Principal | None, source: Registratio
     raise RegistrationClosed()
 
 
-async def open_event_for(
-    event_id: int, actor: Principal | None, source: RegistrationSource
-) -> Event:
-    """The event (with its clienteles) if this caller may register to it now."""
-    event = check_open(await Event.get_or_none(id=event_id), actor, source)
-    await event.fetch_related("clienteles")
-    return event
-
-
 async def form_event(event_id: int, actor: Principal | None) -> tuple[Event, str | None]:
     """The event of the public form (with its clienteles) and, when registering is not
     possible now, the reason."""
     try:
-        return await open_event_for(event_id, actor, RegistrationSource.FORM), None
+        event = check_open(await Event.get_or_none(id=event_id), actor, RegistrationSource.FORM)
+        reason = None
     except RegistrationClosed as exc:
         event = await events_service.get_event(actor, event_id)
-        await event.fetch_related("clienteles")
-        return event, exc.message
+        reason = exc.message
+    await event.fetch_related("clienteles")
+    return event, reason

@@ -7,7 +7,7 @@ import pytest
 
 from core.models import OutboundMessage
 from events.models import Event
-from registrations import service
+from registrations import capacity, opening, service
 from registrations.models import Registration, RegistrationStatus
 from tests.registrations.helpers import SYSTEM, person, published_event
 
@@ -22,7 +22,7 @@ async def test_confirmed_then_waitlisted_then_full(settings):
     assert r3.waitlist_position == 1
     closed = await published_event(capacity=1)
     await service.register(closed.id, person(1), settings=settings)
-    with pytest.raises(service.EventFull):
+    with pytest.raises(capacity.EventFull):
         await service.register(closed.id, person(2), settings=settings)
     assert await Registration.filter(event_id=closed.id).count() == 1
 
@@ -90,10 +90,10 @@ async def test_window_enforced(settings):
     from datetime import UTC, datetime
 
     if datetime.now(UTC).year < 2029:
-        with pytest.raises(service.RegistrationClosed):
+        with pytest.raises(opening.RegistrationClosed):
             await service.register(event.id, person(1), settings=settings)
     past = await published_event(starts_at="2020-02-16T09:00", ends_at="2020-02-16T11:30")
-    with pytest.raises(service.RegistrationClosed):
+    with pytest.raises(opening.RegistrationClosed):
         await service.register(past.id, person(1), settings=settings)
 
 
@@ -107,7 +107,7 @@ async def test_300_concurrent_registrations_for_50_places(settings):
     assert statuses.count(RegistrationStatus.WAITLISTED) == 250
     positions = sorted(
         [
-            await service.waitlist_position(r.registration)
+            await capacity.waitlist_position(r.registration)
             for r in results
             if r.registration.status == RegistrationStatus.WAITLISTED
         ]
@@ -222,6 +222,6 @@ async def test_a_public_registration_never_rewrites_someone_elses_record(setting
         person(2, first_name="Chantale", last_name="Beaulieu", email="chantal@exemple.qc.ca"),
         settings=settings,
         source=RegistrationSource.BACKOFFICE,
-        actor=service.SYSTEM,
+        actor=capacity.SYSTEM,
     )
     assert (await Person.get(id=stored.id)).first_name == "Chantale"
