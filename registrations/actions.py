@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import FormData
-
 from core.auth import Principal, authorize
 from core.errors import Conflict, ValidationFailed
 from core.i18n import _
@@ -21,9 +19,8 @@ from core.settings import Settings
 from events.models import Event
 from registrations import service
 from registrations.access import MANAGE, event_for, registration_for
-from registrations.answers import event_questions
 from registrations.listing import move_targets
-from registrations.models import Question, QuestionKind, Registration, RegistrationSource
+from registrations.models import Registration, RegistrationSource
 from registrations.schemas import MAX_PARTY_SIZE, RegistrationIn
 
 
@@ -140,79 +137,19 @@ async def event_for_new(actor: Principal, event_id: int) -> Event:
     return event
 
 
-REGISTRATION_FIELDS = [
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "clientele",
-    "organization",
-    "territory",
-    "language",
-    "party_size",
-]
-
-
-def answers_from_form(questions: list[Question], form: FormData) -> dict[str, Any]:
-    """The `q_<id>` fields of a form as the answers dict `clean_answers` expects."""
-    answers: dict[str, Any] = {}
-    for question in questions:
-        name = f"q_{question.id}"
-        if question.kind == QuestionKind.MULTIPLE_CHOICE:
-            values = [v for v in form.getlist(name) if isinstance(v, str) and v]
-            if values:
-                answers[str(question.id)] = values
-        else:
-            value = form.get(name)
-            if isinstance(value, str) and value.strip():
-                answers[str(question.id)] = value.strip()
-    return answers
-
-
-def registration_form_data(form: FormData) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name in REGISTRATION_FIELDS:
-        value = form.get(name, "")
-        data[name] = value.strip() if isinstance(value, str) else ""
-    data["territory"] = data["territory"] or None
-    data["party_size"] = data["party_size"] or "1"
-    data["language"] = data["language"] or "fr"
-    data["consents"] = [c for c in form.getlist("consents") if isinstance(c, str) and c]
-    data["under_14"] = form.get("under_14") in ("1", "on", "true")
-    data["guardian_consent"] = form.get("guardian_consent") in ("1", "on", "true")
-    return data
-
-
-def form_field_name(key: str) -> str:
-    """`answers.12` (service field errors) -> `q_12` (form field)."""
-    if key.startswith("answers."):
-        return "q_" + key.split(".", 1)[1]
-    return key
-
-
 async def add_registration(
-    actor: Principal, settings: Settings, event_id: int, form: FormData
+    actor: Principal, settings: Settings, event_id: int, data: dict[str, Any]
 ) -> service.RegistrationResult:
     """ "Ajouter une inscription": the single `register` entry point, source back office
-    (no approval step, and the registration window does not apply)."""
+    (no approval step, and the registration window does not apply). `data`: the form's
+    fields, answers keyed by question id."""
     await event_for(actor, MANAGE, event_id)
     from core.http import validate
 
-    data = registration_form_data(form)
-    data["answers"] = answers_from_form(await event_questions(event_id), form)
-    try:
-        parsed = validate(RegistrationIn, data)
-    except ValidationFailed as error:
-        error.fields = {form_field_name(k): v for k, v in error.fields.items()}
-        raise
-    try:
-        return await service.register(
-            event_id,
-            parsed,
-            settings=settings,
-            source=RegistrationSource.BACKOFFICE,
-            actor=actor,
-        )
-    except ValidationFailed as error:
-        error.fields = {form_field_name(k): v for k, v in error.fields.items()}
-        raise
+    return await service.register(
+        event_id,
+        validate(RegistrationIn, data),
+        settings=settings,
+        source=RegistrationSource.BACKOFFICE,
+        actor=actor,
+    )

@@ -33,7 +33,7 @@ from people import service as people
 from registrations import access, actions, capacity, exports, labels, listing, service
 from registrations.answers import event_questions
 from registrations.manage_links import manage_url
-from registrations.models import RegistrationStatus
+from registrations.models import Question, QuestionKind, RegistrationStatus
 
 PER_PAGE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -178,6 +178,56 @@ async def _new_form(
     return render(request, "registrations/admin/new.html", context, status_code=status_code)
 
 
+REGISTRATION_FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "clientele",
+    "organization",
+    "territory",
+    "language",
+    "party_size",
+]
+
+
+def _answers_from_form(questions: list[Question], form: FormData) -> dict[str, Any]:
+    """The `q_<id>` fields of a form as the answers dict `clean_answers` expects."""
+    answers: dict[str, Any] = {}
+    for question in questions:
+        name = f"q_{question.id}"
+        if question.kind == QuestionKind.MULTIPLE_CHOICE:
+            values = [v for v in form.getlist(name) if isinstance(v, str) and v]
+            if values:
+                answers[str(question.id)] = values
+        else:
+            value = form.get(name)
+            if isinstance(value, str) and value.strip():
+                answers[str(question.id)] = value.strip()
+    return answers
+
+
+def _registration_form_data(form: FormData) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in REGISTRATION_FIELDS:
+        value = form.get(name, "")
+        data[name] = value.strip() if isinstance(value, str) else ""
+    data["territory"] = data["territory"] or None
+    data["party_size"] = data["party_size"] or "1"
+    data["language"] = data["language"] or "fr"
+    data["consents"] = [c for c in form.getlist("consents") if isinstance(c, str) and c]
+    data["under_14"] = form.get("under_14") in ("1", "on", "true")
+    data["guardian_consent"] = form.get("guardian_consent") in ("1", "on", "true")
+    return data
+
+
+def _form_field(key: str) -> str:
+    """`answers.12` (service field errors) -> `q_12` (form field)."""
+    if key.startswith("answers."):
+        return "q_" + key.split(".", 1)[1]
+    return key
+
+
 @requires("registrations.manage")
 async def registration_new(request: Request) -> Response:
     values = {"language": "fr", "party_size": "1", "answers": {}, "consents": []}
@@ -188,12 +238,14 @@ async def registration_new(request: Request) -> Response:
 async def registration_create(request: Request) -> Response:
     form = await read_form(request)
     event_id = path_id(request, "event_id")
+    data = _registration_form_data(form)
+    data["answers"] = _answers_from_form(await event_questions(event_id), form)
     try:
         result = await actions.add_registration(
-            actor_of(request), settings_of(request), event_id, form
+            actor_of(request), settings_of(request), event_id, data
         )
     except (ValidationFailed, Conflict) as error:
-        values = actions.registration_form_data(form)
+        values = _registration_form_data(form)
         values["answers"] = {
             key: [v for v in form.getlist(key) if isinstance(v, str)]
             for key in form
@@ -210,7 +262,7 @@ async def registration_create(request: Request) -> Response:
             request,
             event_id,
             values,
-            error.fields,
+            {_form_field(k): v for k, v in error.fields.items()},
             status_code=status,
             message=message,
         )

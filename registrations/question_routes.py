@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -16,6 +17,20 @@ from core.i18n import _
 from core.templating import render
 from registrations import access, labels, questions
 from registrations.models import Question
+
+
+def _form_data(form: FormData) -> dict[str, Any]:
+    def text(name: str) -> str:
+        value = form.get(name, "")
+        return value if isinstance(value, str) else ""
+
+    return {
+        "kind": text("kind").strip(),
+        "label": text("label").strip(),
+        "help_text": text("help_text").strip(),
+        "required": text("required") in ("1", "on", "true"),
+        "choices": [line.strip() for line in text("choices").splitlines() if line.strip()],
+    }
 
 
 def _questions_url(event_id: int) -> str:
@@ -61,7 +76,7 @@ async def questions_list(request: Request) -> Response:
 async def question_create(request: Request) -> Response:
     form = await read_form(request)
     event_id = path_id(request, "event_id")
-    data = questions.question_form_data(form)
+    data = _form_data(form)
     try:
         await questions.create_question(actor_of(request), event_id, data)
     except ValidationFailed as error:
@@ -91,7 +106,7 @@ async def question_update(request: Request) -> Response:
     form = await read_form(request)
     event_id = path_id(request, "event_id")
     question = await questions.get_question(actor_of(request), event_id, path_id(request, "qid"))
-    data = questions.question_form_data(form)
+    data = _form_data(form)
     try:
         await questions.update_question(actor_of(request), event_id, question.id, data)
     except ValidationFailed as error:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import FormData
 from tortoise.transactions import in_transaction
 
 from core.audit import audit
@@ -41,20 +40,6 @@ async def get_question(actor: Principal, event_id: int, question_id: int) -> Que
     if question is None:
         raise NotFound()
     return question
-
-
-def question_form_data(form: FormData) -> dict[str, Any]:
-    def text(name: str) -> str:
-        value = form.get(name, "")
-        return value if isinstance(value, str) else ""
-
-    return {
-        "kind": text("kind").strip(),
-        "label": text("label").strip(),
-        "help_text": text("help_text").strip(),
-        "required": text("required") in ("1", "on", "true"),
-        "choices": [line.strip() for line in text("choices").splitlines() if line.strip()],
-    }
 
 
 def _check_question(data: dict[str, Any]) -> QuestionIn:
