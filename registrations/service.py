@@ -305,14 +305,6 @@ async def _locked(registration_id: int) -> Registration:
     return registration
 
 
-async def _release(
-    settings: Settings, registration: Registration, held: RegistrationStatus, heads: int
-) -> None:
-    """The one release path (cancel, decline, a smaller party, a move): the places the
-    registration held go back and the waitlist is promoted, in the caller's transaction."""
-    await capacity.release(settings, registration.event_id, held, heads)  # type: ignore[attr-defined]
-
-
 async def cancel(
     settings: Settings,
     registration_id: int,
@@ -323,8 +315,9 @@ async def cancel(
     """Cancel; frees the places and promotes the waitlist in the same transaction."""
     async with in_transaction():
         registration = await _locked(registration_id)
+        event_id = registration.event_id  # type: ignore[attr-defined]
         if actor is not None and actor.via != "system":
-            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
+            authorize(actor, "registrations.manage", event_id=event_id)
         if not registration.is_active:
             raise Conflict(_("Cette inscription est déjà annulée."), code="already_cancelled")
         previous = registration.status
@@ -333,7 +326,7 @@ async def cancel(
         registration.waitlist_rank = None
         registration.cancelled_at = datetime.now(UTC)
         await registration.save()
-        await _release(settings, registration, previous, registration.party_size)
+        await capacity.release(settings, event_id, previous, registration.party_size)
         await audit(
             actor or SYSTEM,
             "registration.cancelled",
@@ -368,7 +361,7 @@ async def change_party_size(
         before = registration.party_size
         registration.party_size = party_size
         await registration.save(update_fields=["party_size", "updated_at"])
-        await _release(settings, registration, registration.status, -delta)
+        await capacity.release(settings, event_id, registration.status, -delta)
         await audit(
             actor or SYSTEM,
             "registration.party_size_changed",
@@ -450,7 +443,8 @@ async def decline(settings: Settings, actor: Principal, registration_ids: Iterab
     for registration_id in registration_ids:
         async with in_transaction():
             registration = await _locked(registration_id)
-            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
+            event_id = registration.event_id  # type: ignore[attr-defined]
+            authorize(actor, "registrations.manage", event_id=event_id)
             if not registration.is_active:
                 continue
             previous = registration.status
@@ -458,7 +452,7 @@ async def decline(settings: Settings, actor: Principal, registration_ids: Iterab
             registration.active_key = None
             registration.waitlist_rank = None
             await registration.save()
-            await _release(settings, registration, previous, registration.party_size)
+            await capacity.release(settings, event_id, previous, registration.party_size)
             await audit(
                 actor,
                 "registration.declined",
