@@ -372,10 +372,8 @@ async def change_party_size(
 
 
 async def change_answers(registration: Registration, answers: dict[str, Any]) -> Registration:
-    cleaned, errors = clean_answers(
-        await event_questions(registration.event_id),
-        answers,  # type: ignore[attr-defined]
-    )
+    event_id = registration.event_id  # type: ignore[attr-defined]
+    cleaned, errors = clean_answers(await event_questions(event_id), answers)
     if errors:
         raise ValidationFailed(fields=errors)
     registration.answers = cleaned
@@ -504,8 +502,8 @@ async def move(
             actor,
             "registration.moved",
             result.registration,
-            {"from_event": source.event_id, "to_event": target_event_id},
-        )  # type: ignore[attr-defined]
+            {"from_event": source.event_id, "to_event": target_event_id},  # type: ignore[attr-defined]
+        )
     return result.registration
 
 
