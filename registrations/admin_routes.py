@@ -1,6 +1,7 @@
 """Back-office pages for registrations and custom questions, and the organizer's JSON list
 (`GET /api/v1/events/{id}/registrations`, also as CSV or XLSX). Thin: the rules live in
-`registrations.admin` and `registrations.service`."""
+the back-office domain modules (`listing`, `actions`, `exports`, `questions`) and
+`registrations.service`."""
 
 from __future__ import annotations
 
@@ -12,32 +13,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.auth import Principal, authorize, requires
+from core.auth import authorize, requires
 from core.errors import AppError, Conflict, ValidationFailed
-from core.http import flash, int_query_param, json_response, read_form, redirect
+from core.http import (
+    actor_of,
+    flash,
+    int_query_param,
+    json_response,
+    path_id,
+    read_form,
+    redirect,
+    settings_of,
+)
 from core.i18n import _, current_language
 from core.openapi import api_doc
 from core.paging import page_number
 from core.templating import render
 from people import reference as people
-from registrations import admin, service
-from registrations.models import Question, RegistrationStatus
+from registrations import access, actions, capacity, exports, labels, listing, service
+from registrations.answers import event_questions
+from registrations.manage_links import manage_url
+from registrations.models import Question, QuestionKind, RegistrationStatus
 
 PER_PAGE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _actor(request: Request) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
-
-
-def _settings(request: Request) -> Any:
-    return request.app.state.settings
-
-
-def _event_id(request: Request) -> int:
-    return int(request.path_params["event_id"])
 
 
 def _list_url(event_id: int, query: str = "") -> str:
@@ -63,17 +62,6 @@ def _back_query(form: FormData) -> str:
     return urlencode([(k, v) for k, v in parse_qsl(raw[:1000]) if k in allowed])
 
 
-def _helpers() -> dict[str, Any]:
-    return {
-        "status_label": admin.status_label,
-        "source_label": admin.source_label,
-        "kind_label": admin.kind_label,
-        "action_label": admin.action_label,
-        "purpose_label": people.purpose_label,
-        "language": current_language.get(),
-    }
-
-
 async def _reference() -> dict[str, Any]:
     language = current_language.get()
     clienteles = await people.list_clienteles()
@@ -81,7 +69,7 @@ async def _reference() -> dict[str, Any]:
     return {
         "clientele_options": [(c.code, c.name(language)) for c in clienteles if c.active],
         "territory_options": people.territory_choices(groups),
-        "status_options": admin.status_choices(),
+        "status_options": labels.status_choices(),
     }
 
 
@@ -90,14 +78,16 @@ async def _reference() -> dict[str, Any]:
 
 @requires("events.view")
 async def registration_list(request: Request) -> Response:
-    actor = _actor(request)
-    event_id = _event_id(request)
-    event = await admin.get_event(actor, event_id)
-    filters = admin.RegistrationFilters.from_params(request.query_params)
+    actor = actor_of(request)
+    event_id = path_id(request, "event_id")
+    event = await access.get_event(actor, event_id)
+    filters = listing.RegistrationFilters.from_params(request.query_params)
     page = page_number(request.query_params.get("page", "1"))
-    result = await admin.list_registrations(actor, event_id, filters, page=page, per_page=PER_PAGE)
-    totals = await admin.counts(actor, event_id, language=current_language.get())
-    positions = await admin.waitlist_positions(event_id)
+    result = await listing.list_registrations(
+        actor, event_id, filters, page=page, per_page=PER_PAGE
+    )
+    totals = await listing.counts(actor, event_id, language=current_language.get())
+    positions = await capacity.waitlist_positions(event_id)
     query = filters.query_string()
     context: dict[str, Any] = {
         "event": event,
@@ -110,7 +100,7 @@ async def registration_list(request: Request) -> Response:
         "counts": totals,
         "positions": positions,
         "can_manage": actor.can("registrations.manage", event_id=event_id),
-        **_helpers(),
+        **labels.template_helpers(),
         **await _reference(),
     }
     return render(request, "registrations/admin/list.html", context)
@@ -119,7 +109,7 @@ async def registration_list(request: Request) -> Response:
 @requires("registrations.manage")
 async def registration_bulk(request: Request) -> Response:
     form = await read_form(request)
-    event_id = _event_id(request)
+    event_id = path_id(request, "event_id")
     action = form.get("action", "")
     ids = _ids(form)
     back = _back_query(form)
@@ -127,8 +117,8 @@ async def registration_bulk(request: Request) -> Response:
         flash(request, _("Cochez au moins une inscription."), "error")
         return redirect(_list_url(event_id, back))
     try:
-        result = await admin.bulk_action(
-            _actor(request), _settings(request), event_id, str(action), ids
+        result = await actions.bulk_action(
+            actor_of(request), settings_of(request), event_id, str(action), ids
         )
     except ValidationFailed as error:
         flash(request, " ".join(error.fields.values()) or error.message, "error")
@@ -165,9 +155,8 @@ async def _new_form(
     status_code: int = 200,
     message: str = "",
 ) -> Response:
-    actor = _actor(request)
-    event = await admin.get_event(actor, event_id, manage=True)
-    await event.fetch_related("clienteles")
+    actor = actor_of(request)
+    event = await actions.event_for_new(actor, event_id)
     reference = await _reference()
     if event.clienteles:
         language = current_language.get()
@@ -177,32 +166,86 @@ async def _new_form(
         "values": values,
         "errors": errors,
         "message": message,
-        "questions": await service.event_questions(event_id),
+        "questions": await event_questions(event_id),
         "consent_options": [
             (purpose.value, wording)
             for purpose, wording in service.CONSENT_WORDING.items()
             if purpose.value != "parental"
         ],
-        **_helpers(),
+        **labels.template_helpers(),
         **reference,
     }
     return render(request, "registrations/admin/new.html", context, status_code=status_code)
 
 
+REGISTRATION_FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "clientele",
+    "organization",
+    "territory",
+    "language",
+    "party_size",
+]
+
+
+def _answers_from_form(questions: list[Question], form: FormData) -> dict[str, Any]:
+    """The `q_<id>` fields of a form as the answers dict `clean_answers` expects."""
+    answers: dict[str, Any] = {}
+    for question in questions:
+        name = f"q_{question.id}"
+        if question.kind == QuestionKind.MULTIPLE_CHOICE:
+            values = [v for v in form.getlist(name) if isinstance(v, str) and v]
+            if values:
+                answers[str(question.id)] = values
+        else:
+            value = form.get(name)
+            if isinstance(value, str) and value.strip():
+                answers[str(question.id)] = value.strip()
+    return answers
+
+
+def _registration_form_data(form: FormData) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in REGISTRATION_FIELDS:
+        value = form.get(name, "")
+        data[name] = value.strip() if isinstance(value, str) else ""
+    data["territory"] = data["territory"] or None
+    data["party_size"] = data["party_size"] or "1"
+    data["language"] = data["language"] or "fr"
+    data["consents"] = [c for c in form.getlist("consents") if isinstance(c, str) and c]
+    data["under_14"] = form.get("under_14") in ("1", "on", "true")
+    data["guardian_consent"] = form.get("guardian_consent") in ("1", "on", "true")
+    return data
+
+
+def _form_field(key: str) -> str:
+    """`answers.12` (service field errors) -> `q_12` (form field)."""
+    if key.startswith("answers."):
+        return "q_" + key.split(".", 1)[1]
+    return key
+
+
 @requires("registrations.manage")
 async def registration_new(request: Request) -> Response:
     values = {"language": "fr", "party_size": "1", "answers": {}, "consents": []}
-    return await _new_form(request, _event_id(request), values, {})
+    return await _new_form(request, path_id(request, "event_id"), values, {})
 
 
 @requires("registrations.manage")
 async def registration_create(request: Request) -> Response:
     form = await read_form(request)
-    event_id = _event_id(request)
+    event_id = path_id(request, "event_id")
+    data = _registration_form_data(form)
+    data["answers"] = _answers_from_form(await event_questions(event_id), form)
     try:
-        result = await admin.add_registration(_actor(request), _settings(request), event_id, form)
+        result = await actions.add_registration(
+            actor_of(request), settings_of(request), event_id, data
+        )
     except (ValidationFailed, Conflict) as error:
-        values = admin.registration_form_data(form)
+        values = _registration_form_data(form)
         values["answers"] = {
             key: [v for v in form.getlist(key) if isinstance(v, str)]
             for key in form
@@ -219,7 +262,7 @@ async def registration_create(request: Request) -> Response:
             request,
             event_id,
             values,
-            error.fields,
+            {_form_field(k): v for k, v in error.fields.items()},
             status_code=status,
             message=message,
         )
@@ -228,7 +271,7 @@ async def registration_create(request: Request) -> Response:
         request,
         _(
             "Inscription ajoutée (%(status)s).",
-            status=admin.status_label(registration.status),
+            status=labels.status_label(registration.status),
         ),
     )
     return redirect(f"/admin/registrations/{registration.id}")
@@ -239,29 +282,24 @@ async def registration_create(request: Request) -> Response:
 
 @requires("events.view")
 async def registration_detail(request: Request) -> Response:
-    actor = _actor(request)
-    registration = await admin.get_registration(actor, int(request.path_params["id"]))
+    actor = actor_of(request)
+    registration = await listing.get_registration(actor, path_id(request))
     event_id = registration.event_id  # type: ignore[attr-defined]
     can_manage = actor.can("registrations.manage", event_id=event_id)
     context: dict[str, Any] = {
         "registration": registration,
         "event": registration.event,
         "person": registration.person,
-        "waitlist_position": await service.waitlist_position(registration),
-        "answers": await admin.answer_lines(registration),
-        "consents": await admin.consents(registration),
-        "history": await admin.history(registration),
+        "waitlist_position": await capacity.waitlist_position(registration),
+        "answers": await listing.answer_lines(registration),
+        "consents": await listing.consents(registration),
+        "history": await listing.history(registration),
         "can_manage": can_manage,
-        "manage_url": service.manage_url(_settings(request), registration) if can_manage else "",
-        "move_targets": await admin.move_targets(actor, registration) if can_manage else [],
-        "is_active": registration.status
-        in (
-            RegistrationStatus.CONFIRMED,
-            RegistrationStatus.WAITLISTED,
-            RegistrationStatus.PENDING_APPROVAL,
-        ),
+        "manage_url": manage_url(settings_of(request), registration) if can_manage else "",
+        "move_targets": await listing.move_targets(actor, registration) if can_manage else [],
+        "is_active": registration.is_active,
         "errors": {},
-        **_helpers(),
+        **labels.template_helpers(),
     }
     return render(request, "registrations/admin/detail.html", context)
 
@@ -281,8 +319,8 @@ def _fail(request: Request, error: AppError, registration_id: int) -> Response:
 @requires("registrations.manage")
 async def registration_approve(request: Request) -> Response:
     await read_form(request)
-    registration_id = int(request.path_params["id"])
-    counts = await admin.approve_one(_actor(request), _settings(request), registration_id)
+    registration_id = path_id(request)
+    counts = await actions.approve_one(actor_of(request), settings_of(request), registration_id)
     if counts["confirmed"]:
         flash(request, _("Inscription approuvée et confirmée."))
     elif counts["waitlisted"]:
@@ -297,8 +335,8 @@ async def registration_approve(request: Request) -> Response:
 @requires("registrations.manage")
 async def registration_decline(request: Request) -> Response:
     await read_form(request)
-    registration_id = int(request.path_params["id"])
-    if await admin.decline_one(_actor(request), _settings(request), registration_id):
+    registration_id = path_id(request)
+    if await actions.decline_one(actor_of(request), settings_of(request), registration_id):
         flash(request, _("Inscription refusée; la personne en est avisée par courriel."))
     else:
         flash(request, _("Cette inscription n'est plus active."), "error")
@@ -308,9 +346,9 @@ async def registration_decline(request: Request) -> Response:
 @requires("registrations.manage")
 async def registration_cancel(request: Request) -> Response:
     await read_form(request)
-    registration_id = int(request.path_params["id"])
+    registration_id = path_id(request)
     try:
-        await admin.cancel_one(_actor(request), _settings(request), registration_id)
+        await actions.cancel_one(actor_of(request), settings_of(request), registration_id)
     except Conflict as error:
         return _fail(request, error, registration_id)
     flash(request, _("Inscription annulée; les places libérées ont été offertes à la liste."))
@@ -320,24 +358,26 @@ async def registration_cancel(request: Request) -> Response:
 @requires("registrations.manage")
 async def registration_move(request: Request) -> Response:
     form = await read_form(request)
-    registration_id = int(request.path_params["id"])
+    registration_id = path_id(request)
     try:
-        moved = await admin.move_registration(
-            _actor(request), _settings(request), registration_id, form.get("target_event_id")
+        moved = await actions.move_registration(
+            actor_of(request), settings_of(request), registration_id, form.get("target_event_id")
         )
     except (ValidationFailed, Conflict) as error:
         return _fail(request, error, registration_id)
-    flash(request, _("Inscription déplacée (%(status)s).", status=admin.status_label(moved.status)))
+    flash(
+        request, _("Inscription déplacée (%(status)s).", status=labels.status_label(moved.status))
+    )
     return redirect(_detail_url(moved.id))
 
 
 @requires("registrations.manage")
 async def registration_party_size(request: Request) -> Response:
     form = await read_form(request)
-    registration_id = int(request.path_params["id"])
+    registration_id = path_id(request)
     try:
-        await admin.change_party_size(
-            _actor(request), _settings(request), registration_id, form.get("party_size")
+        await actions.change_party_size(
+            actor_of(request), settings_of(request), registration_id, form.get("party_size")
         )
     except (ValidationFailed, Conflict) as error:
         return _fail(request, error, registration_id)
@@ -348,11 +388,11 @@ async def registration_party_size(request: Request) -> Response:
 # --------------------------------------------------------------------------- exports
 
 
-def _download(export: admin.Export, fmt: str) -> Response:
+def _download(export: exports.Export, fmt: str) -> Response:
     if fmt == "xlsx":
-        body, media_type = admin.to_xlsx(export), XLSX_TYPE
+        body, media_type = exports.to_xlsx(export), XLSX_TYPE
     else:
-        body, media_type = admin.to_csv(export), "text/csv; charset=utf-8"
+        body, media_type = exports.to_csv(export), "text/csv; charset=utf-8"
     filename = f"{export.filename_stem}.{fmt}"
     return Response(
         body,
@@ -367,29 +407,29 @@ def _download(export: admin.Export, fmt: str) -> Response:
 
 @requires("registrations.manage")
 async def export_csv(request: Request) -> Response:
-    filters = admin.RegistrationFilters.from_params(request.query_params)
-    export = await admin.export_rows(_actor(request), _event_id(request), filters)
+    filters = listing.RegistrationFilters.from_params(request.query_params)
+    export = await exports.export_rows(actor_of(request), path_id(request, "event_id"), filters)
     return _download(export, "csv")
 
 
 @requires("registrations.manage")
 async def export_xlsx(request: Request) -> Response:
-    filters = admin.RegistrationFilters.from_params(request.query_params)
-    export = await admin.export_rows(_actor(request), _event_id(request), filters)
+    filters = listing.RegistrationFilters.from_params(request.query_params)
+    export = await exports.export_rows(actor_of(request), path_id(request, "event_id"), filters)
     return _download(export, "xlsx")
 
 
 @requires("events.view")
 async def attendance_sheet(request: Request) -> Response:
-    actor = _actor(request)
-    event_id = _event_id(request)
-    event = await admin.get_event(actor, event_id)
-    rows = await admin.attendance(actor, event_id)
+    actor = actor_of(request)
+    event_id = path_id(request, "event_id")
+    event = await access.get_event(actor, event_id)
+    rows = await listing.attendance(actor, event_id)
     context = {
         "event": event,
         "rows": rows,
         "heads": sum(r.party_size for r in rows),
-        **_helpers(),
+        **labels.template_helpers(),
     }
     return render(request, "registrations/admin/attendance.html", context)
 
@@ -463,155 +503,27 @@ REGISTRATION_LIST_SCHEMA = {
 )
 @requires("registrations.manage")
 async def api_list(request: Request) -> Response:
-    # Same path as the public POST (registrations.routes), hence `{id}` and not `{event_id}`:
+    # Same path as the public POST (registrations.api_routes), hence `{id}` and not `{event_id}`:
     # the event scope is checked here.
-    event_id = int(request.path_params["id"])
-    actor = _actor(request)
+    event_id = path_id(request)
+    actor = actor_of(request)
     authorize(actor, "registrations.manage", event_id=event_id)
-    filters = admin.RegistrationFilters.from_params(request.query_params)
+    filters = listing.RegistrationFilters.from_params(request.query_params)
     fmt = (request.query_params.get("format") or "json").strip().lower()
     if fmt not in ("json", "csv", "xlsx"):
         filters.errors["format"] = _("Format inconnu (json, csv ou xlsx).")
     if filters.errors:
         raise ValidationFailed(fields=filters.errors)
     if fmt in ("csv", "xlsx"):
-        export = await admin.export_rows(actor, event_id, filters)
+        export = await exports.export_rows(actor, event_id, filters)
         return _download(export, fmt)
     page = int_query_param(request, "page", 1, 1, 100_000)
     per_page = int_query_param(request, "per_page", 50, 1, 500)
-    body = await admin.api_items(actor, event_id, filters, page=page, per_page=per_page)
+    body = await listing.api_items(actor, event_id, filters, page=page, per_page=per_page)
     return json_response(body)
 
 
-# --------------------------------------------------------------------------- questions
-
-
-def _questions_url(event_id: int) -> str:
-    return f"/admin/events/{event_id}/questions"
-
-
-async def _questions_page(
-    request: Request,
-    event_id: int,
-    *,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    editing: Question | None = None,
-    status_code: int = 200,
-) -> Response:
-    actor = _actor(request)
-    event = await admin.get_event(actor, event_id)
-    questions = await admin.list_questions(actor, event_id)
-    context = {
-        "event": event,
-        "questions": questions,
-        "answered": await admin.answer_counts(event_id),
-        "values": values or {"kind": "", "label": "", "help_text": "", "choices": []},
-        "errors": errors or {},
-        "editing": editing,
-        "kind_options": admin.kind_choices(),
-        "can_manage": actor.can("registrations.manage", event_id=event_id),
-        **_helpers(),
-    }
-    template = (
-        "registrations/admin/question_edit.html"
-        if editing
-        else "registrations/admin/questions.html"
-    )
-    return render(request, template, context, status_code=status_code)
-
-
-@requires("events.view")
-async def questions_list(request: Request) -> Response:
-    return await _questions_page(request, _event_id(request))
-
-
-@requires("registrations.manage")
-async def question_create(request: Request) -> Response:
-    form = await read_form(request)
-    event_id = _event_id(request)
-    data = admin.question_form_data(form)
-    try:
-        await admin.create_question(_actor(request), event_id, data)
-    except ValidationFailed as error:
-        return await _questions_page(
-            request, event_id, values=data, errors=error.fields, status_code=422
-        )
-    flash(request, _("Question ajoutée."))
-    return redirect(_questions_url(event_id))
-
-
-@requires("registrations.manage")
-async def question_edit(request: Request) -> Response:
-    event_id = _event_id(request)
-    question = await admin.get_question(_actor(request), event_id, int(request.path_params["qid"]))
-    values = {
-        "kind": question.kind.value,
-        "label": question.label,
-        "help_text": question.help_text,
-        "required": question.required,
-        "choices": question.choices,
-    }
-    return await _questions_page(request, event_id, values=values, editing=question)
-
-
-@requires("registrations.manage")
-async def question_update(request: Request) -> Response:
-    form = await read_form(request)
-    event_id = _event_id(request)
-    question = await admin.get_question(_actor(request), event_id, int(request.path_params["qid"]))
-    data = admin.question_form_data(form)
-    try:
-        await admin.update_question(_actor(request), event_id, question.id, data)
-    except ValidationFailed as error:
-        return await _questions_page(
-            request, event_id, values=data, errors=error.fields, editing=question, status_code=422
-        )
-    flash(request, _("Question modifiée."))
-    return redirect(_questions_url(event_id))
-
-
-@requires("registrations.manage")
-async def question_delete(request: Request) -> Response:
-    await read_form(request)
-    event_id = _event_id(request)
-    outcome = await admin.delete_question(
-        _actor(request), event_id, int(request.path_params["qid"])
-    )
-    if outcome == "deactivated":
-        flash(
-            request,
-            _(
-                "Des personnes ont déjà répondu : la question est désactivée (retirée du "
-                "formulaire, ses réponses restent dans les exports)."
-            ),
-        )
-    else:
-        flash(request, _("Question supprimée."))
-    return redirect(_questions_url(event_id))
-
-
-@requires("registrations.manage")
-async def question_activate(request: Request) -> Response:
-    await read_form(request)
-    event_id = _event_id(request)
-    await admin.reactivate_question(_actor(request), event_id, int(request.path_params["qid"]))
-    flash(request, _("Question réactivée."))
-    return redirect(_questions_url(event_id))
-
-
-@requires("registrations.manage")
-async def question_move(request: Request) -> Response:
-    form = await read_form(request)
-    event_id = _event_id(request)
-    await admin.move_question(
-        _actor(request), event_id, int(request.path_params["qid"]), str(form.get("direction", ""))
-    )
-    return redirect(_questions_url(event_id))
-
-
 EVENT = "/admin/events/{event_id:int}"
-QUESTION = EVENT + "/questions/{qid:int}"
 
 routes: list = [
     Route(EVENT + "/registrations", registration_list, name="admin_registrations"),
@@ -664,14 +576,5 @@ routes: list = [
         methods=["POST"],
         name="admin_registration_party_size",
     ),
-    Route(EVENT + "/questions", questions_list, name="admin_questions"),
-    Route(EVENT + "/questions", question_create, methods=["POST"], name="admin_question_create"),
-    Route(QUESTION, question_edit, name="admin_question_edit"),
-    Route(QUESTION, question_update, methods=["POST"], name="admin_question_update"),
-    Route(QUESTION + "/delete", question_delete, methods=["POST"], name="admin_question_delete"),
-    Route(
-        QUESTION + "/activate", question_activate, methods=["POST"], name="admin_question_activate"
-    ),
-    Route(QUESTION + "/move", question_move, methods=["POST"], name="admin_question_move"),
     Route("/api/v1/events/{id:int}/registrations", api_list, name="api_event_registrations"),
 ]

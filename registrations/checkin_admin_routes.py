@@ -27,7 +27,7 @@ from core.http import actor_of, flash, path_id, read_form, redirect, settings_of
 from core.i18n import N_, _, current_language, to_local
 from core.paging import page_number
 from core.templating import render
-from registrations import admin, attendance, checkin, devices, tickets
+from registrations import access, attendance, checkin, devices, exports, tickets
 from registrations.models import CheckinResult
 
 PER_PAGE = 50
@@ -87,7 +87,7 @@ def qr_data_uri(text: str) -> str:
 
 
 async def _context(request: Request, event_id: int, page: int) -> dict[str, Any]:
-    event = await admin.get_event(actor_of(request), event_id, manage=True)
+    event = await access.get_event(actor_of(request), event_id, manage=True)
     total_scans = await attendance.scan_count(event_id)
     scans = await attendance.recent_scans(
         event_id, PER_PAGE, (page - 1) * PER_PAGE, with_staff=True
@@ -211,12 +211,12 @@ CSV_HEADERS = (
 async def export_csv(request: Request) -> Response:
     actor = actor_of(request)
     event_id = path_id(request, "event_id")
-    event = await admin.get_event(actor, event_id, manage=True)
+    event = await access.get_event(actor, event_id, manage=True)
     rows = await attendance.checkins_for_export(event_id)
     language = current_language.get()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([admin.cell_safe(_(h)) for h in CSV_HEADERS])
+    writer.writerow([exports.cell_safe(_(h)) for h in CSV_HEADERS])
     for row in rows:
         registration = row.registration
         person = registration.person
@@ -235,7 +235,7 @@ async def export_csv(request: Request) -> Response:
             (row.staff.full_name or row.staff.email) if row.staff else "",
             stamp(row.undone_at),
         ]
-        writer.writerow([admin.cell_safe(c) if isinstance(c, str) else c for c in cells])
+        writer.writerow([exports.cell_safe(c) if isinstance(c, str) else c for c in cells])
     await audit(actor, "checkin.exported", event, {"count": len(rows)})
     filename = f"accueil-evenement-{event_id}.csv"
     return Response(

@@ -32,6 +32,13 @@ class RegistrationSource(StrEnum):
     BACKOFFICE = "backoffice"
 
 
+# The organizers' own channels: no approval step, the registration window does not apply
+# to them, and they may correct an existing person's record.
+STAFF_SOURCES = frozenset(
+    {RegistrationSource.BACKOFFICE, RegistrationSource.WALKIN, RegistrationSource.IMPORT}
+)
+
+
 class Registration(Model):
     """One person's registration to one event (party_size heads)."""
 

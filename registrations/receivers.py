@@ -31,8 +31,9 @@ from events.signals import (
     event_changed,
 )
 from people.signals import PersonErasing, PersonExporting, person_erasing, person_exporting
+from registrations.capacity import promote_waitlist
 from registrations.models import ACTIVE_STATUSES, CheckIn, Registration, Scan
-from registrations.service import TICKET_QR_MAKER, promote_waitlist, ticket_qr_attachment
+from registrations.notices import TICKET_QR_MAKER, ticket_qr_attachment
 
 _current_settings: Settings | None = None
 

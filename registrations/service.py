@@ -1,18 +1,15 @@
-"""Registration services. `take_places`/`release_places` and `decide_status` own the
-capacity, waitlist and approval rules; every entry point (HTML form, JSON API,
+"""The registration lifecycle: register, change (party size, answers), cancel, approve,
+decline, move, and the manage-link resend. Every entry point (HTML form, JSON API,
 invitations, walk-ins, back office) goes through `register`.
 
-Capacity counts heads (party sizes) of confirmed registrations, kept in
-`Event.seats_taken` and changed only by a conditional atomic UPDATE inside the
-registering transaction (`seats_taken <= capacity - n`), which is correct on SQLite
-(one writer) and PostgreSQL (row lock, condition re-checked) alike.
+The places, the status a registration gets and the waitlist belong to
+`registrations.capacity`; every operation here that frees places calls
+`capacity.release`, which promotes the waitlist in the same transaction. The e-mails are
+`registrations.notices`, the questions and answers `registrations.answers`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,8 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
-from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
 from core import db
@@ -30,25 +25,23 @@ from core.auth import Principal, authorize
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.i18n import _
 from core.settings import Settings
-from events.models import Event, EventStatus, Visibility
+from events.models import Event
 from people.models import Clientele, ConsentPurpose, Organization, Territory
-from registrations import tickets
+from registrations import capacity, notices
+from registrations.answers import clean_answers, event_questions
+from registrations.capacity import SYSTEM, EventFull
 from registrations.models import (
     ACTIVE_STATUSES,
+    STAFF_SOURCES,
     Question,
-    QuestionKind,
     Registration,
     RegistrationSource,
     RegistrationStatus,
 )
+from registrations.notices import notify, ticket_payload
+from registrations.opening import check_open
 from registrations.schemas import RegistrationIn
 
-SYSTEM = Principal.system("inscriptions")
-STAFF_SOURCES = {
-    RegistrationSource.BACKOFFICE,
-    RegistrationSource.WALKIN,
-    RegistrationSource.IMPORT,
-}
 CONSENT_WORDING = {
     ConsentPurpose.EVENT_COMMUNICATIONS: "J'accepte de recevoir des communications au sujet "
     "des événements de l'instance régionale.",
@@ -58,20 +51,6 @@ CONSENT_WORDING = {
     ConsentPurpose.PARENTAL: "Je suis le parent ou le tuteur légal et je consens à cette "
     "inscription.",
 }
-
-
-class EventFull(Conflict):
-    code = "event_full"
-
-    def default_message(self) -> str:
-        return _("Cet événement est complet.")
-
-
-class RegistrationClosed(Conflict):
-    code = "registration_closed"
-
-    def default_message(self) -> str:
-        return _("Les inscriptions à cet événement sont fermées.")
 
 
 class AlreadyRegistered(Conflict):
@@ -85,177 +64,6 @@ class AlreadyRegistered(Conflict):
         )
 
 
-# --------------------------------------------------------------------------- tokens
-
-
-def manage_token(settings: Settings, registration: Registration) -> str:
-    """`<public_id>.<HMAC>`: 144 secret bits derived from SECRET_KEY (nothing stored)."""
-    mac = hmac.new(
-        settings.secret_key.encode(), f"manage:{registration.public_id}".encode(), hashlib.sha256
-    ).digest()[:18]
-    return f"{registration.public_id}.{base64.urlsafe_b64encode(mac).decode()}"
-
-
-async def by_manage_token(settings: Settings, token: str) -> Registration:
-    public_id, _sep, _mac = token.partition(".")
-    registration = await Registration.get_or_none(public_id=public_id[:32]).select_related(
-        "event", "person", "clientele", "territory", "organization"
-    )
-    if registration is None or not hmac.compare_digest(manage_token(settings, registration), token):
-        raise NotFound(_("Ce lien de gestion n'est pas valide."))
-    return registration
-
-
-def manage_url(settings: Settings, registration: Registration) -> str:
-    return f"{settings.base_url}/manage/{manage_token(settings, registration)}"
-
-
-# --------------------------------------------------------------------------- places
-
-
-async def take_places(event_id: int, heads: int) -> bool:
-    """Take `heads` places if they fit (atomic; call inside the transaction).
-
-    One conditional UPDATE: no capacity, or enough room left — re-checked by the
-    database under the row's write lock, so concurrent takers never oversell.
-    """
-    if heads <= 0:
-        return True
-    table = Event._meta.db_table
-    updated = await db.execute(
-        Event,
-        f"UPDATE {table} SET seats_taken = seats_taken + ? "  # noqa: S608 - names from the model
-        "WHERE id = ? AND (capacity IS NULL OR seats_taken <= capacity - ?)",
-        [heads, event_id, heads],
-    )
-    return bool(updated)
-
-
-async def release_places(event_id: int, heads: int) -> None:
-    if heads > 0:
-        await Event.filter(id=event_id).update(seats_taken=F("seats_taken") - heads)
-
-
-def _rank() -> int:
-    return time.time_ns()
-
-
-async def waitlist_position(registration: Registration) -> int | None:
-    if registration.status != RegistrationStatus.WAITLISTED or registration.waitlist_rank is None:
-        return None
-    rank = registration.waitlist_rank
-    rows = await db.fetch_values(
-        Registration,
-        f"SELECT COUNT(*) AS ahead FROM {Registration._meta.db_table} "  # noqa: S608
-        "WHERE event_id = ? AND status = ? AND (waitlist_rank < ? OR "
-        "(waitlist_rank = ? AND id < ?))",
-        [
-            registration.event_id,  # type: ignore[attr-defined]
-            RegistrationStatus.WAITLISTED.value,
-            rank,
-            rank,
-            registration.id,
-        ],
-    )
-    return int(rows[0]["ahead"]) + 1
-
-
-async def promote_waitlist(event_id: int, settings: Settings) -> list[Registration]:
-    """Confirm waitlisted registrations in order while places allow (caller's transaction)."""
-    promoted: list[Registration] = []
-    while True:
-        candidate = (
-            await Registration.filter(event_id=event_id, status=RegistrationStatus.WAITLISTED)
-            .order_by("waitlist_rank", "id")
-            .first()
-        )
-        if candidate is None:
-            break
-        if not await take_places(event_id, candidate.party_size):
-            break
-        now = datetime.now(UTC)
-        updated = await Registration.filter(
-            id=candidate.id, status=RegistrationStatus.WAITLISTED
-        ).update(status=RegistrationStatus.CONFIRMED, confirmed_at=now, waitlist_rank=None)
-        if not updated:  # promoted by someone else meanwhile
-            await release_places(event_id, candidate.party_size)
-            continue
-        candidate.status = RegistrationStatus.CONFIRMED
-        await audit(
-            SYSTEM, "registration.promoted", candidate, {"from": "waitlisted", "to": "confirmed"}
-        )
-        await notify(settings, candidate, "registration_promoted")
-        promoted.append(candidate)
-    return promoted
-
-
-# --------------------------------------------------------------------------- answers
-
-
-async def event_questions(event_id: int) -> list[Question]:
-    return list(await Question.filter(event_id=event_id, active=True).order_by("position", "id"))
-
-
-def clean_answers(
-    questions: list[Question], answers: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Check answers against the event's questions; returns (answers, field errors)."""
-    errors: dict[str, str] = {}
-    by_id = {str(q.id): q for q in questions}
-    for key in answers:
-        if key not in by_id:
-            errors[f"answers.{key}"] = _("Question inconnue pour cet événement.")
-    cleaned: dict[str, Any] = {}
-    for key, question in by_id.items():
-        value = answers.get(key)
-        field = f"answers.{key}"
-        empty = value is None or value == "" or value == []
-        if empty:
-            if question.required:
-                errors[field] = _("Cette question est obligatoire.")
-            continue
-        kind = QuestionKind(question.kind)
-        if kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
-            limit = 200 if kind == QuestionKind.SHORT_TEXT else 5000
-            if not isinstance(value, str):
-                errors[field] = _("Une réponse en texte est attendue.")
-            elif len(value) > limit:
-                errors[field] = _("Réponse trop longue (%(n)s caractères au maximum).", n=limit)
-            else:
-                cleaned[key] = value.strip()
-        elif kind == QuestionKind.SINGLE_CHOICE:
-            if value not in question.choices:
-                errors[field] = _("Choisissez une des options proposées.")
-            else:
-                cleaned[key] = value
-        elif kind == QuestionKind.MULTIPLE_CHOICE:
-            values = value if isinstance(value, list) else [value]
-            if not all(isinstance(v, str) and v in question.choices for v in values):
-                errors[field] = _("Choisissez parmi les options proposées.")
-            else:
-                cleaned[key] = [c for c in question.choices if c in values]
-        elif kind == QuestionKind.YES_NO:
-            if isinstance(value, bool):
-                cleaned[key] = value
-            elif str(value).lower() in {"oui", "yes", "true", "1", "on"}:
-                cleaned[key] = True
-            elif str(value).lower() in {"non", "no", "false", "0", "off"}:
-                cleaned[key] = False
-            else:
-                errors[field] = _("Répondez par oui ou par non.")
-        elif kind == QuestionKind.NUMBER:
-            try:
-                number = float(str(value).replace(",", "."))
-            except ValueError:
-                errors[field] = _("Un nombre est attendu.")
-            else:
-                if abs(number) > 1_000_000_000:
-                    errors[field] = _("Nombre hors limites.")
-                else:
-                    cleaned[key] = int(number) if number.is_integer() else number
-    return cleaned, errors
-
-
 # --------------------------------------------------------------------------- register
 
 
@@ -266,47 +74,9 @@ class RegistrationResult:
     person_created: bool
 
 
-def check_open(event: Event | None, actor: Principal | None, source: RegistrationSource) -> Event:
-    """The event if this caller may register to it now, else the matching error."""
-    if event is None:
-        raise NotFound()
-    staff = actor is not None and actor.can("registrations.manage", event_id=event.id)
-    if event.status not in (EventStatus.PUBLISHED,) and not (
-        staff and event.status == EventStatus.DRAFT
-    ):
-        if event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
-            raise RegistrationClosed()
-        raise NotFound()
-    if (
-        event.visibility == Visibility.PRIVATE
-        and source not in STAFF_SOURCES | {RegistrationSource.INVITATION}
-        and not staff
-    ):
-        raise NotFound()
-    if source in STAFF_SOURCES and staff:
-        return event
-    now = datetime.now(UTC)
-    if event.registration_is_open(now):
-        return event
-    if not event.registration_enabled:
-        raise RegistrationClosed(_("Cet événement ne prend pas d'inscriptions en ligne."))
-    if event.registration_opens_at and now < event.registration_opens_at:
-        raise RegistrationClosed(_("Les inscriptions ne sont pas encore ouvertes."))
-    raise RegistrationClosed()
-
-
-async def open_event_for(
-    event_id: int, actor: Principal | None, source: RegistrationSource
-) -> Event:
-    """The event (with its clienteles) if this caller may register to it now."""
-    event = check_open(await Event.get_or_none(id=event_id), actor, source)
-    await event.fetch_related("clienteles")
-    return event
-
-
 # What registering needs besides the event row, kept per process and keyed by the
 # event's `updated_at`: an event save (its clienteles are set in the same transaction)
-# and every question change (`_question_changed`) move it, so no process ever uses a
+# and every question change (`answers._question_changed`) move it, so no process ever uses a
 # stale copy, while the row itself is read fresh for every registration.
 _EXTRAS: dict[int, tuple[datetime, list[Clientele], list[Question]]] = {}
 
@@ -326,24 +96,9 @@ async def _registering_event(
     return event, clienteles, questions
 
 
-@post_save(Question)
-async def _question_saved(sender: Any, instance: Question, *args: Any) -> None:
-    await _question_changed(instance)
-
-
-@post_delete(Question)
-async def _question_deleted(sender: Any, instance: Question, *args: Any) -> None:
-    await _question_changed(instance)
-
-
-async def _question_changed(question: Question) -> None:
-    """A question belongs to its event's registration form: the event changes with it."""
-    await Event.filter(id=question.event_id).update(updated_at=datetime.now(UTC))  # type: ignore[attr-defined]
-
-
 def forget_cached_events() -> None:
     _EXTRAS.clear()
-    _ICS.clear()
+    notices.forget_cached_ics()
 
 
 async def register(
@@ -397,7 +152,7 @@ async def register(
     wanted = set(consents)
     if data.guardian_consent:
         wanted.add(ConsentPurpose.PARENTAL)
-    draft = await _draft(settings, event, data, source, force_confirm)
+    draft = await notices.draft_registration(settings, event, data, source, force_confirm)
     # A unique key refused (the same person registering twice at once, a new person or
     # organization created concurrently, an id drawn twice) rolls the whole transaction
     # back; the next attempt sees what the other one wrote.
@@ -421,9 +176,10 @@ async def register(
         except IntegrityError:
             if attempt == 3:
                 raise AppError(_("L'inscription n'a pas pu être enregistrée; réessayez.")) from None
-            draft = await _draft(settings, event, data, source, force_confirm)  # new ids
+            # New ids for the next attempt.
+            draft = await notices.draft_registration(settings, event, data, source, force_confirm)
     # After the commit: the position among the waitlisted others can now see.
-    position = await waitlist_position(registration)
+    position = await capacity.waitlist_position(registration)
     return RegistrationResult(registration, position, person_created)
 
 
@@ -439,7 +195,7 @@ async def _register_in_transaction(
     territory: Territory | None,
     answers: dict[str, Any],
     consents: set[ConsentPurpose],
-    draft: _Draft,
+    draft: notices.Draft,
 ) -> tuple[Registration, bool]:
     """`register`'s writes, in the caller's transaction (validated input only)."""
     from people.models import Consent, Person
@@ -482,7 +238,7 @@ async def _register_in_transaction(
     # is still caught by the unique active_key).
     if not person_created and await Registration.exists(active_key=active_key):
         raise AlreadyRegistered()
-    status = await decide_status(event, data.party_size, source, force_confirm)
+    status = await capacity.decide_status(event, data.party_size, source, force_confirm)
     now = datetime.now(UTC)
     registration = await Registration.create(
         public_id=draft.public_id,
@@ -500,7 +256,7 @@ async def _register_in_transaction(
         under_14=data.under_14,
         guardian_consent=data.guardian_consent,
         source=source,
-        waitlist_rank=_rank() if status == RegistrationStatus.WAITLISTED else None,
+        waitlist_rank=capacity.new_rank() if status == RegistrationStatus.WAITLISTED else None,
         confirmed_at=now if status == RegistrationStatus.CONFIRMED else None,
     )
     if consents:
@@ -530,106 +286,8 @@ async def _register_in_transaction(
     registration.event = event
     registration.person = person
     registration.clientele = clientele
-    if draft.message is not None and draft.status == status and person.email:
-        # Made before the transaction for the status it was then bound to get.
-        from core.mail.outbox import insert_composed
-
-        draft.message.person_id = person.id
-        draft.message.cause_id = str(registration.id)
-        await insert_composed(draft.message)
-    else:
-        await notify(settings, registration, _template_for(status), new=True)
+    await notices.notify_registered(settings, registration, draft, person)
     return registration, person_created
-
-
-@dataclass
-class _Draft:
-    """What a registration will be, made before its transaction: its ids and, for the
-    status the seat counter then allows, its rendered e-mail. The transaction (the seat
-    counter's conditional UPDATE) decides; a different status renders anew inside."""
-
-    public_id: str
-    ticket_code: str
-    status: RegistrationStatus | None
-    message: Any = None  # core.models.OutboundMessage
-
-
-async def _draft(
-    settings: Settings,
-    event: Event,
-    data: RegistrationIn,
-    source: RegistrationSource,
-    force_confirm: bool,
-) -> _Draft:
-    draft = _Draft(tickets.new_public_id(), tickets.new_ticket_code(), None)
-    fits = event.capacity is None or event.seats_taken + data.party_size <= event.capacity
-    try:
-        draft.status = status_for(event, source, fits, force_confirm)
-    except EventFull:
-        return draft
-    if not data.email or draft.status == RegistrationStatus.WAITLISTED:
-        return draft  # no mail, or one that shows the waitlist position (read inside)
-    from core.mail.outbox import compose_mail
-    from people.models import Person
-
-    registration = Registration(
-        public_id=draft.public_id,
-        ticket_code=draft.ticket_code,
-        event=event,
-        status=draft.status,
-        language=data.language,
-        party_size=data.party_size,
-    )
-    person = Person(
-        first_name=data.first_name.strip(), last_name=data.last_name.strip(), email=data.email
-    )
-    template = _template_for(draft.status)
-    payload = ""
-    if _carries_ticket(draft.status, template):
-        payload = await ticket_payload(settings, registration)
-    draft.message = compose_mail(
-        **_notice(settings, registration, event, person, template, payload=payload, position=None)
-    )
-    return draft
-
-
-def _needs_approval(event: Event, source: RegistrationSource) -> bool:
-    return event.requires_approval and source not in STAFF_SOURCES
-
-
-def status_for(
-    event: Event, source: RegistrationSource, fits: bool, force_confirm: bool = False
-) -> RegistrationStatus:
-    """Approval, then capacity (`fits`: the party has places), then waitlist."""
-    if _needs_approval(event, source):
-        return RegistrationStatus.PENDING_APPROVAL
-    if fits or force_confirm:
-        return RegistrationStatus.CONFIRMED
-    if event.waitlist:
-        return RegistrationStatus.WAITLISTED
-    raise EventFull()
-
-
-async def decide_status(
-    event: Event, heads: int, source: RegistrationSource, force_confirm: bool = False
-) -> RegistrationStatus:
-    """`status_for` with the places taken (inside the registering transaction)."""
-    if _needs_approval(event, source):  # no places taken before an organizer approves
-        return RegistrationStatus.PENDING_APPROVAL
-    fits = await take_places(event.id, heads)
-    if not fits and force_confirm:
-        await Event.filter(id=event.id).update(seats_taken=F("seats_taken") + heads)
-    return status_for(event, source, fits, force_confirm)
-
-
-def _template_for(status: RegistrationStatus) -> str:
-    return {
-        RegistrationStatus.CONFIRMED: "registration_confirmed",
-        RegistrationStatus.WAITLISTED: "registration_waitlisted",
-        RegistrationStatus.PENDING_APPROVAL: "registration_pending",
-        RegistrationStatus.DECLINED: "registration_declined",
-        RegistrationStatus.CANCELLED: "registration_cancelled",
-    }[status]
 
 
 # --------------------------------------------------------------------------- changes
@@ -657,9 +315,10 @@ async def cancel(
     """Cancel; frees the places and promotes the waitlist in the same transaction."""
     async with in_transaction():
         registration = await _locked(registration_id)
+        event_id = registration.event_id  # type: ignore[attr-defined]
         if actor is not None and actor.via != "system":
-            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
-        if registration.status not in ACTIVE_STATUSES:
+            authorize(actor, "registrations.manage", event_id=event_id)
+        if not registration.is_active:
             raise Conflict(_("Cette inscription est déjà annulée."), code="already_cancelled")
         previous = registration.status
         registration.status = RegistrationStatus.CANCELLED
@@ -667,9 +326,7 @@ async def cancel(
         registration.waitlist_rank = None
         registration.cancelled_at = datetime.now(UTC)
         await registration.save()
-        if previous == RegistrationStatus.CONFIRMED:
-            await release_places(registration.event_id, registration.party_size)  # type: ignore[attr-defined]
-            await promote_waitlist(registration.event_id, settings)  # type: ignore[attr-defined]
+        await capacity.release(settings, event_id, previous, registration.party_size)
         await audit(
             actor or SYSTEM,
             "registration.cancelled",
@@ -689,22 +346,22 @@ async def change_party_size(
         registration = await _locked(registration_id)
         if actor is not None and actor.via != "system":
             authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
-        if registration.status not in ACTIVE_STATUSES:
+        if not registration.is_active:
             raise Conflict(_("Cette inscription est annulée."), code="cancelled")
         delta = party_size - registration.party_size
         event_id = registration.event_id  # type: ignore[attr-defined]
         if delta == 0:
             return registration
-        if registration.status == RegistrationStatus.CONFIRMED:
-            if delta > 0 and not await take_places(event_id, delta):
-                raise EventFull(_("Il ne reste pas assez de places pour agrandir votre groupe."))
-            if delta < 0:
-                await release_places(event_id, -delta)
+        if (
+            registration.status == RegistrationStatus.CONFIRMED
+            and delta > 0
+            and not await capacity.take_places(event_id, delta)
+        ):
+            raise EventFull(_("Il ne reste pas assez de places pour agrandir votre groupe."))
         before = registration.party_size
         registration.party_size = party_size
         await registration.save(update_fields=["party_size", "updated_at"])
-        if registration.status == RegistrationStatus.CONFIRMED and delta < 0:
-            await promote_waitlist(event_id, settings)
+        await capacity.release(settings, event_id, registration.status, -delta)
         await audit(
             actor or SYSTEM,
             "registration.party_size_changed",
@@ -715,10 +372,8 @@ async def change_party_size(
 
 
 async def change_answers(registration: Registration, answers: dict[str, Any]) -> Registration:
-    cleaned, errors = clean_answers(
-        await event_questions(registration.event_id),
-        answers,  # type: ignore[attr-defined]
-    )
+    event_id = registration.event_id  # type: ignore[attr-defined]
+    cleaned, errors = clean_answers(await event_questions(event_id), answers)
     if errors:
         raise ValidationFailed(fields=errors)
     registration.answers = cleaned
@@ -741,7 +396,7 @@ async def modify_registration(
             await change_party_size(settings, registration_id, party_size, actor=actor)
         if answers is not None:
             registration = await Registration.get(id=registration_id)
-            if registration.status not in ACTIVE_STATUSES:
+            if not registration.is_active:
                 raise Conflict(_("Cette inscription est annulée."), code="cancelled")
             await change_answers(registration, answers)
     return await Registration.get(id=registration_id)
@@ -760,15 +415,15 @@ async def approve(
                 counts["skipped"] += 1
                 continue
             event = await Event.get(id=registration.event_id)  # type: ignore[attr-defined]
-            if await take_places(event.id, registration.party_size):
-                registration.status = RegistrationStatus.CONFIRMED
-                registration.confirmed_at = datetime.now(UTC)
-            elif event.waitlist:
-                registration.status = RegistrationStatus.WAITLISTED
-                registration.waitlist_rank = _rank()
-            else:
+            try:
+                registration.status = await capacity.admit(event, registration.party_size)
+            except EventFull:
                 counts["full"] += 1
                 continue
+            if registration.status == RegistrationStatus.CONFIRMED:
+                registration.confirmed_at = datetime.now(UTC)
+            else:
+                registration.waitlist_rank = capacity.new_rank()
             await registration.save()
             counts[registration.status.value] += 1
             await audit(
@@ -777,7 +432,7 @@ async def approve(
                 registration,
                 {"from": "pending_approval", "to": registration.status.value},
             )
-            await notify(settings, registration, _template_for(registration.status))
+            await notify(settings, registration, notices.template_for(registration.status))
     return counts
 
 
@@ -786,17 +441,16 @@ async def decline(settings: Settings, actor: Principal, registration_ids: Iterab
     for registration_id in registration_ids:
         async with in_transaction():
             registration = await _locked(registration_id)
-            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
-            if registration.status not in ACTIVE_STATUSES:
+            event_id = registration.event_id  # type: ignore[attr-defined]
+            authorize(actor, "registrations.manage", event_id=event_id)
+            if not registration.is_active:
                 continue
             previous = registration.status
             registration.status = RegistrationStatus.DECLINED
             registration.active_key = None
             registration.waitlist_rank = None
             await registration.save()
-            if previous == RegistrationStatus.CONFIRMED:
-                await release_places(registration.event_id, registration.party_size)  # type: ignore[attr-defined]
-                await promote_waitlist(registration.event_id, settings)  # type: ignore[attr-defined]
+            await capacity.release(settings, event_id, previous, registration.party_size)
             await audit(
                 actor,
                 "registration.declined",
@@ -819,7 +473,7 @@ async def move(
     async with in_transaction():
         source = await _locked(registration_id)
         await source.fetch_related("person", "clientele", "territory", "organization")
-        if source.status not in ACTIVE_STATUSES:
+        if not source.is_active:
             raise Conflict(_("Seule une inscription active peut être déplacée."))
         data = RegistrationIn.model_construct(
             first_name=source.person.first_name,
@@ -848,8 +502,8 @@ async def move(
             actor,
             "registration.moved",
             result.registration,
-            {"from_event": source.event_id, "to_event": target_event_id},
-        )  # type: ignore[attr-defined]
+            {"from_event": source.event_id, "to_event": target_event_id},  # type: ignore[attr-defined]
+        )
     return result.registration
 
 
@@ -871,145 +525,23 @@ async def resend_manage_link(settings: Settings, event_id: int, email: str) -> N
     )
 
 
-# --------------------------------------------------------------------------- mail
+# --------------------------------------------------------------------------- manage
 
 
-async def ticket_payload(settings: Settings, registration: Registration) -> str:
-    signer = await tickets.get_signer(settings.secret_key)
-    return signer.sign(registration.event_id, registration.public_id)  # type: ignore[attr-defined]
+async def event_of(registration: Registration) -> Event:
+    """The registration's event, as its manage pages show it."""
+    return await Event.get(id=registration.event_id).select_related("territory")  # type: ignore[attr-defined]
 
 
-TICKET_QR_MAKER = "ticket_qr"
+async def clientele_of(registration: Registration) -> Clientele:
+    clientele = registration.clientele
+    if not isinstance(clientele, Clientele):
+        clientele = await Clientele.get(id=registration.clientele_id)  # type: ignore[attr-defined]
+    return clientele
 
 
-def ticket_qr_attachment(payload: str) -> bytes:
-    """The QR image mailed with a ticket (made by the mail worker from the payload)."""
-    return tickets.qr_png(payload, box_size=6)
-
-
-# A confirmed registrant's calendar file only changes when the event does (its DTSTAMP
-# is the event's `updated_at`): made once per event version, base URL and language.
-_ICS: dict[tuple[int, datetime, str, str], bytes] = {}
-
-
-def _ticket_ics(event: Event, settings: Settings) -> bytes:
-    from core.i18n import current_language
-    from events.ics import event_ics
-
-    key = (event.id, event.updated_at, settings.base_url, current_language.get())
-    data = _ICS.get(key)
-    if data is None:
-        if len(_ICS) > 200:
-            _ICS.clear()
-        data = _ICS[key] = event_ics(event, settings.base_url, include_online_url=True)
-    return data
-
-
-async def notify(
-    settings: Settings,
-    registration: Registration,
-    template: str,
-    *,
-    dedupe_suffix: str = "",
-    new: bool = False,
-) -> None:
-    """Queue the e-mail for a registration's new state (ticket QR inline + ICS when confirmed).
-
-    `new`: the registration was created in this transaction, so its message cannot be
-    queued yet (one INSERT, nothing read back).
-    """
-    from core.mail.outbox import compose_mail, insert_composed, queue_mail
-
-    event = (
-        registration.event
-        if isinstance(registration.event, Event)
-        else await Event.get(
-            id=registration.event_id  # type: ignore[attr-defined]
-        )
-    )
-    person = (
-        await registration.person
-        if not hasattr(registration.person, "email")
-        else (registration.person)
-    )
-    if not person.email:
-        return
-    payload = ""
-    if _carries_ticket(registration.status, template):
-        payload = await ticket_payload(settings, registration)
-    message = _notice(
-        settings,
-        registration,
-        event,
-        person,
-        template,
-        payload=payload,
-        position=await waitlist_position(registration),
-        dedupe_suffix=dedupe_suffix,
-    )
-    if new:
-        await insert_composed(compose_mail(**message))
-    else:
-        await queue_mail(**message)
-
-
-def _carries_ticket(status: RegistrationStatus, template: str) -> bool:
-    return status == RegistrationStatus.CONFIRMED and template in (
-        "registration_confirmed",
-        "registration_promoted",
-        "registration_link",
-    )
-
-
-def _notice(
-    settings: Settings,
-    registration: Registration,
-    event: Event,
-    person: Any,
-    template: str,
-    *,
-    payload: str,
-    position: int | None,
-    dedupe_suffix: str = "",
-) -> dict[str, Any]:
-    """The outbox arguments of a registration's e-mail (no I/O)."""
-    attachments: list[dict[str, Any]] = []
-    if payload:
-        attachments.append(
-            {
-                "filename": "billet.png",
-                "content_type": "image/png",
-                "maker": TICKET_QR_MAKER,
-                "source": payload,
-                "content_id": "billet-qr",
-            }
-        )
-        attachments.append(
-            {
-                "filename": "evenement.ics",
-                "content_type": "text/calendar; method=PUBLISH",
-                "data": _ticket_ics(event, settings),
-                "content_id": None,
-            }
-        )
-    return {
-        "to_address": person.email,
-        "to_name": f"{person.first_name} {person.last_name}".strip(),
-        "template": template,
-        "context": {
-            "event": event,
-            "registration": registration,
-            "person": person,
-            "manage_url": manage_url(settings, registration),
-            "ticket_code": registration.ticket_code,
-            "has_qr": bool(payload),
-            "waitlist_position": position,
-            "event_url": f"{settings.base_url}/events/{event.id}",
-        },
-        "language": registration.language,
-        "dedupe_key": f"{template}:{registration.public_id}:{registration.status}:{dedupe_suffix}",
-        "attachments": attachments,
-        "person_id": person.id,
-        "cause": ("registrations.Registration", registration.id),
-        "settings": settings,
-    }
+async def ticket(settings: Settings, registration: Registration) -> str:
+    """The QR payload of a registration's ticket: only a confirmed one has a ticket."""
+    if registration.status != RegistrationStatus.CONFIRMED:
+        raise NotFound(_("Cette inscription n'a pas de billet (elle n'est pas confirmée)."))
+    return await ticket_payload(settings, registration)

@@ -20,7 +20,7 @@ from core.models import User
 from core.settings import load_settings
 from events import service as events
 from events.schemas import EventIn
-from registrations import devices, service
+from registrations import devices, notices, service
 from registrations.schemas import RegistrationIn
 
 SYSTEM = Principal.system("tests e2e")
@@ -76,7 +76,7 @@ async def seed(organizer_email: str) -> dict[str, object]:
                 "name": f"{first} {last}",
                 "public_id": registration.public_id,
                 "ticket_code": registration.ticket_code,
-                "payload": await service.ticket_payload(settings, registration),
+                "payload": await notices.ticket_payload(settings, registration),
                 "party_size": party,
             }
         user = await User.get(email=organizer_email)

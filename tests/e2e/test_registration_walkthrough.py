@@ -36,7 +36,7 @@ async def _seed() -> dict[str, object]:
     from core.settings import load_settings
     from events import service as events
     from events.schemas import EventIn
-    from registrations import admin
+    from registrations import questions
 
     system = Principal.system("tests e2e")
     await init_orm(load_settings())
@@ -62,7 +62,7 @@ async def _seed() -> dict[str, object]:
                 }
             ),
         )
-        await admin.create_question(
+        await questions.create_question(
             system,
             event.id,
             {

@@ -10,7 +10,7 @@ import pytest
 
 from core.models import AuditEntry, Role
 from events.models import Event
-from registrations import service
+from registrations import manage_links, opening, service
 from registrations.models import (
     Question,
     QuestionKind,
@@ -281,7 +281,7 @@ async def test_add_by_hand_even_when_registration_is_closed(client, settings):
     past = datetime.now(UTC) - timedelta(days=1)
     await Event.filter(id=event.id).update(registration_closes_at=past)
     question = await _required_question(event.id)
-    with pytest.raises(service.RegistrationClosed):
+    with pytest.raises(opening.RegistrationClosed):
         await service.register(event.id, person(1), settings=settings)
     await login(client, Role.ORGANIZER)
     form = await client.get(f"/admin/events/{event.id}/registrations/new")
@@ -350,7 +350,7 @@ async def test_detail_shows_answers_position_link_and_history(client, settings):
     assert "position 1 sur la liste d" in text
     assert "Ateliers" in text and "Matin; Après-midi" in text
     assert "Allergies ?" in text and "<dd>Non</dd>" in text
-    assert service.manage_url(settings, waiting) in text
+    assert manage_links.manage_url(settings, waiting) in text
     assert "registration.created" in text
 
     await client.post(f"/admin/registrations/{waiting.id}/party-size", data={"party_size": "3"})

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from events.models import Event
-from registrations import service, tickets
+from registrations import manage_links, notices, service, tickets
 from registrations.models import Question, Registration, RegistrationStatus
 from tests.registrations.helpers import person, published_event
 
@@ -46,7 +46,7 @@ async def test_register_returns_the_contract(client, settings):
     assert response.status_code == 201, response.text
     data = response.json()
     registration = await Registration.get(event_id=event.id)
-    token = service.manage_token(settings, registration)
+    token = manage_links.manage_token(settings, registration)
     assert data["id"] == registration.public_id
     assert data["event_id"] == event.id
     assert data["status"] == "confirmed"
@@ -58,7 +58,7 @@ async def test_register_returns_the_contract(client, settings):
     assert data["ics_url"] == f"{BASE}/manage/{token}/event.ics"
     ticket = data["ticket"]
     assert ticket["code"] == registration.ticket_code
-    assert ticket["qr_payload"] == await service.ticket_payload(settings, registration)
+    assert ticket["qr_payload"] == await notices.ticket_payload(settings, registration)
     assert ticket["qr_png_url"] == f"{BASE}/manage/{token}/qr.png"
     assert ticket["qr_svg_url"] == f"{BASE}/manage/{token}/qr.svg"
     signer = await tickets.get_signer(settings.secret_key)

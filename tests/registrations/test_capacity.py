@@ -7,7 +7,7 @@ import pytest
 
 from core.models import OutboundMessage
 from events.models import Event
-from registrations import service
+from registrations import capacity, opening, service
 from registrations.models import Registration, RegistrationStatus
 from tests.registrations.helpers import SYSTEM, person, published_event
 
@@ -22,7 +22,7 @@ async def test_confirmed_then_waitlisted_then_full(settings):
     assert r3.waitlist_position == 1
     closed = await published_event(capacity=1)
     await service.register(closed.id, person(1), settings=settings)
-    with pytest.raises(service.EventFull):
+    with pytest.raises(capacity.EventFull):
         await service.register(closed.id, person(2), settings=settings)
     assert await Registration.filter(event_id=closed.id).count() == 1
 
@@ -90,10 +90,10 @@ async def test_window_enforced(settings):
     from datetime import UTC, datetime
 
     if datetime.now(UTC).year < 2029:
-        with pytest.raises(service.RegistrationClosed):
+        with pytest.raises(opening.RegistrationClosed):
             await service.register(event.id, person(1), settings=settings)
     past = await published_event(starts_at="2020-02-16T09:00", ends_at="2020-02-16T11:30")
-    with pytest.raises(service.RegistrationClosed):
+    with pytest.raises(opening.RegistrationClosed):
         await service.register(past.id, person(1), settings=settings)
 
 
@@ -107,7 +107,7 @@ async def test_300_concurrent_registrations_for_50_places(settings):
     assert statuses.count(RegistrationStatus.WAITLISTED) == 250
     positions = sorted(
         [
-            await service.waitlist_position(r.registration)
+            await capacity.waitlist_position(r.registration)
             for r in results
             if r.registration.status == RegistrationStatus.WAITLISTED
         ]
@@ -222,6 +222,53 @@ async def test_a_public_registration_never_rewrites_someone_elses_record(setting
         person(2, first_name="Chantale", last_name="Beaulieu", email="chantal@exemple.qc.ca"),
         settings=settings,
         source=RegistrationSource.BACKOFFICE,
-        actor=service.SYSTEM,
+        actor=capacity.SYSTEM,
     )
     assert (await Person.get(id=stored.id)).first_name == "Chantale"
+
+
+@pytest.mark.parametrize("operation", ["cancel", "decline", "smaller_party", "move"])
+async def test_every_operation_that_frees_places_promotes_the_waitlist(settings, operation):
+    """One release path: cancel, decline, a smaller party and a move all give the places
+    back and promote the waitlist in the same transaction."""
+    event = await published_event(capacity=3, waitlist=True)
+    holder = (
+        await service.register(event.id, person(1, party_size=3), settings=settings)
+    ).registration
+    waiting = (
+        await service.register(event.id, person(2, party_size=2), settings=settings)
+    ).registration
+    assert waiting.status == RegistrationStatus.WAITLISTED
+    if operation == "cancel":
+        await service.cancel(settings, holder.id)
+    elif operation == "decline":
+        assert await service.decline(settings, SYSTEM, [holder.id]) == 1
+    elif operation == "smaller_party":
+        await service.change_party_size(settings, holder.id, 1)
+    else:
+        other = await published_event(title="Autre lancement")
+        await service.move(settings, SYSTEM, holder.id, other.id)
+    assert (await Registration.get(id=waiting.id)).status == RegistrationStatus.CONFIRMED
+    expected = 3 if operation == "smaller_party" else 2
+    assert (await Event.get(id=event.id)).seats_taken == expected
+
+
+async def test_release_gives_back_only_what_a_confirmed_registration_holds(settings):
+    event = await published_event(capacity=1, waitlist=True)
+    await service.register(event.id, person(1), settings=settings)
+    waiting = (await service.register(event.id, person(2), settings=settings)).registration
+    for held in (RegistrationStatus.WAITLISTED, RegistrationStatus.PENDING_APPROVAL):
+        assert await capacity.release(settings, event.id, held, 1) == []
+    assert await capacity.release(settings, event.id, RegistrationStatus.CONFIRMED, 0) == []
+    assert (await Event.get(id=event.id)).seats_taken == 1
+    assert (await Registration.get(id=waiting.id)).status == RegistrationStatus.WAITLISTED
+    promoted = await capacity.release(settings, event.id, RegistrationStatus.CONFIRMED, 1)
+    assert [r.id for r in promoted] == [waiting.id]
+    assert (await Event.get(id=event.id)).seats_taken == 1
+
+
+def test_fits_reads_the_places_left():
+    assert capacity.fits(Event(capacity=None, seats_taken=50), 10)
+    assert capacity.fits(Event(capacity=10, seats_taken=7), 3)
+    assert not capacity.fits(Event(capacity=10, seats_taken=8), 3)
+    assert not capacity.fits(Event(capacity=5, seats_taken=7), 1)  # over capacity

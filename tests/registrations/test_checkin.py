@@ -8,7 +8,7 @@ import pytest
 
 from core.auth import Principal
 from core.errors import Forbidden
-from registrations import attendance, checkin, devices, service, tickets
+from registrations import attendance, capacity, checkin, devices, notices, service, tickets
 from registrations.models import CheckIn, CheckinResult, Registration, Scan
 from tests.conftest import make_user
 from tests.registrations.helpers import SYSTEM, person, published_event
@@ -33,7 +33,7 @@ async def _event(**kw):
 
 
 async def _payload(settings, registration: Registration) -> str:
-    return await service.ticket_payload(settings, registration)
+    return await notices.ticket_payload(settings, registration)
 
 
 async def test_every_result_code(settings):
@@ -215,7 +215,7 @@ async def test_walk_in_over_capacity_only_when_allowed(settings):
             "clientele": "family",
         }
     )
-    with pytest.raises(service.EventFull):
+    with pytest.raises(capacity.EventFull):
         await checkin.walk_in(settings, SYSTEM, full.id, walkin)
     allowed = await _event(capacity=1)
     from events.models import Event

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.auth import Principal
 from core.models import Role
-from registrations import devices, service
+from registrations import devices, notices, service
 from registrations.models import CheckIn
 from tests.conftest import make_user
 from tests.registrations.helpers import person
@@ -22,7 +22,7 @@ async def test_device_token_scoped_to_its_event(client, settings):
     b = await _event(title="B")
     token = {"Authorization": f"Bearer {await _device(a.id)}"}
     reg = (await service.register(a.id, person(1), settings=settings)).registration
-    payload = await service.ticket_payload(settings, reg)
+    payload = await notices.ticket_payload(settings, reg)
     r = await client.post(
         "/api/v1/checkin", json={"event_id": b.id, "payload": payload}, headers=token
     )
@@ -96,7 +96,7 @@ async def test_search_walkin_and_sync(client, settings):
     )
     assert r.status_code == 422
     other = (await service.register(event.id, person(2), settings=settings)).registration
-    payload = await service.ticket_payload(settings, other)
+    payload = await notices.ticket_payload(settings, other)
     scans = [
         {
             "payload": payload,

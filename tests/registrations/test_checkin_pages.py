@@ -10,7 +10,7 @@ import pytest
 
 from core.auth import Principal
 from core.models import AuditEntry, Role
-from registrations import checkin, devices, service
+from registrations import checkin, devices, notices, service
 from registrations.models import CheckIn, CheckinDevice, CheckinResult, Scan
 from tests.conftest import csrf_from, login
 from tests.registrations.helpers import SYSTEM, person
@@ -91,7 +91,7 @@ async def test_pairing_shows_link_once_and_token_is_scoped(client, settings):
     assert "Tablette porte A" in page.text
 
     registration = (await service.register(event.id, person(1), settings=settings)).registration
-    payload = await service.ticket_payload(settings, registration)
+    payload = await notices.ticket_payload(settings, registration)
     bearer = {"Authorization": f"Bearer {raw}"}
     ok = await client.post(
         "/api/v1/checkin", json={"event_id": event.id, "payload": payload}, headers=bearer

@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
 from core.models import Role
+from core.settings import local_tz
 from registrations import service
 from registrations.models import Question, QuestionKind, Registration
 from tests.conftest import login, token_for
@@ -123,7 +123,7 @@ def _check_rows(rows: list[list], first: Registration, second: Registration, *, 
     assert str(tremblay["Nombre d'élèves"]) == "25"
     assert tremblay["Photo ?"] == "Oui"
     assert bouchard["Repas"] in ("", None)
-    local = first.created_at.astimezone(ZoneInfo("America/Toronto"))
+    local = first.created_at.astimezone(local_tz())
     if xlsx:
         assert isinstance(tremblay["Inscrit le"], datetime)
         assert tremblay["Inscrit le"].strftime("%Y-%m-%d %H:%M") == local.strftime("%Y-%m-%d %H:%M")

@@ -17,8 +17,8 @@ from PIL import Image
 
 from core.mail.worker import MailWorker
 from core.models import OutboundMessage
-from registrations import service
-from registrations.models import RegistrationStatus
+from registrations import manage_links, notices, service
+from registrations.models import RegistrationSource, RegistrationStatus
 from tests.mail import mail_settings, smtp_server  # noqa: F401
 from tests.registrations.helpers import person, published_event
 
@@ -57,13 +57,13 @@ async def test_confirmation_carries_a_decodable_qr_and_the_calendar_file(
     found = parts(confirmation)
     text = found["text/plain"].get_content()
     assert first.registration.ticket_code in text
-    assert service.manage_url(mail_settings, first.registration) in text
+    assert manage_links.manage_url(mail_settings, first.registration) in text
     html = found["text/html"].get_content()
     assert 'src="cid:billet-qr"' in html
     image = found["image/png"]
     assert image["Content-ID"] == "<billet-qr>"
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.get_content())))
-    expected = await service.ticket_payload(mail_settings, first.registration)
+    expected = await notices.ticket_payload(mail_settings, first.registration)
     assert {r.text for r in decoded} == {expected}
     calendar = Calendar.from_ical(found["text/calendar"].get_content())
     (vevent,) = calendar.walk("VEVENT")
@@ -83,10 +83,10 @@ async def test_a_full_event_between_draft_and_transaction_gets_the_waitlist_mess
     queued is the waitlist one (rendered inside the transaction)."""
     event = await published_event(capacity=1, waitlist=True)
     # Another process takes the last place after this one read the event row.
-    stale = await service._registering_event(event.id, None, service.RegistrationSource.FORM)
+    stale = await service._registering_event(event.id, None, RegistrationSource.FORM)
     data = person(3)
-    draft = await service._draft(
-        mail_settings, stale[0], data, service.RegistrationSource.FORM, False
+    draft = await notices.draft_registration(
+        mail_settings, stale[0], data, RegistrationSource.FORM, False
     )
     assert draft.status == RegistrationStatus.CONFIRMED and draft.message is not None
     await service.register(event.id, person(4), settings=mail_settings)
@@ -97,7 +97,7 @@ async def test_a_full_event_between_draft_and_transaction_gets_the_waitlist_mess
             stale[0],
             data,
             settings=mail_settings,
-            source=service.RegistrationSource.FORM,
+            source=RegistrationSource.FORM,
             actor=None,
             force_confirm=False,
             clientele=stale[1][0] if stale[1] else await _schools(),

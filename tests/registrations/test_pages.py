@@ -7,7 +7,7 @@ from html import unescape
 
 from core.models import OutboundMessage
 from events.models import Event
-from registrations import service
+from registrations import manage_links, service
 from registrations.models import Question, Registration, RegistrationStatus
 from tests.conftest import csrf_from
 from tests.registrations.helpers import person, published_event
@@ -138,7 +138,7 @@ async def test_register_then_manage_page_shows_ticket(client, settings):
         str(q["diner"].id): True,
         str(q["eleves"].id): 24,
     }
-    assert location == f"/manage/{service.manage_token(settings, registration)}"
+    assert location == f"/manage/{manage_links.manage_token(settings, registration)}"
     page = await client.get(location)
     assert page.status_code == 200
     html = page.text
@@ -169,17 +169,17 @@ async def test_online_link_only_for_confirmed(client, settings):
     )
     first = (await service.register(event.id, person(1), settings=settings)).registration
     second = (await service.register(event.id, person(2), settings=settings)).registration
-    confirmed = await client.get(f"/manage/{service.manage_token(settings, first)}")
-    waiting = await client.get(f"/manage/{service.manage_token(settings, second)}")
+    confirmed = await client.get(f"/manage/{manage_links.manage_token(settings, first)}")
+    waiting = await client.get(f"/manage/{manage_links.manage_token(settings, second)}")
     assert "https://rencontre.exemple.ca/salle-secrete" in confirmed.text
     assert "https://rencontre.exemple.ca/salle-secrete" not in waiting.text
     assert "en position 1" in waiting.text
     assert second.ticket_code not in waiting.text
-    ics = await client.get(f"/manage/{service.manage_token(settings, second)}/event.ics")
+    ics = await client.get(f"/manage/{manage_links.manage_token(settings, second)}/event.ics")
     assert b"salle-secrete" not in ics.content.replace(b"\r\n ", b"")
-    ics = await client.get(f"/manage/{service.manage_token(settings, first)}/event.ics")
+    ics = await client.get(f"/manage/{manage_links.manage_token(settings, first)}/event.ics")
     assert b"salle-secrete" in ics.content.replace(b"\r\n ", b"")  # unfolded
-    png = await client.get(f"/manage/{service.manage_token(settings, second)}/qr.png")
+    png = await client.get(f"/manage/{manage_links.manage_token(settings, second)}/qr.png")
     assert png.status_code == 404
 
 
@@ -388,7 +388,7 @@ async def test_resend_form_answers_the_same_either_way(client, settings):
     sent = await OutboundMessage.all()
     assert len(sent) == 1
     assert sent[0].to_address == "personne1@exemple.qc.ca"
-    assert service.manage_url(settings, registered) in sent[0].text_body
+    assert manage_links.manage_url(settings, registered) in sent[0].text_body
     empty = await client.post(
         f"/events/{event.id}/resend", data={"csrf_token": csrf_from(page.text), "email": ""}
     )
@@ -402,7 +402,7 @@ async def test_html_in_names_is_escaped_on_manage_page(client, settings):
             event.id, person(1, first_name=SCRIPT, last_name="<b>Gras</b>"), settings=settings
         )
     ).registration
-    page = await client.get(f"/manage/{service.manage_token(settings, registration)}")
+    page = await client.get(f"/manage/{manage_links.manage_token(settings, registration)}")
     assert page.status_code == 200
     assert SCRIPT not in page.text and "<b>Gras</b>" not in page.text
     assert ESCAPED in page.text and "&lt;b&gt;Gras&lt;/b&gt;" in page.text
@@ -411,7 +411,7 @@ async def test_html_in_names_is_escaped_on_manage_page(client, settings):
 async def test_wrong_manage_token_is_404_and_reveals_nothing(client, settings):
     event = await published_event()
     registration = (await service.register(event.id, person(1), settings=settings)).registration
-    token = service.manage_token(settings, registration)
+    token = manage_links.manage_token(settings, registration)
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     for url in (
         f"/manage/{forged}",

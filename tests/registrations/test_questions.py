@@ -7,7 +7,7 @@ import pytest
 
 from core.errors import ValidationFailed
 from core.models import Role
-from registrations import service
+from registrations import answers, service
 from registrations.models import Question, QuestionKind
 from tests.conftest import login
 from tests.registrations.helpers import person, published_event
@@ -162,13 +162,13 @@ async def test_delete_or_deactivate(client, settings):
     question = await Question.get(id=answered.id)
     assert question.active is False
     assert "désactivée" in (await client.get(_url(event.id))).text
-    assert await service.event_questions(event.id) == []  # off the public form
+    assert await answers.event_questions(event.id) == []  # off the public form
     # A new registration no longer has to (or may) answer it.
     await service.register(event.id, person(2), settings=settings)
 
     await client.post(_url(event.id, f"/{answered.id}/activate"), data={"x": "1"})
     assert (await Question.get(id=answered.id)).active is True
-    assert [q.id for q in await service.event_questions(event.id)] == [answered.id]
+    assert [q.id for q in await answers.event_questions(event.id)] == [answered.id]
 
 
 async def test_reorder(client, settings):
@@ -192,7 +192,7 @@ async def test_reorder(client, settings):
     assert bad.status_code == 422
     assert await _labels(event.id) == ["Trois", "Un", "Deux"]
     # The public form follows the new order.
-    assert [q.label for q in await service.event_questions(event.id)] == ["Trois", "Un", "Deux"]
+    assert [q.label for q in await answers.event_questions(event.id)] == ["Trois", "Un", "Deux"]
 
 
 async def test_access(client, settings):

@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from registrations import service, tickets
+from registrations import manage_links, notices, service, tickets
 from registrations.tickets import TicketError
 from tests.registrations.helpers import person, published_event
 
@@ -19,7 +19,7 @@ B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 async def confirmed_ticket(client, settings):
     event = await published_event(capacity=10)
     registration = (await service.register(event.id, person(1), settings=settings)).registration
-    return event, registration, f"/manage/{service.manage_token(settings, registration)}"
+    return event, registration, f"/manage/{manage_links.manage_token(settings, registration)}"
 
 
 def decode(png: bytes) -> str:
@@ -46,7 +46,7 @@ async def test_png_decodes_to_the_signed_payload(client, settings):
     assert response.headers["content-type"] == "image/png"
     assert response.headers["cache-control"].startswith("private")
     payload = decode(response.content)
-    assert payload == await service.ticket_payload(settings, registration)
+    assert payload == await notices.ticket_payload(settings, registration)
     signer = await tickets.get_signer(settings.secret_key)
     claim = tickets.verify_payload(payload, signer.public_key)
     assert claim.event_id == event.id

@@ -1,9 +1,10 @@
-"""Participant-facing registration: the public form, the manage pages (ticket, QR, ICS,
-edit, cancel), the manage-link resend form, and the registrant's JSON API.
+"""Participant-facing registration pages: the public form, the manage pages (ticket, QR,
+ICS, edit, cancel) and the manage-link resend form (the registrant's JSON API is
+`registrations.api_routes`).
 
-Thin: the capacity, waitlist and approval rules live in `registrations.service`, which
-both the HTML pages and the JSON API call. A manage token only ever opens its own
-registration; a wrong token is a 404.
+Thin: the capacity, waitlist and approval rules live in `registrations.service` and
+`registrations.capacity`, which both the HTML pages and the JSON API call. A manage
+token only ever opens its own registration; a wrong token is a 404.
 """
 
 from __future__ import annotations
@@ -24,45 +25,43 @@ from core.http import (
     client_ip_of,
     field_errors,
     flash,
-    json_response,
-    parse_json,
+    path_id,
     read_form,
     redirect,
+    settings_of,
 )
 from core.i18n import _
-from core.openapi import api_doc
-from core.settings import Settings
 from core.templating import render
 from events import service as events_service
 from events.ics import event_ics
 from events.models import AttendanceMode, Event
 from people import reference as people_reference
 from people.models import Clientele, ConsentPurpose
-from registrations import service, tickets
+from registrations import opening, service, tickets
+from registrations.answers import clean_answers, event_questions
+from registrations.capacity import EventFull, waitlist_position
+from registrations.manage_links import by_manage_token, manage_token
 from registrations.models import (
-    ACTIVE_STATUSES,
     Question,
     QuestionKind,
     Registration,
     RegistrationSource,
     RegistrationStatus,
 )
+from registrations.opening import RegistrationClosed
 from registrations.schemas import (
     MAX_PARTY_SIZE,
     ManagePatch,
     RegistrationIn,
-    RegistrationOut,
     ResendIn,
-    TicketOut,
 )
+from registrations.service import AlreadyRegistered
 
 # Per client address. Constants (not settings); RATE_LIMIT_ENABLED=false turns them off.
 FORM_LIMIT = "20/minute"
 RESEND_LIMIT = "10/minute"
 MANAGE_LIMIT = "30/minute"
-API_LIMIT = "60/minute"
 QR_CACHE = "private, max-age=300"
-TAGS = ["inscriptions"]
 YOUTH = "youth"
 FORM_CONSENTS = (
     ConsentPurpose.EVENT_COMMUNICATIONS,
@@ -76,20 +75,12 @@ NO = "non"
 # --------------------------------------------------------------------------- helpers
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _event_id(request: Request) -> int:
-    return int(request.path_params["id"])
-
-
-def _token(request: Request) -> str:
+def token_of(request: Request) -> str:
+    """The manage token of the path (bounded: it is only ever compared)."""
     return str(request.path_params["token"])[:100]
 
 
-async def _limit(request: Request, limit: str, name: str) -> None:
+async def hit_limit(request: Request, limit: str, name: str) -> None:
     await request.app.state.limiter.hit(limit, name, client_ip_of(request))
 
 
@@ -215,7 +206,7 @@ async def _form_context(
     request: Request, event: Event, values: dict[str, Any], errors: dict[str, str]
 ) -> dict[str, Any]:
     clienteles = await _clientele_options(event)
-    questions = await service.event_questions(event.id)
+    questions = await event_questions(event.id)
     codes = [c.code for c in clienteles]
     language = i18n.current_language.get()
     return {
@@ -230,7 +221,7 @@ async def _form_context(
         "consents": [(p.value, service.CONSENT_WORDING[p]) for p in FORM_CONSENTS],
         "parental_wording": service.CONSENT_WORDING[ConsentPurpose.PARENTAL],
         "when_range": i18n.format_range,
-        "full": event.capacity is not None and event.seats_taken >= event.capacity,
+        "full": event.is_full,
         "max_party": MAX_PARTY_SIZE,
         "kind_hint": question_kind_hint,
         "yes": YES,
@@ -285,20 +276,10 @@ def _registration_in(values: dict[str, Any], questions: list[Question]) -> Regis
     except ValidationError as exc:
         fields = field_errors(exc)
         # Report the questions' problems at once too, not only after a second submit.
-        _cleaned, answer_errors = service.clean_answers(questions, values["answers"])
+        _cleaned, answer_errors = clean_answers(questions, values["answers"])
         for key, message in answer_errors.items():
             fields.setdefault(key, message)
         raise ValidationFailed(fields=fields) from None
-
-
-async def _manage_event(registration: Registration) -> Event:
-    return await Event.get(id=registration.event_id).select_related("territory")  # type: ignore[attr-defined]
-
-
-async def _ticket(settings: Settings, registration: Registration) -> str:
-    if registration.status != RegistrationStatus.CONFIRMED:
-        raise NotFound(_("Cette inscription n'a pas de billet (elle n'est pas confirmée)."))
-    return await service.ticket_payload(settings, registration)
 
 
 # --------------------------------------------------------------------------- public form
@@ -306,15 +287,7 @@ async def _ticket(settings: Settings, registration: Registration) -> str:
 
 async def _open_event(request: Request) -> tuple[Event, str | None]:
     """The event and, when registering is not possible now, the French reason."""
-    principal = await current_principal(request)
-    event_id = _event_id(request)
-    try:
-        event = await service.open_event_for(event_id, principal, RegistrationSource.FORM)
-    except service.RegistrationClosed as exc:
-        event = await events_service.get_event(principal, event_id)
-        await event.fetch_related("clienteles")
-        return event, exc.message
-    return event, None
+    return await opening.form_event(path_id(request), await current_principal(request))
 
 
 async def register_form(request: Request) -> Response:
@@ -323,21 +296,21 @@ async def register_form(request: Request) -> Response:
     if closed:
         context["blocked"] = {"code": "registration_closed", "message": closed}
     elif context["full"] and not event.waitlist and not event.requires_approval:
-        context["blocked"] = {"code": "event_full", "message": service.EventFull().message}
+        context["blocked"] = {"code": "event_full", "message": EventFull().message}
     return render(request, "registrations/form.html", context)
 
 
 async def register_submit(request: Request) -> Response:
     form = await read_form(request)
-    await _limit(request, FORM_LIMIT, "register-form")
+    await hit_limit(request, FORM_LIMIT, "register-form")
     event, closed = await _open_event(request)
-    questions = await service.event_questions(event.id)
+    questions = await event_questions(event.id)
     values = _values_from(form, questions)
     if closed:
         context = await _form_context(request, event, values, {})
         context["blocked"] = {"code": "registration_closed", "message": closed}
         return render(request, "registrations/form.html", context, status_code=409)
-    settings = _settings(request)
+    settings = settings_of(request)
     try:
         data = _registration_in(values, questions)
         result = await service.register(
@@ -352,7 +325,7 @@ async def register_submit(request: Request) -> Response:
         if not exc.fields:
             context["form_error"] = exc.message
         return render(request, "registrations/form.html", context, status_code=422)
-    except (service.EventFull, service.RegistrationClosed, service.AlreadyRegistered) as exc:
+    except (EventFull, RegistrationClosed, AlreadyRegistered) as exc:
         context = await _form_context(request, event, values, {})
         context["blocked"] = {"code": exc.code, "message": exc.message}
         return render(request, "registrations/form.html", context, status_code=409)
@@ -367,14 +340,14 @@ async def register_submit(request: Request) -> Response:
             ),
         }.get(RegistrationStatus(registration.status), _("Votre inscription est enregistrée.")),
     )
-    return redirect(f"/manage/{service.manage_token(settings, registration)}")
+    return redirect(f"/manage/{manage_token(settings, registration)}")
 
 
 # --------------------------------------------------------------------------- resend
 
 
 async def resend_form(request: Request) -> Response:
-    event = await events_service.get_event(await current_principal(request), _event_id(request))
+    event = await events_service.get_event(await current_principal(request), path_id(request))
     return render(
         request,
         "registrations/resend.html",
@@ -384,8 +357,8 @@ async def resend_form(request: Request) -> Response:
 
 async def resend_submit(request: Request) -> Response:
     form = await read_form(request)
-    await _limit(request, RESEND_LIMIT, "register-resend")
-    event = await events_service.get_event(await current_principal(request), _event_id(request))
+    await hit_limit(request, RESEND_LIMIT, "register-resend")
+    event = await events_service.get_event(await current_principal(request), path_id(request))
     email = _text(form, "email", 254)
     try:
         data = ResendIn.model_validate({"email": email})
@@ -397,7 +370,7 @@ async def resend_submit(request: Request) -> Response:
             {"event": event, "values": {"email": email}, "errors": errors},
             status_code=422,
         )
-    await service.resend_manage_link(_settings(request), event.id, data.email)
+    await service.resend_manage_link(settings_of(request), event.id, data.email)
     flash(request, _("Si une inscription existe pour cette adresse, le lien vient d'être envoyé."))
     return redirect(f"/events/{event.id}/resend")
 
@@ -406,10 +379,10 @@ async def resend_submit(request: Request) -> Response:
 
 
 async def _manage_context(request: Request, registration: Registration) -> dict[str, Any]:
-    settings = _settings(request)
-    event = await _manage_event(registration)
-    token = service.manage_token(settings, registration)
-    questions = await service.event_questions(event.id)
+    settings = settings_of(request)
+    event = await service.event_of(registration)
+    token = manage_token(settings, registration)
+    questions = await event_questions(event.id)
     answers = registration.answers or {}
     return {
         "registration": registration,
@@ -421,8 +394,8 @@ async def _manage_context(request: Request, registration: Registration) -> dict[
         if isinstance(registration.status, RegistrationStatus)
         else str(registration.status),
         "status_label": status_label(registration.status),
-        "position": await service.waitlist_position(registration),
-        "active": registration.status in ACTIVE_STATUSES,
+        "position": await waitlist_position(registration),
+        "active": registration.is_active,
         "clientele_name": registration.clientele.name(i18n.current_language.get()),
         "answered": [
             (q.label, _answer_text(q, answers[str(q.id)]))
@@ -437,7 +410,7 @@ async def _manage_context(request: Request, registration: Registration) -> dict[
 
 
 async def manage_page(request: Request) -> Response:
-    registration = await service.by_manage_token(_settings(request), _token(request))
+    registration = await by_manage_token(settings_of(request), token_of(request))
     context = await _manage_context(request, registration)
     return render(
         request,
@@ -448,9 +421,9 @@ async def manage_page(request: Request) -> Response:
 
 
 async def manage_qr_png(request: Request) -> Response:
-    settings = _settings(request)
-    registration = await service.by_manage_token(settings, _token(request))
-    payload = await _ticket(settings, registration)
+    settings = settings_of(request)
+    registration = await by_manage_token(settings, token_of(request))
+    payload = await service.ticket(settings, registration)
     return Response(
         tickets.qr_png(payload),
         media_type="image/png",
@@ -459,9 +432,9 @@ async def manage_qr_png(request: Request) -> Response:
 
 
 async def manage_qr_svg(request: Request) -> Response:
-    settings = _settings(request)
-    registration = await service.by_manage_token(settings, _token(request))
-    payload = await _ticket(settings, registration)
+    settings = settings_of(request)
+    registration = await by_manage_token(settings, token_of(request))
+    payload = await service.ticket(settings, registration)
     return Response(
         tickets.qr_svg(payload),
         media_type="image/svg+xml",
@@ -470,11 +443,11 @@ async def manage_qr_svg(request: Request) -> Response:
 
 
 async def manage_ics(request: Request) -> Response:
-    settings = _settings(request)
-    registration = await service.by_manage_token(settings, _token(request))
-    if registration.status not in ACTIVE_STATUSES:
+    settings = settings_of(request)
+    registration = await by_manage_token(settings, token_of(request))
+    if not registration.is_active:
         raise NotFound(_("Cette inscription est annulée."))
-    event = await _manage_event(registration)
+    event = await service.event_of(registration)
     body = event_ics(
         event,
         settings.base_url,
@@ -491,7 +464,7 @@ async def manage_ics(request: Request) -> Response:
 
 
 async def cancel_page(request: Request) -> Response:
-    registration = await service.by_manage_token(_settings(request), _token(request))
+    registration = await by_manage_token(settings_of(request), token_of(request))
     context = await _manage_context(request, registration)
     if not context["active"]:
         flash(request, _("Cette inscription est déjà annulée."), "warning")
@@ -501,10 +474,10 @@ async def cancel_page(request: Request) -> Response:
 
 async def cancel_submit(request: Request) -> Response:
     await read_form(request)
-    await _limit(request, MANAGE_LIMIT, "manage-write")
-    settings = _settings(request)
-    registration = await service.by_manage_token(settings, _token(request))
-    target = f"/manage/{service.manage_token(settings, registration)}"
+    await hit_limit(request, MANAGE_LIMIT, "manage-write")
+    settings = settings_of(request)
+    registration = await by_manage_token(settings, token_of(request))
+    target = f"/manage/{manage_token(settings, registration)}"
     try:
         await service.cancel(settings, registration.id)
     except Conflict as exc:
@@ -518,7 +491,7 @@ async def _edit_context(
     request: Request, registration: Registration, values: dict[str, Any], errors: dict[str, str]
 ) -> dict[str, Any]:
     context = await _manage_context(request, registration)
-    questions = await service.event_questions(registration.event_id)  # type: ignore[attr-defined]
+    questions = await event_questions(registration.event_id)  # type: ignore[attr-defined]
     context.update(
         {
             "questions": questions,
@@ -535,11 +508,11 @@ async def _edit_context(
 
 
 async def edit_page(request: Request) -> Response:
-    registration = await service.by_manage_token(_settings(request), _token(request))
-    if registration.status not in ACTIVE_STATUSES:
+    registration = await by_manage_token(settings_of(request), token_of(request))
+    if not registration.is_active:
         flash(request, _("Une inscription annulée ne peut pas être modifiée."), "warning")
-        return redirect(f"/manage/{_token(request)}")
-    questions = await service.event_questions(registration.event_id)  # type: ignore[attr-defined]
+        return redirect(f"/manage/{token_of(request)}")
+    questions = await event_questions(registration.event_id)  # type: ignore[attr-defined]
     values = {
         "party_size": str(registration.party_size),
         "answers": _display_answers(questions, registration.answers or {}),
@@ -550,14 +523,14 @@ async def edit_page(request: Request) -> Response:
 
 async def edit_submit(request: Request) -> Response:
     form = await read_form(request)
-    await _limit(request, MANAGE_LIMIT, "manage-write")
-    settings = _settings(request)
-    registration = await service.by_manage_token(settings, _token(request))
-    base = f"/manage/{service.manage_token(settings, registration)}"
-    if registration.status not in ACTIVE_STATUSES:
+    await hit_limit(request, MANAGE_LIMIT, "manage-write")
+    settings = settings_of(request)
+    registration = await by_manage_token(settings, token_of(request))
+    base = f"/manage/{manage_token(settings, registration)}"
+    if not registration.is_active:
         flash(request, _("Une inscription annulée ne peut pas être modifiée."), "warning")
         return redirect(base)
-    questions = await service.event_questions(registration.event_id)  # type: ignore[attr-defined]
+    questions = await event_questions(registration.event_id)  # type: ignore[attr-defined]
     values: dict[str, Any] = {
         "party_size": _text(form, "party_size", 12) or "1",
         "answers": _read_answers(form, questions),
@@ -569,7 +542,7 @@ async def edit_submit(request: Request) -> Response:
         party_size = patch.party_size or registration.party_size
     except ValidationError as exc:
         errors.update(field_errors(exc))
-    _cleaned, answer_errors = service.clean_answers(questions, values["answers"])
+    _cleaned, answer_errors = clean_answers(questions, values["answers"])
     errors.update(answer_errors)
     if errors:
         context = await _edit_context(request, registration, values, errors)
@@ -578,11 +551,11 @@ async def edit_submit(request: Request) -> Response:
         await service.modify_registration(
             settings, registration.id, party_size=party_size, answers=values["answers"]
         )
-    except service.EventFull as exc:
+    except EventFull as exc:
         message = exc.message
-        event = await _manage_event(registration)
-        if event.capacity is not None and registration.status == RegistrationStatus.CONFIRMED:
-            left = max(0, event.capacity - event.seats_taken)
+        event = await service.event_of(registration)
+        left = event.places_left
+        if left is not None and registration.status == RegistrationStatus.CONFIRMED:
             message += " " + i18n.ngettext(
                 "Il reste %(num)s place : votre groupe peut compter au plus %(most)s personnes.",
                 "Il reste %(num)s places : votre groupe peut compter au plus %(most)s personnes.",
@@ -597,131 +570,6 @@ async def edit_submit(request: Request) -> Response:
         return redirect(base)
     flash(request, _("Vos modifications sont enregistrées."))
     return redirect(base)
-
-
-# --------------------------------------------------------------------------- JSON API
-
-
-_UNKNOWN: Any = object()
-
-
-async def registration_out(
-    settings: Settings, registration: Registration, *, position: int | None = _UNKNOWN
-) -> dict[str, Any]:
-    """The API view of a registration (`position`: the waitlist position, when known)."""
-    if position is _UNKNOWN:
-        position = await service.waitlist_position(registration)
-    token = service.manage_token(settings, registration)
-    base = f"{settings.base_url}/manage/{token}"
-    clientele = registration.clientele
-    if not isinstance(clientele, Clientele):
-        clientele = await Clientele.get(id=registration.clientele_id)  # type: ignore[attr-defined]
-    ticket = None
-    if registration.status == RegistrationStatus.CONFIRMED:
-        ticket = TicketOut(
-            code=registration.ticket_code,
-            qr_payload=await service.ticket_payload(settings, registration),
-            qr_png_url=f"{base}/qr.png",
-            qr_svg_url=f"{base}/qr.svg",
-        )
-    out = RegistrationOut(
-        id=registration.public_id,
-        event_id=registration.event_id,  # type: ignore[attr-defined]
-        status=str(RegistrationStatus(registration.status).value),
-        waitlist_position=position,
-        party_size=registration.party_size,
-        clientele=clientele.code,
-        manage_token=token,
-        manage_url=base,
-        ticket=ticket,
-        ics_url=f"{base}/event.ics",
-    )
-    return out.model_dump()
-
-
-@api_doc(
-    summary="S'inscrire à un événement",
-    tags=TAGS,
-    request=RegistrationIn,
-    response=RegistrationOut,
-    response_status=201,
-    auth="public",
-    errors=[400, 404, 409, 429],
-)
-async def api_register(request: Request) -> Response:
-    await _limit(request, API_LIMIT, "api-register")
-    data = await parse_json(request, RegistrationIn)
-    settings = _settings(request)
-    principal = await current_principal(request)
-    result = await service.register(
-        _event_id(request),
-        data,
-        settings=settings,
-        source=RegistrationSource.API,
-        actor=principal,
-    )
-    return json_response(
-        await registration_out(settings, result.registration, position=result.waitlist_position),
-        status_code=201,
-    )
-
-
-@api_doc(
-    summary="Lire son inscription (lien de gestion)",
-    tags=TAGS,
-    response=RegistrationOut,
-    auth="public",
-    errors=[404],
-)
-async def api_manage_get(request: Request) -> Response:
-    settings = _settings(request)
-    registration = await service.by_manage_token(settings, _token(request))
-    return json_response(await registration_out(settings, registration))
-
-
-@api_doc(
-    summary="Modifier son inscription (taille du groupe, réponses)",
-    tags=TAGS,
-    request=ManagePatch,
-    response=RegistrationOut,
-    auth="public",
-    errors=[400, 404, 409, 429],
-)
-async def api_manage_patch(request: Request) -> Response:
-    await _limit(request, API_LIMIT, "api-manage")
-    settings = _settings(request)
-    registration = await service.by_manage_token(settings, _token(request))
-    patch = await parse_json(request, ManagePatch)
-    if registration.status not in ACTIVE_STATUSES:
-        raise Conflict(_("Cette inscription est annulée."), code="cancelled")
-    if patch.answers is not None:
-        _cleaned, errors = service.clean_answers(
-            await service.event_questions(registration.event_id),  # type: ignore[attr-defined]
-            patch.answers,
-        )
-        if errors:
-            raise ValidationFailed(fields=errors)
-    await service.modify_registration(
-        settings, registration.id, party_size=patch.party_size, answers=patch.answers
-    )
-    registration = await service.by_manage_token(settings, _token(request))
-    return json_response(await registration_out(settings, registration))
-
-
-@api_doc(
-    summary="Annuler son inscription",
-    tags=TAGS,
-    response=RegistrationOut,
-    auth="public",
-    errors=[404, 409, 429],
-)
-async def api_manage_delete(request: Request) -> Response:
-    await _limit(request, API_LIMIT, "api-manage")
-    settings = _settings(request)
-    registration = await service.by_manage_token(settings, _token(request))
-    await service.cancel(settings, registration.id)
-    registration = await service.by_manage_token(settings, _token(request))
-    return json_response(await registration_out(settings, registration))
 
 
 routes: list[BaseRoute] = [
@@ -739,15 +587,4 @@ routes: list[BaseRoute] = [
     Route("/manage/{token}/cancel", cancel_submit, methods=["POST"], name="manage_cancel_submit"),
     Route("/manage/{token}/edit", edit_page, methods=["GET"], name="manage_edit"),
     Route("/manage/{token}/edit", edit_submit, methods=["POST"], name="manage_edit_submit"),
-    Route(
-        "/api/v1/events/{id:int}/registrations",
-        api_register,
-        methods=["POST"],
-        name="api_registrations_create",
-    ),
-    Route("/api/v1/manage/{token}", api_manage_get, methods=["GET"], name="api_manage_get"),
-    Route("/api/v1/manage/{token}", api_manage_patch, methods=["PATCH"], name="api_manage_patch"),
-    Route(
-        "/api/v1/manage/{token}", api_manage_delete, methods=["DELETE"], name="api_manage_delete"
-    ),
 ]

@@ -1,0 +1,164 @@
+"""The registrant's JSON API: register to an event, then read, change or cancel the
+registration with its manage token. The same service calls as the HTML pages
+(`registrations.public_routes`); a manage token only ever opens its own registration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from core.auth import current_principal
+from core.errors import Conflict, ValidationFailed
+from core.http import json_response, parse_json, path_id, settings_of
+from core.i18n import _
+from core.openapi import api_doc
+from core.settings import Settings
+from registrations import service
+from registrations.answers import clean_answers, event_questions
+from registrations.capacity import waitlist_position
+from registrations.manage_links import by_manage_token, manage_token
+from registrations.models import Registration, RegistrationSource, RegistrationStatus
+from registrations.public_routes import hit_limit, token_of
+from registrations.schemas import ManagePatch, RegistrationIn, RegistrationOut, TicketOut
+
+API_LIMIT = "60/minute"
+TAGS = ["inscriptions"]
+
+
+_UNKNOWN: Any = object()
+
+
+async def registration_out(
+    settings: Settings, registration: Registration, *, position: int | None = _UNKNOWN
+) -> dict[str, Any]:
+    """The API view of a registration (`position`: the waitlist position, when known)."""
+    if position is _UNKNOWN:
+        position = await waitlist_position(registration)
+    token = manage_token(settings, registration)
+    base = f"{settings.base_url}/manage/{token}"
+    clientele = await service.clientele_of(registration)
+    ticket = None
+    if registration.status == RegistrationStatus.CONFIRMED:
+        ticket = TicketOut(
+            code=registration.ticket_code,
+            qr_payload=await service.ticket(settings, registration),
+            qr_png_url=f"{base}/qr.png",
+            qr_svg_url=f"{base}/qr.svg",
+        )
+    out = RegistrationOut(
+        id=registration.public_id,
+        event_id=registration.event_id,  # type: ignore[attr-defined]
+        status=str(RegistrationStatus(registration.status).value),
+        waitlist_position=position,
+        party_size=registration.party_size,
+        clientele=clientele.code,
+        manage_token=token,
+        manage_url=base,
+        ticket=ticket,
+        ics_url=f"{base}/event.ics",
+    )
+    return out.model_dump()
+
+
+@api_doc(
+    summary="S'inscrire à un événement",
+    tags=TAGS,
+    request=RegistrationIn,
+    response=RegistrationOut,
+    response_status=201,
+    auth="public",
+    errors=[400, 404, 409, 429],
+)
+async def api_register(request: Request) -> Response:
+    await hit_limit(request, API_LIMIT, "api-register")
+    data = await parse_json(request, RegistrationIn)
+    settings = settings_of(request)
+    principal = await current_principal(request)
+    result = await service.register(
+        path_id(request),
+        data,
+        settings=settings,
+        source=RegistrationSource.API,
+        actor=principal,
+    )
+    return json_response(
+        await registration_out(settings, result.registration, position=result.waitlist_position),
+        status_code=201,
+    )
+
+
+@api_doc(
+    summary="Lire son inscription (lien de gestion)",
+    tags=TAGS,
+    response=RegistrationOut,
+    auth="public",
+    errors=[404],
+)
+async def api_manage_get(request: Request) -> Response:
+    settings = settings_of(request)
+    registration = await by_manage_token(settings, token_of(request))
+    return json_response(await registration_out(settings, registration))
+
+
+@api_doc(
+    summary="Modifier son inscription (taille du groupe, réponses)",
+    tags=TAGS,
+    request=ManagePatch,
+    response=RegistrationOut,
+    auth="public",
+    errors=[400, 404, 409, 429],
+)
+async def api_manage_patch(request: Request) -> Response:
+    await hit_limit(request, API_LIMIT, "api-manage")
+    settings = settings_of(request)
+    registration = await by_manage_token(settings, token_of(request))
+    patch = await parse_json(request, ManagePatch)
+    if not registration.is_active:
+        raise Conflict(_("Cette inscription est annulée."), code="cancelled")
+    if patch.answers is not None:
+        _cleaned, errors = clean_answers(
+            await event_questions(registration.event_id),  # type: ignore[attr-defined]
+            patch.answers,
+        )
+        if errors:
+            raise ValidationFailed(fields=errors)
+    await service.modify_registration(
+        settings, registration.id, party_size=patch.party_size, answers=patch.answers
+    )
+    registration = await by_manage_token(settings, token_of(request))
+    return json_response(await registration_out(settings, registration))
+
+
+@api_doc(
+    summary="Annuler son inscription",
+    tags=TAGS,
+    response=RegistrationOut,
+    auth="public",
+    errors=[404, 409, 429],
+)
+async def api_manage_delete(request: Request) -> Response:
+    await hit_limit(request, API_LIMIT, "api-manage")
+    settings = settings_of(request)
+    registration = await by_manage_token(settings, token_of(request))
+    await service.cancel(settings, registration.id)
+    registration = await by_manage_token(settings, token_of(request))
+    return json_response(await registration_out(settings, registration))
+
+
+routes: list[BaseRoute] = [
+    Route(
+        "/api/v1/events/{id:int}/registrations",
+        api_register,
+        methods=["POST"],
+        name="api_registrations_create",
+    ),
+    Route("/api/v1/manage/{token}", api_manage_get, methods=["GET"], name="api_manage_get"),
+    Route("/api/v1/manage/{token}", api_manage_patch, methods=["PATCH"], name="api_manage_patch"),
+    Route(
+        "/api/v1/manage/{token}", api_manage_delete, methods=["DELETE"], name="api_manage_delete"
+    ),
+]

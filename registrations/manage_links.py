@@ -1,0 +1,38 @@
+"""The manage link: what lets a registrant see, change or cancel their own registration.
+
+`<public_id>.<HMAC>`: 144 secret bits derived from SECRET_KEY, nothing stored. A token
+only ever opens its own registration; a wrong one is a 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from core.errors import NotFound
+from core.i18n import _
+from core.settings import Settings
+from registrations.models import Registration
+
+
+def manage_token(settings: Settings, registration: Registration) -> str:
+    """`<public_id>.<HMAC>`: 144 secret bits derived from SECRET_KEY (nothing stored)."""
+    mac = hmac.new(
+        settings.secret_key.encode(), f"manage:{registration.public_id}".encode(), hashlib.sha256
+    ).digest()[:18]
+    return f"{registration.public_id}.{base64.urlsafe_b64encode(mac).decode()}"
+
+
+async def by_manage_token(settings: Settings, token: str) -> Registration:
+    public_id, _sep, _mac = token.partition(".")
+    registration = await Registration.get_or_none(public_id=public_id[:32]).select_related(
+        "event", "person", "clientele", "territory", "organization"
+    )
+    if registration is None or not hmac.compare_digest(manage_token(settings, registration), token):
+        raise NotFound(_("Ce lien de gestion n'est pas valide."))
+    return registration
+
+
+def manage_url(settings: Settings, registration: Registration) -> str:
+    return f"{settings.base_url}/manage/{manage_token(settings, registration)}"
