@@ -181,7 +181,7 @@ async def revoke_token(actor: Principal, token_id: int) -> None:
     token = await ApiToken.get_or_none(id=token_id)
     if token is None:
         raise NotFound()
-    if token.user_id != actor.user_id:  # type: ignore[attr-defined]
+    if token.user_id != actor.user_id:
         authorize(actor, "users.manage")
     token.revoked_at = datetime.now(UTC)
     await token.save(update_fields=["revoked_at"])

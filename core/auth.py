@@ -166,7 +166,7 @@ async def principal_from_token(raw: str, ip: str = "") -> Principal | None:
 async def current_principal(request: Request) -> Principal | None:
     """The caller of this request (cached on request.state), or None when anonymous."""
     if hasattr(request.state, "principal"):
-        return request.state.principal  # type: ignore[no-any-return]
+        return request.state.principal
     principal: Principal | None = None
     ip = client_ip(request)
     header = request.headers.get("authorization", "")

@@ -466,7 +466,7 @@ async def admin_delete(request: Request) -> Response:
     await read_form(request)
     event_id = path_id(request)
     event = await service.get_event(actor_of(request), event_id)
-    parent_id = event.parent_id  # type: ignore[attr-defined]
+    parent_id = event.parent_id
     try:
         await service.delete_event(actor_of(request), event_id)
     except Conflict as error:

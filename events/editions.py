@@ -42,12 +42,12 @@ def edition_days(edition: Event) -> tuple[date, date]:
 
 async def edition_region(edition: Event) -> Territory | None:
     """The administrative region of an edition (its territory, or the MRC's parent)."""
-    territory_id = edition.territory_id  # type: ignore[attr-defined]
+    territory_id = edition.territory_id
     if territory_id is None:
         return None
     territory = await Territory.get_or_none(id=territory_id)
     if territory is not None and territory.kind == TerritoryKind.MRC:
-        territory = await Territory.get_or_none(id=territory.parent_id)  # type: ignore[attr-defined]
+        territory = await Territory.get_or_none(id=territory.parent_id)
     return territory
 
 
@@ -94,9 +94,7 @@ async def children_of(edition: Event) -> list[Event]:
 
 def is_edition(event: Event, children: list[Event]) -> bool:
     """A top-level event with activities, or of an edition kind."""
-    return event.parent_id is None and (  # type: ignore[attr-defined]
-        bool(children) or event.kind in EDITION_KINDS
-    )
+    return event.parent_id is None and (bool(children) or event.kind in EDITION_KINDS)
 
 
 # --------------------------------------------------------------------------- duplication
@@ -118,7 +116,7 @@ async def _copy_event(
         mode=source.mode,
         venue_name=source.venue_name,
         address=source.address,
-        territory_id=source.territory_id,  # type: ignore[attr-defined]
+        territory_id=source.territory_id,
         online_url=source.online_url,
         capacity=source.capacity,
         waitlist=source.waitlist,
@@ -133,8 +131,8 @@ async def _copy_event(
         else None,
         visibility=source.visibility,
         status=EventStatus.DRAFT,
-        organizer_organization_id=source.organizer_organization_id,  # type: ignore[attr-defined]
-        contact_person_id=source.contact_person_id,  # type: ignore[attr-defined]
+        organizer_organization_id=source.organizer_organization_id,
+        contact_person_id=source.contact_person_id,
         contact_name=source.contact_name,
         contact_email=source.contact_email,
         contact_phone=source.contact_phone,
@@ -150,7 +148,7 @@ async def _copy_event(
     for partner in source.partners:
         await EventPartner.create(
             event=copy,
-            organization_id=partner.organization_id,  # type: ignore[attr-defined]
+            organization_id=partner.organization_id,
             role=partner.role,
         )
     return copy
@@ -166,7 +164,7 @@ async def duplicate_event(
         if source is None:
             raise NotFound()
         shift = timedelta(days=shift_days)
-        parent = await Event.get_or_none(id=source.parent_id) if source.parent_id else None  # type: ignore[attr-defined]
+        parent = await Event.get_or_none(id=source.parent_id) if source.parent_id else None
         copy = await _copy_event(actor, source, shift, parent)
         children = 0
         if with_children:
@@ -191,7 +189,7 @@ async def create_territorial_children(actor: Principal, edition_id: int) -> list
         edition = await Event.get_or_none(id=edition_id)
         if edition is None:
             raise NotFound()
-        if edition.parent_id is not None:  # type: ignore[attr-defined]
+        if edition.parent_id is not None:
             raise Conflict(_("Seule une édition peut recevoir des lancements territoriaux."))
         region = await edition_region(edition)
         if region is None:
@@ -220,7 +218,7 @@ async def create_territorial_children(actor: Principal, edition_id: int) -> list
                 territory=mrc,
                 visibility=edition.visibility,
                 status=EventStatus.DRAFT,
-                organizer_organization_id=edition.organizer_organization_id,  # type: ignore[attr-defined]
+                organizer_organization_id=edition.organizer_organization_id,
                 contact_name=edition.contact_name,
                 contact_email=edition.contact_email,
                 contact_phone=edition.contact_phone,

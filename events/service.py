@@ -180,7 +180,7 @@ async def validate_event(data: EventIn, *, event: Event | None = None) -> dict[s
         parent = await Event.get_or_none(id=data.parent_id)
         if parent is None:
             fields["parent_id"] = _("Édition inconnue.")
-        elif parent.parent_id is not None:  # type: ignore[attr-defined]
+        elif parent.parent_id is not None:
             fields["parent_id"] = _("Une activité ne peut pas être rattachée à une autre activité.")
         elif event is not None and parent.id == event.id:
             fields["parent_id"] = _("Un événement ne peut pas être sa propre édition.")
@@ -292,13 +292,10 @@ async def event_input(event: Event) -> EventIn:
         registration_closes_at=event.registration_closes_at,
         clienteles=[c.code for c in event.clienteles],
         plan_items=[p.code for p in event.plan_items],
-        parent_id=event.parent_id,  # type: ignore[attr-defined]
+        parent_id=event.parent_id,
         visibility=Visibility(event.visibility),
-        organizer_organization_id=event.organizer_organization_id,  # type: ignore[attr-defined]
-        partners=[
-            {"organization_id": p.organization_id, "role": p.role}  # type: ignore[attr-defined]
-            for p in event.partners
-        ],
+        organizer_organization_id=event.organizer_organization_id,
+        partners=[{"organization_id": p.organization_id, "role": p.role} for p in event.partners],
         contact_name=event.contact_name,
         contact_email=event.contact_email,
         contact_phone=event.contact_phone,
@@ -365,7 +362,10 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
                 event,
                 {"from": before["capacity"], "to": event.capacity},
             )
-            await capacity_changed.send(CapacityChanged(actor, event, before["capacity"]))
+            previous = before["capacity"]
+            await capacity_changed.send(
+                CapacityChanged(actor, event, previous if isinstance(previous, int) else None)
+            )
         await audit(actor, "event.updated", event, {"title": event.title})
         if event.status == EventStatus.PUBLISHED and (dates_changed or event.sequence != 0):
             await event_changed.send(EventChanged(actor, event, details))
@@ -489,14 +489,10 @@ async def delete_event(actor: Principal, event_id: int) -> None:
 async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict[str, Any]:
     """The API representation of an event (the online link only for staff)."""
     await event.fetch_related("clienteles", "plan_items", "partners__organization")
-    territory = (
-        await Territory.get_or_none(id=event.territory_id)  # type: ignore[attr-defined]
-        if event.territory_id  # type: ignore[attr-defined]
-        else None
-    )
+    territory = await Territory.get_or_none(id=event.territory_id) if event.territory_id else None
     organization = (
-        await Organization.get_or_none(id=event.organizer_organization_id)  # type: ignore[attr-defined]
-        if event.organizer_organization_id  # type: ignore[attr-defined]
+        await Organization.get_or_none(id=event.organizer_organization_id)
+        if event.organizer_organization_id
         else None
     )
     children = await Event.filter(parent_id=event.id).count()
@@ -529,12 +525,12 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         else None,
         "clienteles": [c.code for c in event.clienteles],
         "plan_items": [p.code for p in event.plan_items],
-        "parent_id": event.parent_id,  # type: ignore[attr-defined]
+        "parent_id": event.parent_id,
         "children_count": children,
         "organizer_organization": organization.name if organization else None,
         "partners": [
             {
-                "organization_id": p.organization_id,  # type: ignore[attr-defined]
+                "organization_id": p.organization_id,
                 "organization": p.organization.name,
                 "role": p.role,
             }

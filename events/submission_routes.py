@@ -186,9 +186,7 @@ async def _token_page(
         "values": values if values is not None else _submission_values(submission),
         "errors": errors or {},
         "notice": notice,
-        "event_url": submissions.event_url("", submission.event_id)  # type: ignore[attr-defined]
-        if submission.event_id  # type: ignore[attr-defined]
-        else "",
+        "event_url": submissions.event_url("", submission.event_id) if submission.event_id else "",
         "editable": submission.status == SubmissionStatus.CHANGES_REQUESTED,
     }
     context.update(await _form_context(submission.edition))
@@ -294,7 +292,7 @@ def _decision_endpoint(decision: str) -> Any:
         submission_id = path_id(request)
         actor = actor_of(request)
         submission = await submissions.get_submission(actor, submission_id)
-        edition_id: int = submission.edition_id  # type: ignore[attr-defined]
+        edition_id: int = submission.edition_id
         raw = form.get("message", "")
         message = raw if isinstance(raw, str) else ""
         try:

@@ -107,7 +107,7 @@ def is_open(edition: Event, now: datetime | None = None) -> bool:
     now = now or datetime.now(UTC)
     return (
         edition.kind == EventKind.PERSEVERANCE_DAYS
-        and edition.parent_id is None  # type: ignore[attr-defined]
+        and edition.parent_id is None
         and edition.status in OPEN_STATUSES
         and edition.ends_at >= now
     )
@@ -166,8 +166,8 @@ def _columns(data: SubmissionIn, territory: Territory) -> dict[str, Any]:
 
 
 async def mail_context(submission: ActivitySubmission, settings: Settings) -> dict[str, Any]:
-    edition = await Event.get(id=submission.edition_id)  # type: ignore[attr-defined]
-    territory = await Territory.get_or_none(id=submission.territory_id)  # type: ignore[attr-defined]
+    edition = await Event.get(id=submission.edition_id)
+    territory = await Territory.get_or_none(id=submission.territory_id)
     return {
         "submission": submission,
         "edition_title": edition.title,
@@ -416,7 +416,7 @@ async def _audit_decision(
 
 
 async def _event_input(submission: ActivitySubmission) -> EventIn:
-    territory = await Territory.get(id=submission.territory_id)  # type: ignore[attr-defined]
+    territory = await Territory.get(id=submission.territory_id)
     organization = await Organization.get_or_none(name_key=name_key(submission.organization_name))
     return EventIn(
         title=submission.title,
@@ -428,7 +428,7 @@ async def _event_input(submission: ActivitySubmission) -> EventIn:
         address=submission.address,
         territory=territory.code,
         clienteles=list(submission.clientele_codes or []),
-        parent_id=submission.edition_id,  # type: ignore[attr-defined]
+        parent_id=submission.edition_id,
         visibility=Visibility.PUBLIC,
         organizer_organization_id=organization.id if organization else None,
         contact_name=submission.contact_name,
@@ -471,7 +471,7 @@ async def approve(
                 fields=error.fields,
             ) from None
         await ActivitySubmission.filter(id=submission.id).update(event_id=event.id)
-        submission.event_id = event.id  # type: ignore[attr-defined]
+        submission.event_id = event.id
         await _audit_decision(
             actor, submission, "jps_submission.approved", {"event": event.id, "message": text}
         )

@@ -128,7 +128,7 @@ async def erase_person(actor: Principal, person_id: int) -> Person:
         person.email = None
         person.email_key = None
         person.phone = ""
-        person.organization = None  # type: ignore[assignment]
+        person.organization = None
         person.erased_at = datetime.now(UTC)
         await person.save()
         await audit(actor, "person.erased", person, {"consents_deleted": consents, **erased})

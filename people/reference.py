@@ -165,7 +165,7 @@ async def _apply_territories(rows: list[dict[str, str]], report: ImportReport) -
         elif (
             current.name != name
             or current.kind != kind
-            or current.parent_id != (parent.id if parent else None)  # type: ignore[attr-defined]
+            or current.parent_id != (parent.id if parent else None)
             or not current.active
         ):
             current.name, current.parent, current.active = name, parent, True
@@ -221,7 +221,7 @@ async def territories_by_region(
     regions = [t for t in territories if t.kind == TerritoryKind.REGION]
     children: dict[int, list[Territory]] = {r.id: [] for r in regions}
     for t in territories:
-        parent_id = t.parent_id  # type: ignore[attr-defined]
+        parent_id = t.parent_id
         if t.kind == TerritoryKind.MRC and parent_id in children:
             children[parent_id].append(t)
     return [(r, sorted(children[r.id], key=lambda t: name_key(t.name))) for r in regions]
@@ -350,7 +350,7 @@ async def plan_tree() -> list[PlanNode]:
     nodes = {item.id: PlanNode(item) for item in items}
     roots: list[PlanNode] = []
     for item in items:
-        parent_id = item.parent_id  # type: ignore[attr-defined]
+        parent_id = item.parent_id
         if parent_id in nodes:
             nodes[parent_id].children.append(nodes[item.id])
         else:

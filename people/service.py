@@ -248,9 +248,9 @@ async def upsert_person(
         return person, True
     if not overwrite:
         values = {k: v for k, v in values.items() if v and not getattr(person, k)}
-        clientele = clientele if person.clientele_id is None else None  # type: ignore[attr-defined]
-        territory = territory if person.territory_id is None else None  # type: ignore[attr-defined]
-        organization = organization if person.organization_id is None else None  # type: ignore[attr-defined]
+        clientele = clientele if person.clientele_id is None else None
+        territory = territory if person.territory_id is None else None
+        organization = organization if person.organization_id is None else None
         if not values and clientele is None and territory is None and organization is None:
             return person, False
     person.update_from_dict(values)

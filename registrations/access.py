@@ -33,5 +33,5 @@ async def registration_for(actor: Principal, permission: str, registration_id: i
     if registration is None:
         authorize(actor, permission)
         raise NotFound()
-    authorize(actor, permission, event_id=registration.event_id)  # type: ignore[attr-defined]
+    authorize(actor, permission, event_id=registration.event_id)
     return registration

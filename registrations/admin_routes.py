@@ -284,7 +284,7 @@ async def registration_create(request: Request) -> Response:
 async def registration_detail(request: Request) -> Response:
     actor = actor_of(request)
     registration = await listing.get_registration(actor, path_id(request))
-    event_id = registration.event_id  # type: ignore[attr-defined]
+    event_id = registration.event_id
     can_manage = actor.can("registrations.manage", event_id=event_id)
     context: dict[str, Any] = {
         "registration": registration,

@@ -102,4 +102,4 @@ async def _question_deleted(sender: Any, instance: Question, *args: Any) -> None
 
 async def _question_changed(question: Question) -> None:
     """A question belongs to its event's registration form: the event changes with it."""
-    await Event.filter(id=question.event_id).update(updated_at=datetime.now(UTC))  # type: ignore[attr-defined]
+    await Event.filter(id=question.event_id).update(updated_at=datetime.now(UTC))

@@ -51,7 +51,7 @@ async def registration_out(
         )
     out = RegistrationOut(
         id=registration.public_id,
-        event_id=registration.event_id,  # type: ignore[attr-defined]
+        event_id=registration.event_id,
         status=str(RegistrationStatus(registration.status).value),
         waitlist_position=position,
         party_size=registration.party_size,
@@ -121,7 +121,7 @@ async def api_manage_patch(request: Request) -> Response:
         raise Conflict(_("Cette inscription est annulée."), code="cancelled")
     if patch.answers is not None:
         _cleaned, errors = clean_answers(
-            await event_questions(registration.event_id),  # type: ignore[attr-defined]
+            await event_questions(registration.event_id),
             patch.answers,
         )
         if errors:

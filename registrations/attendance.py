@@ -30,14 +30,13 @@ SEARCH_LIMIT = 25
 async def counts(event: Event, day: date | None = None) -> dict[str, int]:
     """Present heads today / registered (confirmed) heads."""
     day = day or local_day(event, datetime.now(UTC))
-    registered = sum(
-        await Registration.filter(
-            event_id=event.id, status=RegistrationStatus.CONFIRMED
-        ).values_list("party_size", flat=True)
-    )
-    present_rows = await CheckIn.filter(
+    sizes: list[int] = await Registration.filter(
+        event_id=event.id, status=RegistrationStatus.CONFIRMED
+    ).values_list("party_size", flat=True)  # type: ignore[assignment]
+    registered = sum(sizes)
+    present_rows: list[int] = await CheckIn.filter(
         event_id=event.id, day=day, active_key__isnull=False
-    ).values_list("registration__party_size", flat=True)
+    ).values_list("registration__party_size", flat=True)  # type: ignore[assignment]
     return {
         "present": sum(present_rows),
         "present_registrations": len(present_rows),

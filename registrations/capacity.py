@@ -152,7 +152,7 @@ async def waitlist_position(registration: Registration) -> int | None:
         "WHERE event_id = ? AND status = ? AND (waitlist_rank < ? OR "
         "(waitlist_rank = ? AND id < ?))",
         [
-            registration.event_id,  # type: ignore[attr-defined]
+            registration.event_id,
             RegistrationStatus.WAITLISTED.value,
             rank,
             rank,

@@ -257,11 +257,11 @@ async def _replay(nonce: str | None) -> ScanOutcome | None:
     if scan is None:
         return None
     registration = None
-    if scan.registration_id is not None:  # type: ignore[attr-defined]
-        registration = await Registration.get(id=scan.registration_id).select_related(  # type: ignore[attr-defined]
+    if scan.registration_id is not None:
+        registration = await Registration.get(id=scan.registration_id).select_related(
             "person", "clientele", "organization"
         )
-    checkin = await CheckIn.get_or_none(id=scan.checkin_id) if scan.checkin_id else None  # type: ignore[attr-defined]
+    checkin = await CheckIn.get_or_none(id=scan.checkin_id) if scan.checkin_id else None
     outcome = ScanOutcome(
         CheckinResult(scan.result), registration, nonce=nonce, scanned_at=scan.scanned_at
     )
@@ -269,7 +269,7 @@ async def _replay(nonce: str | None) -> ScanOutcome | None:
         outcome.checkin = checkin
     elif scan.result == CheckinResult.ALREADY_CHECKED_IN and checkin is not None:
         outcome.previous = checkin
-        outcome.previous_device = await device_name(checkin.device_id)  # type: ignore[attr-defined]
+        outcome.previous_device = await device_name(checkin.device_id)
     outcome.extra["replayed"] = True
     return outcome
 
@@ -329,15 +329,15 @@ async def _supersede(
                 return None
             before = {
                 "checked_in_at": standing.checked_in_at.isoformat(),
-                "device": await device_name(standing.device_id),  # type: ignore[attr-defined]
+                "device": await device_name(standing.device_id),
             }
             after = {"checked_in_at": moment.isoformat(), "device": await device_name(device_id)}
             standing.checked_in_at = moment
-            standing.device_id = device_id  # type: ignore[attr-defined]
-            standing.staff_id = staff_id  # type: ignore[attr-defined]
+            standing.device_id = device_id
+            standing.staff_id = staff_id
             standing.method = method
             await Scan.create(
-                event_id=standing.event_id,  # type: ignore[attr-defined]
+                event_id=standing.event_id,
                 nonce=outcome.nonce,
                 scanned_at=moment,
                 result=CheckinResult.OK,
@@ -351,7 +351,7 @@ async def _supersede(
                 actor,
                 "checkin.superseded",
                 standing,
-                {"registration": standing.registration_id, "before": before, "after": after},  # type: ignore[attr-defined]
+                {"registration": standing.registration_id, "before": before, "after": after},
             )
     except IntegrityError:  # the same nonce recorded concurrently: answer like the first
         replay = await _replay(outcome.nonce)
@@ -412,10 +412,10 @@ async def check_in(
         raise ValidationFailed(fields={"payload": _("Un billet ou une inscription est requis.")})
 
     registration = await _registration_for_door(public_id)
-    if registration is not None and registration.event_id != event.id:  # type: ignore[attr-defined]
+    if registration is not None and registration.event_id != event.id:
         outcome.registration = registration
         outcome.result = CheckinResult.WRONG_EVENT
-        outcome.right_event = await Event.get_or_none(id=registration.event_id)  # type: ignore[attr-defined]
+        outcome.right_event = await Event.get_or_none(id=registration.event_id)
         return await _record(outcome, event.id, device_id, staff_id)
     status = RegistrationStatus(registration.status) if registration is not None else None
     verdict = door_verdict(status, CheckinWindow.of_event(event), moment)
@@ -468,7 +468,7 @@ async def check_in(
     outcome.checkin = None
     outcome.previous = previous
     if previous is not None:
-        outcome.previous_device = await device_name(previous.device_id)  # type: ignore[attr-defined]
+        outcome.previous_device = await device_name(previous.device_id)
     return await _record(outcome, event.id, device_id, staff_id)
 
 
@@ -478,12 +478,12 @@ async def undo_checkin(actor: Principal, checkin_id: int) -> CheckIn:
         checkin = await CheckIn.get_or_none(id=checkin_id)
         if checkin is None or checkin.undone_at is not None:
             raise NotFound()
-        authorize(actor, "checkin.scan", event_id=checkin.event_id)  # type: ignore[attr-defined]
+        authorize(actor, "checkin.scan", event_id=checkin.event_id)
         checkin.undone_at = datetime.now(UTC)
-        checkin.undone_by_id = actor.user_id  # type: ignore[attr-defined]
+        checkin.undone_by_id = actor.user_id
         checkin.active_key = None
         await checkin.save()
-        await audit(actor, "checkin.undone", checkin, {"registration": checkin.registration_id})  # type: ignore[attr-defined]
+        await audit(actor, "checkin.undone", checkin, {"registration": checkin.registration_id})
     return checkin
 
 

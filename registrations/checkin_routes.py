@@ -100,7 +100,7 @@ async def live(request: Request) -> Response:
                         else ""
                     ),
                     "device": s.device.name if s.device else "",
-                    "checkin_id": s.checkin_id  # type: ignore[attr-defined]
+                    "checkin_id": s.checkin_id
                     if s.result.value == "ok" and s.checkin and s.checkin.undone_at is None
                     else None,
                     # The scan that checked in, once its check-in was undone (a

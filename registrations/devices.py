@@ -103,13 +103,13 @@ async def revoke_device(actor: Principal, device_id: int) -> None:
     device = await CheckinDevice.get_or_none(id=device_id)
     if device is None:
         raise NotFound()
-    authorize(actor, "registrations.manage", event_id=device.event_id)  # type: ignore[attr-defined]
+    authorize(actor, "registrations.manage", event_id=device.event_id)
     now = datetime.now(UTC)
     async with in_transaction():
         device.revoked_at = now
         await device.save(update_fields=["revoked_at"])
-        if device.token_id is not None:  # type: ignore[attr-defined]
-            await ApiToken.filter(id=device.token_id).update(revoked_at=now)  # type: ignore[attr-defined]
+        if device.token_id is not None:
+            await ApiToken.filter(id=device.token_id).update(revoked_at=now)
         from core.auth import forget_token_cache
 
         forget_token_cache()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.i18n import N_, _, current_language
-from people.service import purpose_label
+from people.reference import purpose_label
 from registrations.models import QuestionKind, RegistrationSource, RegistrationStatus
 
 STATUS_LABELS = {

@@ -190,9 +190,7 @@ async def get_registration(actor: Principal, registration_id: int) -> Registrati
 
 async def answer_lines(registration: Registration) -> list[AnswerLine]:
     """Every question of the event (deactivated ones too, when answered) with the answer."""
-    questions = await Question.filter(
-        event_id=registration.event_id  # type: ignore[attr-defined]
-    ).order_by("position", "id")
+    questions = await Question.filter(event_id=registration.event_id).order_by("position", "id")
     answers = registration.answers or {}
     lines = []
     for question in questions:
@@ -213,21 +211,17 @@ async def history(registration: Registration) -> list[AuditEntry]:
 
 async def consents(registration: Registration) -> list[Consent]:
     """The person's consent ledger (newest first)."""
-    return list(
-        await Consent.filter(person_id=registration.person_id).order_by(  # type: ignore[attr-defined]
-            "-at", "-id"
-        )
-    )
+    return list(await Consent.filter(person_id=registration.person_id).order_by("-at", "-id"))
 
 
 async def move_targets(actor: Principal, registration: Registration) -> list[Event]:
     """Other published events a registration may move to: same edition, or upcoming."""
     authorize(actor, VIEW)
-    event = await Event.get(id=registration.event_id)  # type: ignore[attr-defined]
+    event = await Event.get(id=registration.event_id)
     now = datetime.now(UTC)
     condition = Q(starts_at__gte=now)
-    if event.parent_id is not None:  # type: ignore[attr-defined]
-        condition |= Q(parent_id=event.parent_id)  # type: ignore[attr-defined]
+    if event.parent_id is not None:
+        condition |= Q(parent_id=event.parent_id)
     return list(
         await Event.filter(status=EventStatus.PUBLISHED)
         .filter(condition)

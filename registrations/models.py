@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from core.models import ApiToken, User
+    from events.models import Event
+    from people.models import Clientele, Organization, Person, Territory
 
 
 class RegistrationStatus(StrEnum):
@@ -45,26 +51,26 @@ class Registration(Model):
     id = fields.IntField(primary_key=True)
     public_id = fields.CharField(max_length=32, unique=True)  # in the QR payload
     ticket_code = fields.CharField(max_length=8, unique=True)  # short human code
-    event = fields.ForeignKeyField(
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name="registrations", on_delete=fields.RESTRICT
     )
     event_id: int
-    person = fields.ForeignKeyField(
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "people.Person", related_name="registrations", on_delete=fields.RESTRICT
     )
     person_id: int
     # "<event_id>:<person_id>" while active, null otherwise: one active registration each.
     active_key = fields.CharField(max_length=40, unique=True, null=True)
     status = fields.CharEnumField(RegistrationStatus, max_length=20, db_index=True)
-    clientele = fields.ForeignKeyField(
+    clientele: fields.ForeignKeyRelation[Clientele] = fields.ForeignKeyField(
         "people.Clientele", related_name=False, on_delete=fields.RESTRICT
     )
     clientele_id: int
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
         "people.Organization", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     organization_id: int | None
-    territory = fields.ForeignKeyField(
+    territory: fields.ForeignKeyNullableRelation[Territory] = fields.ForeignKeyField(
         "people.Territory", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     territory_id: int | None
@@ -108,7 +114,7 @@ class Question(Model):
     """A custom question of an event's registration form."""
 
     id = fields.IntField(primary_key=True)
-    event = fields.ForeignKeyField(
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name="questions", on_delete=fields.CASCADE
     )
     event_id: int
@@ -153,16 +159,16 @@ class CheckinDevice(Model):
     """A tablet paired to one event through a scoped, expiring, revocable token."""
 
     id = fields.IntField(primary_key=True)
-    event = fields.ForeignKeyField(
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "events.Event", related_name="checkin_devices", on_delete=fields.CASCADE
     )
     event_id: int
     name = fields.CharField(max_length=100)
-    token = fields.ForeignKeyField(
+    token: fields.ForeignKeyNullableRelation[ApiToken] = fields.ForeignKeyField(
         "core.ApiToken", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     token_id: int | None
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     created_by_id: int | None
@@ -179,9 +185,11 @@ class CheckIn(Model):
     """A successful check-in: one per registration per event day (local date)."""
 
     id = fields.IntField(primary_key=True)
-    event = fields.ForeignKeyField("events.Event", related_name=False, on_delete=fields.CASCADE)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "events.Event", related_name=False, on_delete=fields.CASCADE
+    )
     event_id: int
-    registration = fields.ForeignKeyField(
+    registration: fields.ForeignKeyRelation[Registration] = fields.ForeignKeyField(
         "registrations.Registration", related_name="checkins", on_delete=fields.CASCADE
     )
     registration_id: int
@@ -189,17 +197,17 @@ class CheckIn(Model):
     # "<registration_id>:<day>" while the check-in stands, null once undone.
     active_key = fields.CharField(max_length=40, unique=True, null=True)
     checked_in_at = fields.DatetimeField()
-    device = fields.ForeignKeyField(
+    device: fields.ForeignKeyNullableRelation[CheckinDevice] = fields.ForeignKeyField(
         "registrations.CheckinDevice", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     device_id: int | None
-    staff = fields.ForeignKeyField(
+    staff: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     staff_id: int | None
     method = fields.CharField(max_length=10, default="scan")  # scan, search, walkin, sync
     undone_at = fields.DatetimeField(null=True)
-    undone_by = fields.ForeignKeyField(
+    undone_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     undone_by_id: int | None
@@ -213,25 +221,27 @@ class Scan(Model):
     """Every scan, successful or not (audit of the door), idempotent by nonce."""
 
     id = fields.BigIntField(primary_key=True)
-    event = fields.ForeignKeyField("events.Event", related_name=False, on_delete=fields.CASCADE)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "events.Event", related_name=False, on_delete=fields.CASCADE
+    )
     event_id: int
     nonce = fields.CharField(max_length=64, unique=True, null=True)
     scanned_at = fields.DatetimeField()
     received_at = fields.DatetimeField(auto_now_add=True)
     result = fields.CharEnumField(CheckinResult, max_length=20)
-    registration = fields.ForeignKeyField(
+    registration: fields.ForeignKeyNullableRelation[Registration] = fields.ForeignKeyField(
         "registrations.Registration", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     registration_id: int | None
-    checkin = fields.ForeignKeyField(
+    checkin: fields.ForeignKeyNullableRelation[CheckIn] = fields.ForeignKeyField(
         "registrations.CheckIn", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     checkin_id: int | None
-    device = fields.ForeignKeyField(
+    device: fields.ForeignKeyNullableRelation[CheckinDevice] = fields.ForeignKeyField(
         "registrations.CheckinDevice", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     device_id: int | None
-    staff = fields.ForeignKeyField(
+    staff: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     staff_id: int | None

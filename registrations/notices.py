@@ -20,7 +20,7 @@ from registrations.schemas import RegistrationIn
 
 async def ticket_payload(settings: Settings, registration: Registration) -> str:
     signer = await tickets.get_signer(settings.secret_key)
-    return signer.sign(registration.event_id, registration.public_id)  # type: ignore[attr-defined]
+    return signer.sign(registration.event_id, registration.public_id)
 
 
 TICKET_QR_MAKER = "ticket_qr"
@@ -67,9 +67,7 @@ async def notify(
     event = (
         registration.event
         if isinstance(registration.event, Event)
-        else await Event.get(
-            id=registration.event_id  # type: ignore[attr-defined]
-        )
+        else await Event.get(id=registration.event_id)
     )
     person = (
         await registration.person

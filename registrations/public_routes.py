@@ -491,7 +491,7 @@ async def _edit_context(
     request: Request, registration: Registration, values: dict[str, Any], errors: dict[str, str]
 ) -> dict[str, Any]:
     context = await _manage_context(request, registration)
-    questions = await event_questions(registration.event_id)  # type: ignore[attr-defined]
+    questions = await event_questions(registration.event_id)
     context.update(
         {
             "questions": questions,
@@ -512,7 +512,7 @@ async def edit_page(request: Request) -> Response:
     if not registration.is_active:
         flash(request, _("Une inscription annulée ne peut pas être modifiée."), "warning")
         return redirect(f"/manage/{token_of(request)}")
-    questions = await event_questions(registration.event_id)  # type: ignore[attr-defined]
+    questions = await event_questions(registration.event_id)
     values = {
         "party_size": str(registration.party_size),
         "answers": _display_answers(questions, registration.answers or {}),
@@ -530,7 +530,7 @@ async def edit_submit(request: Request) -> Response:
     if not registration.is_active:
         flash(request, _("Une inscription annulée ne peut pas être modifiée."), "warning")
         return redirect(base)
-    questions = await event_questions(registration.event_id)  # type: ignore[attr-defined]
+    questions = await event_questions(registration.event_id)
     values: dict[str, Any] = {
         "party_size": _text(form, "party_size", 12) or "1",
         "answers": _read_answers(form, questions),

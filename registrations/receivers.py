@@ -117,7 +117,7 @@ async def export_registrations(signal: PersonExporting) -> dict[str, Any]:
     )
     by_registration: dict[int, list[dict[str, Any]]] = {}
     for checkin in checkins:
-        by_registration.setdefault(checkin.registration_id, []).append(  # type: ignore[attr-defined]
+        by_registration.setdefault(checkin.registration_id, []).append(
             {
                 "day": checkin.day.isoformat(),
                 "checked_in_at": _iso(checkin.checked_in_at),

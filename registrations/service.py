@@ -315,7 +315,7 @@ async def cancel(
     """Cancel; frees the places and promotes the waitlist in the same transaction."""
     async with in_transaction():
         registration = await _locked(registration_id)
-        event_id = registration.event_id  # type: ignore[attr-defined]
+        event_id = registration.event_id
         if actor is not None and actor.via != "system":
             authorize(actor, "registrations.manage", event_id=event_id)
         if not registration.is_active:
@@ -345,11 +345,11 @@ async def change_party_size(
     async with in_transaction():
         registration = await _locked(registration_id)
         if actor is not None and actor.via != "system":
-            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
+            authorize(actor, "registrations.manage", event_id=registration.event_id)
         if not registration.is_active:
             raise Conflict(_("Cette inscription est annulée."), code="cancelled")
         delta = party_size - registration.party_size
-        event_id = registration.event_id  # type: ignore[attr-defined]
+        event_id = registration.event_id
         if delta == 0:
             return registration
         if (
@@ -372,7 +372,7 @@ async def change_party_size(
 
 
 async def change_answers(registration: Registration, answers: dict[str, Any]) -> Registration:
-    event_id = registration.event_id  # type: ignore[attr-defined]
+    event_id = registration.event_id
     cleaned, errors = clean_answers(await event_questions(event_id), answers)
     if errors:
         raise ValidationFailed(fields=errors)
@@ -410,11 +410,11 @@ async def approve(
     for registration_id in registration_ids:
         async with in_transaction():
             registration = await _locked(registration_id)
-            authorize(actor, "registrations.manage", event_id=registration.event_id)  # type: ignore[attr-defined]
+            authorize(actor, "registrations.manage", event_id=registration.event_id)
             if registration.status != RegistrationStatus.PENDING_APPROVAL:
                 counts["skipped"] += 1
                 continue
-            event = await Event.get(id=registration.event_id)  # type: ignore[attr-defined]
+            event = await Event.get(id=registration.event_id)
             try:
                 registration.status = await capacity.admit(event, registration.party_size)
             except EventFull:
@@ -441,7 +441,7 @@ async def decline(settings: Settings, actor: Principal, registration_ids: Iterab
     for registration_id in registration_ids:
         async with in_transaction():
             registration = await _locked(registration_id)
-            event_id = registration.event_id  # type: ignore[attr-defined]
+            event_id = registration.event_id
             authorize(actor, "registrations.manage", event_id=event_id)
             if not registration.is_active:
                 continue
@@ -502,7 +502,7 @@ async def move(
             actor,
             "registration.moved",
             result.registration,
-            {"from_event": source.event_id, "to_event": target_event_id},  # type: ignore[attr-defined]
+            {"from_event": source.event_id, "to_event": target_event_id},
         )
     return result.registration
 
@@ -530,13 +530,13 @@ async def resend_manage_link(settings: Settings, event_id: int, email: str) -> N
 
 async def event_of(registration: Registration) -> Event:
     """The registration's event, as its manage pages show it."""
-    return await Event.get(id=registration.event_id).select_related("territory")  # type: ignore[attr-defined]
+    return await Event.get(id=registration.event_id).select_related("territory")
 
 
 async def clientele_of(registration: Registration) -> Clientele:
     clientele = registration.clientele
     if not isinstance(clientele, Clientele):
-        clientele = await Clientele.get(id=registration.clientele_id)  # type: ignore[attr-defined]
+        clientele = await Clientele.get(id=registration.clientele_id)
     return clientele
 
 
