@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from core.settings import DEFAULT_TIME_ZONE
+
 if TYPE_CHECKING:
     from core.models import User
     from people.models import Clientele, Organization, Person, PlanItem, Territory
@@ -63,7 +65,7 @@ class Event(Model):
     description = fields.TextField(default="")
     starts_at = fields.DatetimeField(db_index=True)
     ends_at = fields.DatetimeField()
-    timezone = fields.CharField(max_length=64, default="America/Toronto")
+    timezone = fields.CharField(max_length=64, default=DEFAULT_TIME_ZONE)
     mode = fields.CharEnumField(AttendanceMode, max_length=10, default=AttendanceMode.IN_PERSON)
     venue_name = fields.CharField(max_length=200, default="")
     address = fields.CharField(max_length=300, default="")
