@@ -11,21 +11,16 @@ from tortoise.transactions import in_transaction
 
 from core.audit import audit
 from core.auth import Principal, authorize
-from core.errors import Conflict, NotFound
-from core.i18n import _
-from people.models import Consent, ConsentPurpose, Person
+from people.models import Consent, ConsentPurpose
 from people.schemas import ConsentIn
+from people.service import editable_person
 
 
 async def record_consent(actor: Principal, person_id: int, data: ConsentIn) -> Consent:
     """Append one grant or withdrawal to the ledger (never updated in place)."""
     authorize(actor, "people.edit")
     async with in_transaction():
-        person = await Person.get_or_none(id=person_id)
-        if person is None:
-            raise NotFound(_("Cette personne n'existe pas."))
-        if person.erased_at is not None:
-            raise Conflict(_("Cette personne a été anonymisée : elle ne peut plus être modifiée."))
+        person = await editable_person(person_id)
         consent = await Consent.create(
             person=person,
             purpose=data.purpose,

@@ -173,14 +173,21 @@ async def create_person(actor: Principal, data: PersonIn) -> Person:
     return await get_person(actor, person.id)
 
 
+async def editable_person(person_id: int) -> Person:
+    """The person to change (inside the caller's transaction): 404 if unknown, 409 once
+    anonymized — an erased person is never written again."""
+    person = await Person.get_or_none(id=person_id)
+    if person is None:
+        raise NotFound(_("Cette personne n'existe pas."))
+    if person.erased_at is not None:
+        raise Conflict(_("Cette personne a été anonymisée : elle ne peut plus être modifiée."))
+    return person
+
+
 async def update_person(actor: Principal, person_id: int, data: PersonIn) -> Person:
     authorize(actor, "people.edit")
     async with in_transaction():
-        person = await Person.get_or_none(id=person_id)
-        if person is None:
-            raise NotFound(_("Cette personne n'existe pas."))
-        if person.erased_at is not None:
-            raise Conflict(_("Cette personne a été anonymisée : elle ne peut plus être modifiée."))
+        person = await editable_person(person_id)
         refs = await _resolve_person_refs(data)
         key = email_key(data.email)
         if await Person.filter(email_key=key).exclude(id=person_id).exists():
