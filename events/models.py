@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from people.models import Clientele, Organization, Person, PlanItem, Territory
 
 
+class PhoneField(StrEnum):
+    """Whether the public registration form asks for a phone number."""
+
+    HIDDEN = "hidden"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
 class EventKind(StrEnum):
     ANNUAL_LAUNCH = "annual_launch"
     PERSEVERANCE_DAYS = "perseverance_days"
@@ -65,6 +73,10 @@ class Event(Model):
     description = fields.TextField(default="")
     starts_at = fields.DatetimeField(db_index=True)
     ends_at = fields.DatetimeField()
+    # All-day events (one or several whole days: the JPS week, a colloque without hours):
+    # starts_at is the first day at 00:00 and ends_at the last day at 23:59:59 in the
+    # event's zone; they are shown without hours and exported as VALUE=DATE in ICS.
+    all_day = fields.BooleanField(default=False)
     timezone = fields.CharField(max_length=64, default=DEFAULT_TIME_ZONE)
     mode = fields.CharEnumField(AttendanceMode, max_length=10, default=AttendanceMode.IN_PERSON)
     venue_name = fields.CharField(max_length=200, default="")
@@ -79,6 +91,7 @@ class Event(Model):
     requires_approval = fields.BooleanField(default=False)
     allow_walkins_over_capacity = fields.BooleanField(default=False)
     registration_enabled = fields.BooleanField(default=True)
+    phone_field = fields.CharEnumField(PhoneField, max_length=10, default=PhoneField.OPTIONAL)
     # Check-in opens this many minutes before the start and closes at the end.
     checkin_opens_minutes = fields.IntField(default=120)
     registration_opens_at = fields.DatetimeField(null=True)

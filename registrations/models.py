@@ -212,6 +212,9 @@ class CheckIn(Model):
     )
     undone_by_id: int | None
 
+    # The volunteer's name typed on the tablet, if any (kept with the scan that made it).
+    volunteer = fields.CharField(max_length=100, default="")
+
     class Meta:
         table = "registrations_checkin"
         indexes = (("event_id", "day"),)
@@ -246,6 +249,8 @@ class Scan(Model):
     )
     staff_id: int | None
     detail = fields.CharField(max_length=200, default="")
+
+    volunteer = fields.CharField(max_length=100, default="")
 
     class Meta:
         table = "registrations_scan"
