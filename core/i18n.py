@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextvars
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import cache, lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -144,20 +145,35 @@ def format_short(value: datetime | None) -> str:
     return format_datetime(to_local(value), "yyyy-MM-dd HH:mm", locale=_locale())
 
 
-def is_all_day(starts: datetime, ends: datetime) -> bool:
-    """Midnight to 23:59 or to midnight, in local time (e.g. a JPS edition's week)."""
-    s, e = to_local(starts), to_local(ends)
-    return s.time() == time(0, 0) and e.time() in (time(23, 59), time(0, 0))
+def format_days(first: date, last: date) -> str:
+    """Whole days, without hours: « mardi 16 février 2027 », « du lundi 14 au vendredi
+    18 février 2028 » (the month and the year said once when shared); in English
+    "Monday, February 14 to Friday, February 18, 2028"."""
+    if first >= last:
+        return format_day(first)
+    locale = _locale()
+    french = current_language.get() == "fr"
+    if first.year != last.year:
+        start = format_day(first)
+    elif first.month != last.month or not french:
+        start = format_date(first, "EEEE d MMMM" if french else "EEEE, MMMM d", locale=locale)
+    else:
+        start = format_date(first, "EEEE d", locale=locale)
+    return _("du %(start)s au %(end)s", start=start, end=format_day(last))
 
 
-def format_range(starts: datetime, ends: datetime) -> str:
-    """« mardi 16 février 2027, 9 h à 11 h 30 », or « Du … au … » over several days."""
+def format_range(
+    starts: datetime, ends: datetime, all_day: bool = False, zone: str | None = None
+) -> str:
+    """When an event takes place, the one formatter for every page and e-mail.
+
+    Timed: « mardi 16 février 2027, 9 h à 11 h 30 », or « Du … au … » over several days.
+    All-day (`all_day`, the days read in the event's `zone`): see `format_days`.
+    """
+    if all_day:
+        local = ZoneInfo(zone or current_timezone.get())
+        return format_days(starts.astimezone(local).date(), ends.astimezone(local).date())
     s, e = to_local(starts), to_local(ends)
-    if is_all_day(starts, ends):
-        last = e - timedelta(minutes=1) if e.time() == time(0, 0) else e
-        if s.date() == last.date():
-            return format_day(starts)
-        return _("Du %(start)s au %(end)s", start=format_day(starts), end=format_day(last))
     if s.date() == e.date():
         return _(
             "%(day)s, %(start)s à %(end)s",
@@ -166,3 +182,17 @@ def format_range(starts: datetime, ends: datetime) -> str:
             end=format_clock(ends),
         )
     return _("Du %(start)s au %(end)s", start=format_when(starts), end=format_when(ends))
+
+
+class Dated(Protocol):
+    """What `format_event_dates` reads: an event, or a row of an event list."""
+
+    starts_at: datetime
+    ends_at: datetime
+    all_day: bool
+    timezone: str
+
+
+def format_event_dates(event: Dated) -> str:
+    """`format_range` of an event: the `dates` template filter, `{{ event|dates }}`."""
+    return format_range(event.starts_at, event.ends_at, event.all_day, event.timezone)

@@ -1,17 +1,14 @@
 """The events back office: list, create, edit, publish, cancel, delete, duplicate, and an
 edition's territorial launches.
 
-Thin: the rules live in `events.service` and `events.editions`; this module turns the
-event form into `EventIn` input and back.
+Thin: the rules live in `events.service` and `events.editions`; the form's values and
+their conversion to `EventIn` input and back live in `events.forms`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,11 +18,20 @@ from core.auth import requires
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.http import actor_of, flash, path_id, read_form, redirect, validate
 from core.i18n import _
-from core.settings import DEFAULT_TIME_ZONE, local_tz
+from core.settings import DEFAULT_TIME_ZONE
 from core.templating import render
 from events import editions, service
+from events.forms import (
+    MAX_PARTNER_ROWS,
+    default_values,
+    field_text,
+    form_errors,
+    form_values,
+    input_data,
+    values_from_input,
+)
 from events.listing import EventFilters, list_events
-from events.models import AttendanceMode, Event, EventKind, EventStatus, PartnerRole, Visibility
+from events.models import AttendanceMode, Event, EventStatus, PartnerRole, Visibility
 from events.public_routes import page_of, pager_params, reference_options, template_helpers
 from events.schemas import CancelIn, DuplicateIn, EventIn
 from people import organizations as people_organizations
@@ -34,175 +40,7 @@ from people.models import PlanLevel
 
 ADMIN_PER_PAGE = 50
 EXTRA_PARTNER_ROWS = 3
-MAX_PARTNER_ROWS = 50
 TIMEZONES = (DEFAULT_TIME_ZONE, "America/Halifax", "America/Blanc-Sablon")
-
-
-def local_input(value: datetime | None, zone: str | None = None) -> str:
-    """A datetime as a datetime-local input value in the event's time zone."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        return value.strftime("%Y-%m-%dT%H:%M")
-    return value.astimezone(ZoneInfo(zone) if zone else local_tz()).strftime("%Y-%m-%dT%H:%M")
-
-
-TEXT_FIELDS = [
-    "title",
-    "kind",
-    "starts_at",
-    "ends_at",
-    "timezone",
-    "description",
-    "mode",
-    "venue_name",
-    "address",
-    "territory",
-    "online_url",
-    "capacity",
-    "registration_opens_at",
-    "registration_closes_at",
-    "parent_id",
-    "visibility",
-    "organizer_organization_id",
-    "contact_name",
-    "contact_email",
-    "contact_phone",
-    "image_url",
-    "image_alt",
-    "expected_participants",
-]
-BOOL_FIELDS = [
-    "waitlist",
-    "requires_approval",
-    "allow_walkins_over_capacity",
-    "registration_enabled",
-]
-OPTIONAL_FIELDS = {
-    "mode",
-    "territory",
-    "capacity",
-    "registration_opens_at",
-    "registration_closes_at",
-    "parent_id",
-    "organizer_organization_id",
-    "expected_participants",
-    "timezone",
-}
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
-
-
-def form_values(form: FormData) -> dict[str, Any]:
-    """What the organizer typed, kept as is to re-render the form on errors."""
-    values: dict[str, Any] = {name: _text(form, name) for name in TEXT_FIELDS}
-    # Keep the description's inner line breaks; only trim it.
-    raw_description = form.get("description", "")
-    values["description"] = raw_description.strip() if isinstance(raw_description, str) else ""
-    for name in BOOL_FIELDS:
-        values[name] = form.get(name) in ("on", "1", "true", "yes")
-    values["clienteles"] = [v for v in form.getlist("clienteles") if isinstance(v, str) and v][:20]
-    values["plan_items"] = [v for v in form.getlist("plan_items") if isinstance(v, str) and v][:50]
-    try:
-        rows = max(0, min(int(_text(form, "partner_rows") or "0"), MAX_PARTNER_ROWS))
-    except ValueError:
-        rows = 0
-    values["partners"] = [
-        {
-            "organization_id": _text(form, f"partner_org_{i}"),
-            "role": _text(form, f"partner_role_{i}") or PartnerRole.PARTNER.value,
-        }
-        for i in range(rows)
-    ]
-    return values
-
-
-def input_data(values: dict[str, Any]) -> dict[str, Any]:
-    """The form values as EventIn input (empty optional fields left out)."""
-    data: dict[str, Any] = {}
-    for name in TEXT_FIELDS:
-        value = values.get(name, "")
-        if name in OPTIONAL_FIELDS and value == "":
-            continue
-        data[name] = value
-    for name in BOOL_FIELDS:
-        data[name] = bool(values.get(name))
-    data["clienteles"] = list(values.get("clienteles", []))
-    data["plan_items"] = list(values.get("plan_items", []))
-    data["partners"] = [
-        {"organization_id": row["organization_id"], "role": row["role"]}
-        for row in values.get("partners", [])
-        if row.get("organization_id")
-    ]
-    return data
-
-
-def form_errors(fields: dict[str, str]) -> dict[str, str]:
-    """Service/pydantic field paths ("partners.0.role") folded onto the form's fields."""
-    errors: dict[str, str] = {}
-    for key, message in fields.items():
-        name = key.split(".", 1)[0]
-        errors.setdefault(name, message)
-    return errors
-
-
-def values_from_input(data: EventIn) -> dict[str, Any]:
-    zone = data.timezone or local_tz().key
-    values: dict[str, Any] = {}
-    for name in TEXT_FIELDS:
-        value = getattr(data, name, None)
-        if isinstance(value, datetime):
-            values[name] = local_input(value, zone)
-        elif value is None:
-            values[name] = ""
-        elif hasattr(value, "value"):
-            values[name] = value.value
-        else:
-            values[name] = str(value)
-    for name in BOOL_FIELDS:
-        values[name] = bool(getattr(data, name, False))
-    values["clienteles"] = list(data.clienteles or [])
-    values["plan_items"] = list(data.plan_items or [])
-    partners = []
-    for partner in data.partners or []:
-        row = partner if isinstance(partner, dict) else partner.model_dump()
-        role = row.get("role") or PartnerRole.PARTNER
-        partners.append(
-            {
-                "organization_id": str(row.get("organization_id") or ""),
-                "role": role.value if hasattr(role, "value") else str(role),
-            }
-        )
-    values["partners"] = partners
-    return values
-
-
-def _default_values(parent: Event | None) -> dict[str, Any]:
-    values: dict[str, Any] = {name: "" for name in TEXT_FIELDS}
-    values.update(
-        {
-            "kind": EventKind.ACTIVITY.value if parent else EventKind.REGIONAL_EVENT.value,
-            "timezone": local_tz().key,
-            "visibility": Visibility.PUBLIC.value,
-            "registration_enabled": True,
-            "waitlist": False,
-            "requires_approval": False,
-            "allow_walkins_over_capacity": False,
-            "clienteles": [],
-            "plan_items": [],
-            "partners": [],
-        }
-    )
-    if parent is not None:
-        values["parent_id"] = str(parent.id)
-        start = parent.starts_at.astimezone(local_tz()).replace(hour=9, minute=0)
-        values["starts_at"] = local_input(start)
-        values["ends_at"] = local_input(start + timedelta(hours=2))
-        values["visibility"] = parent.visibility
-    return values
 
 
 async def _plan_options() -> list[tuple[str, str, str]]:
@@ -248,6 +86,7 @@ async def _event_form(
         "mode_options": [(m.value, service.mode_label(m)) for m in AttendanceMode],
         "visibility_options": [(v.value, service.visibility_label(v)) for v in Visibility],
         "role_options": [(r.value, service.partner_role_label(r)) for r in PartnerRole],
+        "phone_field_options": service.phone_field_choices(),
         "timezone_options": [(z, z) for z in TIMEZONES],
         "organization_options": await people_organizations.organization_choices(),
         "edition_options": await _edition_options(
@@ -304,7 +143,7 @@ async def admin_new(request: Request) -> Response:
         if not raw.isdigit():
             raise NotFound()
         parent = await service.get_event(actor_of(request), int(raw))
-    return await _event_form(request, _default_values(parent), {})
+    return await _event_form(request, default_values(parent), {})
 
 
 @requires("events.edit")
@@ -497,7 +336,7 @@ async def admin_duplicate(request: Request) -> Response:
     form = await read_form(request)
     event_id = path_id(request)
     values = {
-        "shift_days": _text(form, "shift_days") or "364",
+        "shift_days": field_text(form, "shift_days") or "364",
         "with_children": form.get("with_children") in ("on", "1", "true"),
     }
     try:

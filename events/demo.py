@@ -295,8 +295,9 @@ async def load_demo_events() -> str:
         {
             "title": "Journées de la persévérance scolaire 2027",
             "kind": "perseverance_days",
-            "starts_at": "2027-02-15T00:00",
-            "ends_at": "2027-02-19T23:59",
+            "all_day": True,
+            "starts_at": "2027-02-15",
+            "ends_at": "2027-02-19",
             "venue_name": "Partout dans Lanaudière",
             "territory": "14",
             "clienteles": ["youth", "family", "schools", "society"],

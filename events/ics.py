@@ -7,7 +7,9 @@
   telling registrants that an event is cancelled (attach it with content type
   ``text/calendar`` and a file name such as ``annulation.ics``).
 
-Times are written in the event's local time with a TZID (never floating), the UID is the
+Times are written in the event's local time with a TZID (never floating); an all-day
+event's are dates (DTSTART;VALUE=DATE, and DTEND;VALUE=DATE the day after its last day,
+RFC 5545's exclusive end). The UID is the
 event's stable `uid`, SEQUENCE is `event.sequence` (bumped by the service when the dates
 or the place change). DTSTAMP is the event's last change in published feeds, so the same
 data always gives the same bytes (cacheable feeds); iTIP messages (REQUEST/CANCEL) stamp
@@ -28,7 +30,7 @@ from icalendar import Parameters, Timezone, TimezoneDaylight, TimezoneStandard, 
 
 from core.i18n import _
 from core.settings import DEFAULT_TIME_ZONE
-from events.models import AttendanceMode, Event, EventKind, EventStatus
+from events.models import AttendanceMode, Event, EventKind, EventStatus, all_day_dates
 
 PRODID = "-//Rassembleur//FR"
 DEFAULT_TZID = DEFAULT_TIME_ZONE
@@ -52,6 +54,7 @@ ICS_FIELDS = (
     "description",
     "starts_at",
     "ends_at",
+    "all_day",
     "timezone",
     "mode",
     "venue_name",
@@ -76,6 +79,7 @@ class EventRow:
     description: str
     starts_at: datetime
     ends_at: datetime
+    all_day: bool
     timezone: str
     mode: str
     venue_name: str
@@ -286,6 +290,17 @@ def _local(name: str, value: datetime, tzid: str) -> str:
     return f"{name};{param}:{value.astimezone(zone).strftime('%Y%m%dT%H%M%S')}"
 
 
+def _dates(event: CalendarEvent, tzid: str) -> list[str]:
+    """DTSTART and DTEND: local times with their TZID, or the days of an all-day event."""
+    if event.all_day:
+        first, last = all_day_dates(event.starts_at, event.ends_at, tzid)
+        return [
+            f"DTSTART;VALUE=DATE:{first.strftime('%Y%m%d')}",
+            f"DTEND;VALUE=DATE:{(last + timedelta(days=1)).strftime('%Y%m%d')}",
+        ]
+    return [_local("DTSTART", event.starts_at, tzid), _local("DTEND", event.ends_at, tzid)]
+
+
 def _location(event: CalendarEvent, include_online_url: bool) -> str:
     place = ", ".join(part for part in (event.venue_name, event.address) if part)
     if event.mode != AttendanceMode.IN_PERSON and (
@@ -335,8 +350,7 @@ def vevent(
         "BEGIN:VEVENT",
         f"UID:{_text(event.uid)}",
         f"DTSTAMP:{_utc_stamp(dtstamp or event.updated_at)}",
-        _local("DTSTART", event.starts_at, tzid),
-        _local("DTEND", event.ends_at, tzid),
+        *_dates(event, tzid),
         f"SEQUENCE:{int(event.sequence)}",
         f"STATUS:{status or _STATUS.get(EventStatus(event.status), 'CONFIRMED')}",
         f"SUMMARY:{_text(event.title)}",

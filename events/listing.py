@@ -32,6 +32,8 @@ LIST_COLUMNS = (
     "status",
     "starts_at",
     "ends_at",
+    "all_day",
+    "timezone",
     "mode",
     "venue_name",
     "address",
@@ -210,6 +212,8 @@ class ListedEvent:
     status: str
     starts_at: datetime
     ends_at: datetime
+    all_day: bool
+    timezone: str
     mode: str
     venue_name: str
     address: str
@@ -264,6 +268,8 @@ async def listed_events(
                 status=str(row["status"]),
                 starts_at=row["starts_at"],
                 ends_at=row["ends_at"],
+                all_day=bool(row["all_day"]),
+                timezone=row["timezone"],
                 mode=str(row["mode"]),
                 venue_name=row["venue_name"],
                 address=row["address"],

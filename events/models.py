@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from tortoise import fields
 from tortoise.models import Model
@@ -22,6 +23,28 @@ class PhoneField(StrEnum):
     HIDDEN = "hidden"
     OPTIONAL = "optional"
     REQUIRED = "required"
+
+
+# All-day events: the one storage convention, written and read only through these two.
+ALL_DAY_LAST_SECOND = time(23, 59, 59)
+
+
+def all_day_span(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """The stored bounds of an all-day event from its first and last days (both included):
+    the first day at 00:00 and the last day at 23:59:59 in the event's zone. So the stored
+    datetimes still order, filter and open check-in as any event's, and `all_day_dates`
+    gives the days back whatever the zone of the reader."""
+    zone = ZoneInfo(timezone)
+    return (
+        datetime.combine(first, time.min, tzinfo=zone),
+        datetime.combine(last, ALL_DAY_LAST_SECOND, tzinfo=zone),
+    )
+
+
+def all_day_dates(starts_at: datetime, ends_at: datetime, timezone: str) -> tuple[date, date]:
+    """The first and last days (both included) of an event stored by `all_day_span`."""
+    zone = ZoneInfo(timezone)
+    return starts_at.astimezone(zone).date(), ends_at.astimezone(zone).date()
 
 
 class EventKind(StrEnum):
@@ -74,8 +97,8 @@ class Event(Model):
     starts_at = fields.DatetimeField(db_index=True)
     ends_at = fields.DatetimeField()
     # All-day events (one or several whole days: the JPS week, a colloque without hours):
-    # starts_at is the first day at 00:00 and ends_at the last day at 23:59:59 in the
-    # event's zone; they are shown without hours and exported as VALUE=DATE in ICS.
+    # stored by `all_day_span` (see there), shown without hours, dates in the API,
+    # VALUE=DATE in ICS.
     all_day = fields.BooleanField(default=False)
     timezone = fields.CharField(max_length=64, default=DEFAULT_TIME_ZONE)
     mode = fields.CharEnumField(AttendanceMode, max_length=10, default=AttendanceMode.IN_PERSON)
@@ -164,6 +187,15 @@ class Event(Model):
     def over_capacity(self) -> int:
         """Confirmed heads beyond the capacity (after the capacity was lowered)."""
         return 0 if self.capacity is None else max(0, self.seats_taken - self.capacity)
+
+    @property
+    def days(self) -> tuple[date, date]:
+        """The first and last local days of the event (both included), in its zone."""
+        return all_day_dates(self.starts_at, self.ends_at, self.timezone)
+
+    def local_iso(self, value: datetime | None) -> str | None:
+        """A datetime as the API gives it: ISO 8601 with the event's local offset."""
+        return value.astimezone(ZoneInfo(self.timezone)).isoformat() if value else None
 
     def registration_closes(self) -> datetime:
         return self.registration_closes_at or self.ends_at

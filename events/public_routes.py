@@ -50,9 +50,8 @@ def template_helpers() -> dict[str, Any]:
         "mode_label": service.mode_label,
         "visibility_label": service.visibility_label,
         "role_label": service.partner_role_label,
-        "when_range": i18n.format_range,
+        "phone_field_label": service.phone_field_label,
         "format_day": i18n.format_day,
-        "all_day": i18n.is_all_day,
         "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.i18n import _
 from core.settings import DEFAULT_TIME_ZONE
-from events.models import AttendanceMode, EventKind, PartnerRole, Visibility
+from events.models import (
+    AttendanceMode,
+    EventKind,
+    PartnerRole,
+    PhoneField,
+    Visibility,
+    all_day_span,
+)
 
 MAX_DESCRIPTION = 20_000
 
@@ -39,7 +46,9 @@ class PartnerIn(BaseModel):
 class EventIn(BaseModel):
     """What an organizer sends to create or update an event.
 
-    Datetimes without an offset are read in the event's time zone (`timezone`).
+    Datetimes without an offset are read in the event's time zone (`timezone`). With
+    `all_day`, `starts_at` and `ends_at` are the first and last days (both included):
+    dates ("2028-02-14"), or datetimes whose date part is used.
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -48,6 +57,7 @@ class EventIn(BaseModel):
     kind: EventKind
     starts_at: datetime
     ends_at: datetime
+    all_day: bool = False
     timezone: str = DEFAULT_TIME_ZONE
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
     mode: AttendanceMode | None = None
@@ -60,6 +70,7 @@ class EventIn(BaseModel):
     requires_approval: bool = False
     allow_walkins_over_capacity: bool = False
     registration_enabled: bool = True
+    phone_field: PhoneField = PhoneField.OPTIONAL
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     clienteles: list[str] = Field(default_factory=list, max_length=20)
@@ -108,6 +119,12 @@ class EventIn(BaseModel):
     @model_validator(mode="after")
     def _localize(self) -> EventIn:
         zone = ZoneInfo(self.timezone)
+        if self.all_day:
+            first, last = (
+                value.astimezone(zone).date() if value.tzinfo else value.date()
+                for value in (self.starts_at, self.ends_at)
+            )
+            self.starts_at, self.ends_at = all_day_span(first, last, self.timezone)
         for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -124,6 +141,7 @@ class EventPatch(BaseModel):
     kind: EventKind | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    all_day: bool | None = None
     timezone: str | None = None
     description: str | None = None
     mode: AttendanceMode | None = None
@@ -136,6 +154,7 @@ class EventPatch(BaseModel):
     requires_approval: bool | None = None
     allow_walkins_over_capacity: bool | None = None
     registration_enabled: bool | None = None
+    phone_field: PhoneField | None = None
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     clienteles: list[str] | None = None
@@ -177,8 +196,13 @@ class EventOut(BaseModel):
     visibility: Visibility
     title: str
     description: str
-    starts_at: datetime
-    ends_at: datetime
+    all_day: bool
+    starts_at: datetime | date = Field(
+        description="Heure locale avec décalage; une date (premier jour) si all_day."
+    )
+    ends_at: datetime | date = Field(
+        description="Heure locale avec décalage; une date (dernier jour, inclus) si all_day."
+    )
     timezone: str
     mode: AttendanceMode
     venue_name: str
@@ -190,6 +214,9 @@ class EventOut(BaseModel):
     seats_taken: int
     waitlist: bool
     requires_approval: bool
+    phone_field: PhoneField = Field(
+        description="Le téléphone au formulaire d'inscription : hidden, optional, required."
+    )
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
     clienteles: list[str]
@@ -204,6 +231,9 @@ class EventOut(BaseModel):
     image_url: str
     image_alt: str
     sequence: int
+    created_at: datetime
+    published_at: datetime | None
+    cancelled_at: datetime | None
     url: str
     ics_url: str
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
@@ -28,6 +27,7 @@ from events.models import (
     EventPartner,
     EventStatus,
     PartnerRole,
+    PhoneField,
     Visibility,
 )
 from events.schemas import EventIn, EventPatch
@@ -66,7 +66,11 @@ MODE_LABELS = {
     AttendanceMode.ONLINE: N_("En ligne"),
     AttendanceMode.HYBRID: N_("Hybride (en personne et en ligne)"),
 }
-
+PHONE_FIELD_LABELS = {
+    PhoneField.HIDDEN: N_("Ne pas demander"),
+    PhoneField.OPTIONAL: N_("Facultatif"),
+    PhoneField.REQUIRED: N_("Obligatoire"),
+}
 
 ROLE_LABELS = {
     PartnerRole.FIDUCIARY: N_("Fiduciaire"),
@@ -98,6 +102,14 @@ def mode_label(mode: str) -> str:
 
 def partner_role_label(role: str) -> str:
     return _(ROLE_LABELS[PartnerRole(role)])
+
+
+def phone_field_label(setting: str) -> str:
+    return _(PHONE_FIELD_LABELS[PhoneField(setting)])
+
+
+def phone_field_choices() -> list[tuple[str, str]]:
+    return [(p.value, phone_field_label(p)) for p in PhoneField]
 
 
 # --------------------------------------------------------------------------- validation
@@ -147,7 +159,9 @@ async def _resolve_refs(data: EventIn, fields: dict[str, str]) -> dict[str, Any]
 async def validate_event(data: EventIn, *, event: Event | None = None) -> dict[str, Any]:
     """Check an event's data as a whole; raise ValidationFailed with every field error."""
     fields: dict[str, str] = {}
-    if data.ends_at <= data.starts_at:
+    if data.all_day and data.ends_at <= data.starts_at:
+        fields["ends_at"] = _("Le dernier jour ne peut pas précéder le premier.")
+    elif data.ends_at <= data.starts_at:
         fields["ends_at"] = _("La fin doit être après le début.")
     elif data.ends_at - data.starts_at > timedelta(days=31):
         fields["ends_at"] = _("Un événement ne peut pas durer plus de 31 jours.")
@@ -212,6 +226,7 @@ def _columns(data: EventIn, refs: dict[str, Any]) -> dict[str, Any]:
         "description": data.description,
         "starts_at": data.starts_at.astimezone(UTC),
         "ends_at": data.ends_at.astimezone(UTC),
+        "all_day": data.all_day,
         "timezone": data.timezone,
         "mode": refs["mode"],
         "venue_name": data.venue_name,
@@ -223,6 +238,7 @@ def _columns(data: EventIn, refs: dict[str, Any]) -> dict[str, Any]:
         "requires_approval": data.requires_approval,
         "allow_walkins_over_capacity": data.allow_walkins_over_capacity,
         "registration_enabled": data.registration_enabled,
+        "phone_field": data.phone_field,
         "registration_opens_at": data.registration_opens_at,
         "registration_closes_at": data.registration_closes_at,
         "visibility": data.visibility,
@@ -276,6 +292,7 @@ async def event_input(event: Event) -> EventIn:
         kind=EventKind(event.kind),
         starts_at=event.starts_at,
         ends_at=event.ends_at,
+        all_day=event.all_day,
         timezone=event.timezone,
         description=event.description,
         mode=AttendanceMode(event.mode),
@@ -288,6 +305,7 @@ async def event_input(event: Event) -> EventIn:
         requires_approval=event.requires_approval,
         allow_walkins_over_capacity=event.allow_walkins_over_capacity,
         registration_enabled=event.registration_enabled,
+        phone_field=PhoneField(event.phone_field),
         registration_opens_at=event.registration_opens_at,
         registration_closes_at=event.registration_closes_at,
         clienteles=[c.code for c in event.clienteles],
@@ -496,6 +514,7 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         else None
     )
     children = await Event.filter(parent_id=event.id).count()
+    first, last = event.days
     return {
         "id": event.id,
         "uid": event.uid,
@@ -504,8 +523,9 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "visibility": event.visibility,
         "title": event.title,
         "description": event.description,
-        "starts_at": event.starts_at.astimezone(ZoneInfo(event.timezone)).isoformat(),
-        "ends_at": event.ends_at.astimezone(ZoneInfo(event.timezone)).isoformat(),
+        "all_day": event.all_day,
+        "starts_at": first.isoformat() if event.all_day else event.local_iso(event.starts_at),
+        "ends_at": last.isoformat() if event.all_day else event.local_iso(event.ends_at),
         "timezone": event.timezone,
         "mode": event.mode,
         "venue_name": event.venue_name,
@@ -517,12 +537,9 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "seats_taken": event.seats_taken,
         "waitlist": event.waitlist,
         "requires_approval": event.requires_approval,
-        "registration_opens_at": event.registration_opens_at.isoformat()
-        if event.registration_opens_at
-        else None,
-        "registration_closes_at": event.registration_closes_at.isoformat()
-        if event.registration_closes_at
-        else None,
+        "phone_field": event.phone_field,
+        "registration_opens_at": event.local_iso(event.registration_opens_at),
+        "registration_closes_at": event.local_iso(event.registration_closes_at),
         "clienteles": [c.code for c in event.clienteles],
         "plan_items": [p.code for p in event.plan_items],
         "parent_id": event.parent_id,
@@ -542,6 +559,9 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "image_url": event.image_url,
         "image_alt": event.image_alt,
         "sequence": event.sequence,
+        "created_at": event.local_iso(event.created_at),
+        "published_at": event.local_iso(event.published_at),
+        "cancelled_at": event.local_iso(event.cancelled_at),
         "url": f"{base_url}/events/{event.id}",
         "ics_url": f"{base_url}/events/{event.id}.ics",
     }

@@ -13,7 +13,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from core.auth import Principal, authorize
-from core.i18n import _, to_local
+from core.i18n import _
 from core.models import AuditEntry
 from core.paging import page_number
 from events.models import Event, EventStatus
@@ -246,7 +246,7 @@ async def api_items(
     actor: Principal, event_id: int, filters: RegistrationFilters, *, page: int, per_page: int
 ) -> dict[str, Any]:
     """The JSON list of `GET /api/v1/events/{id}/registrations`."""
-    await event_for(actor, MANAGE, event_id)
+    event = await event_for(actor, MANAGE, event_id)
     result = await list_registrations(actor, event_id, filters, page=page, per_page=per_page)
     positions = await capacity.waitlist_positions(event_id)
     items = []
@@ -267,7 +267,7 @@ async def api_items(
                 "waitlist_position": positions.get(r.id),
                 "source": r.source.value,
                 "ticket_code": r.ticket_code,
-                "created_at": to_local(r.created_at).isoformat(),
+                "created_at": event.local_iso(r.created_at),
             }
         )
     return {"items": items, "total": result.total, "page": result.page, "per_page": per_page}

@@ -220,7 +220,6 @@ async def _form_context(
         "questions": questions,
         "consents": [(p.value, service.CONSENT_WORDING[p]) for p in FORM_CONSENTS],
         "parental_wording": service.CONSENT_WORDING[ConsentPurpose.PARENTAL],
-        "when_range": i18n.format_range,
         "full": event.is_full,
         "max_party": MAX_PARTY_SIZE,
         "kind_hint": question_kind_hint,
@@ -402,7 +401,6 @@ async def _manage_context(request: Request, registration: Registration) -> dict[
             for q in questions
             if str(q.id) in answers
         ],
-        "when_range": i18n.format_range,
         "online": event.mode != AttendanceMode.IN_PERSON and bool(event.online_url),
         "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
         "mode_label": events_service.mode_label,
