@@ -27,6 +27,7 @@ from events.models import (
     EventPartner,
     EventStatus,
     SubmissionStatus,
+    all_day_span,
 )
 from people.models import Territory, TerritoryKind
 
@@ -104,14 +105,19 @@ async def _copy_event(
     actor: Principal, source: Event, shift: timedelta, parent: Event | None
 ) -> Event:
     await source.fetch_related("clienteles", "plan_items", "partners")
+    starts_at, ends_at = source.starts_at + shift, source.ends_at + shift
+    if source.all_day:  # the same days shifted, whatever the offsets then
+        first, last = source.days
+        starts_at, ends_at = all_day_span(first + shift, last + shift, source.timezone)
     copy = await Event.create(
         uid=f"{uuid.uuid4()}@rassembleur",
         parent=parent,
         kind=source.kind,
         title=source.title,
         description=source.description,
-        starts_at=source.starts_at + shift,
-        ends_at=source.ends_at + shift,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        all_day=source.all_day,
         timezone=source.timezone,
         mode=source.mode,
         venue_name=source.venue_name,
@@ -123,6 +129,7 @@ async def _copy_event(
         requires_approval=source.requires_approval,
         allow_walkins_over_capacity=source.allow_walkins_over_capacity,
         registration_enabled=source.registration_enabled,
+        phone_field=source.phone_field,
         registration_opens_at=source.registration_opens_at + shift
         if source.registration_opens_at
         else None,
@@ -213,6 +220,7 @@ async def create_territorial_children(actor: Principal, edition_id: int) -> list
                 description=edition.description,
                 starts_at=edition.starts_at,
                 ends_at=edition.ends_at,
+                all_day=edition.all_day,
                 timezone=edition.timezone,
                 mode=AttendanceMode.IN_PERSON,
                 territory=mrc,

@@ -189,6 +189,10 @@ class PartnerOut(BaseModel):
 
 
 class EventOut(BaseModel):
+    """An event. Every datetime is ISO 8601 with the event's local offset (its `timezone`);
+    an all-day event's `starts_at` and `ends_at` are its first and last days (dates, both
+    included)."""
+
     id: int
     uid: str
     kind: EventKind

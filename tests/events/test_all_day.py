@@ -301,3 +301,17 @@ async def test_demo_jps_edition_is_all_day(client):
     r = await client.get(f"/api/v1/events/{jps.id}")
     assert (r.json()["starts_at"], r.json()["ends_at"]) == ("2027-02-15", "2027-02-19")
     assert "du lundi 15 au vendredi 19 février 2027" in (await client.get("/jps")).text
+
+
+async def test_duplicate_keeps_the_days_and_the_phone_setting(client):
+    headers = await _auth()
+    event = await all_day_event(publish=False, phone_field="required")
+    r = await client.post(f"/api/v1/events/{event.id}/duplicate", headers=headers)
+    assert r.status_code == 201, r.text
+    copy = r.json()
+    assert (copy["all_day"], copy["starts_at"], copy["ends_at"]) == (
+        True,
+        "2029-02-12",
+        "2029-02-16",
+    )
+    assert copy["phone_field"] == "required"
