@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -15,6 +17,7 @@ from core.i18n import _
 from core.models import ApiToken, AuditEntry, Role, User
 from core.openapi import api_doc, build_openapi
 from core.paging import page_number
+from core.panels import DashboardAsked, dashboard_panels
 from core.security import new_csrf_token
 from core.templating import render
 
@@ -94,7 +97,9 @@ async def logout(request: Request) -> Response:
 
 @requires("backoffice.access")
 async def dashboard(request: Request) -> Response:
-    return render(request, "core/dashboard.html")
+    asked = DashboardAsked(request.state.principal, datetime.now(UTC))
+    panels = [panel for panel in await dashboard_panels.send(asked) if panel is not None]
+    return render(request, "core/dashboard.html", {"panels": panels})
 
 
 @requires("tokens.own")

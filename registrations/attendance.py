@@ -5,17 +5,22 @@ Reads only; the door decisions are made in `registrations.checkin`."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
 
 from core.auth import Principal, authorize
 from core.errors import NotFound
-from core.settings import Settings
-from events.models import Event
+from core.i18n import _, format_range
+from core.panels import DashboardAsked, Panel, PanelItem, PanelLink
+from core.settings import Settings, local_tz
+from events.models import Event, EventStatus
+from people import reference as people_reference
+from people.models import Clientele
 from registrations import tickets
 from registrations.checkin import CheckinWindow, local_day, registration_summary
+from registrations.devices import device_summary
 from registrations.models import (
     ACTIVE_STATUSES,
     CheckIn,
@@ -25,6 +30,8 @@ from registrations.models import (
 )
 
 SEARCH_LIMIT = 25
+# No door opens more than this before its event starts (bounds the home page's query).
+LONGEST_DOOR_LEAD = timedelta(days=7)
 
 
 async def counts(event: Event, day: date | None = None) -> dict[str, int]:
@@ -44,8 +51,11 @@ async def counts(event: Event, day: date | None = None) -> dict[str, int]:
     }
 
 
-async def roster(settings: Settings, actor: Principal, event_id: int) -> dict[str, Any]:
-    """What a tablet caches to work offline: registrations, public key, counts."""
+async def roster(
+    settings: Settings, actor: Principal, event_id: int, device_id: int | None = None
+) -> dict[str, Any]:
+    """What a tablet caches to work offline: registrations, public key, counts, the
+    clienteles a walk-in may choose, and the device it is (None for a staff session)."""
     event = await door_event(actor, event_id)
     day = local_day(event, datetime.now(UTC))
     registrations = await Registration.filter(
@@ -76,12 +86,26 @@ async def roster(settings: Settings, actor: Principal, event_id: int) -> dict[st
             "allow_walkins_over_capacity": event.allow_walkins_over_capacity,
         },
         "day": day.isoformat(),
+        "device": await device_summary(device_id),
+        "walkin_clienteles": [
+            {"code": c.code, "name_fr": c.name_fr, "name_en": c.name_en}
+            for c in await clientele_options(event)
+        ],
         "public_key": signer.public_key_b64,
         "payload_prefix": tickets.PREFIX,
         "generated_at": datetime.now(UTC).isoformat(),
         "registrations": items,
         "counts": await counts(event, day),
     }
+
+
+async def clientele_options(event: Event) -> list[Clientele]:
+    """The clienteles a registration to this event may choose: the active ones it targets,
+    or every active one when it targets none (as the public form offers them)."""
+    targeted = [c for c in await event.clienteles.all() if c.active]
+    if targeted:
+        return sorted(targeted, key=lambda c: (c.position, c.code))
+    return await people_reference.list_clienteles(active_only=True)
 
 
 async def door_event(actor: Principal, event_id: int) -> Event:
@@ -172,4 +196,47 @@ async def checkins_for_export(event_id: int) -> list[CheckIn]:
             "device",
             "staff",
         )
+    )
+
+
+async def events_at_the_door(actor: Principal, now: datetime) -> list[Event]:
+    """The published events whose check-in window overlaps today or tomorrow (local
+    days) and whose door this account may work at, in start order."""
+    today = datetime.combine(now.astimezone(local_tz()).date(), time(0), tzinfo=local_tz())
+    until = datetime.combine(today.date() + timedelta(days=2), time(0), tzinfo=local_tz())
+    candidates = await Event.filter(
+        status=EventStatus.PUBLISHED,
+        ends_at__gte=today,
+        starts_at__lt=until + LONGEST_DOOR_LEAD,
+    ).order_by("starts_at", "id")
+    return [
+        event
+        for event in candidates
+        if CheckinWindow.of_event(event).opens < until
+        and actor.can("checkin.scan", event_id=event.id)
+    ]
+
+
+async def door_panel(asked: DashboardAsked) -> Panel | None:
+    """The home page of an account that works at the door (and cannot reach the events
+    otherwise): today's and tomorrow's events, each with the tablet app's link."""
+    actor = asked.actor
+    if not actor.can("checkin.scan") or actor.can("events.view"):
+        return None
+    items = [
+        PanelItem(
+            title=event.title,
+            detail=" · ".join(
+                part
+                for part in (format_range(event.starts_at, event.ends_at), event.venue_name)
+                if part
+            ),
+            links=(PanelLink(_("Ouvrir l'application d'accueil"), f"/checkin/{event.id}"),),
+        )
+        for event in await events_at_the_door(actor, asked.now)
+    ]
+    return Panel(
+        title=_("Accueil à la porte"),
+        items=items,
+        empty=_("Aucun événement aujourd'hui ni demain."),
     )

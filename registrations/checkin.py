@@ -25,18 +25,17 @@ from tortoise.transactions import in_transaction
 from core import db
 from core.audit import audit
 from core.auth import Principal, authorize
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.i18n import _
 from core.settings import Settings
 from events.models import Event
 from people.models import Clientele, Organization, Person
 from registrations import tickets
-from registrations.devices import device_name
+from registrations.devices import device_name, event_device_ids
 from registrations.models import (
     CheckIn,
     CheckinResult,
     Registration,
-    RegistrationSource,
     RegistrationStatus,
     Scan,
 )
@@ -249,7 +248,7 @@ def door_verdict(
     return CheckinResult.OK
 
 
-async def _replay(nonce: str | None) -> ScanOutcome | None:
+async def replay(nonce: str | None) -> ScanOutcome | None:
     """The first answer given to this nonce (None without a nonce or an answer)."""
     if not nonce:
         return None
@@ -280,6 +279,7 @@ async def _record(
     device_id: int | None,
     staff_id: int | None,
     detail: str = "",
+    volunteer: str = "",
 ) -> ScanOutcome:
     try:
         async with in_transaction():
@@ -292,12 +292,13 @@ async def _record(
                 checkin=outcome.checkin or outcome.previous,
                 device_id=device_id,
                 staff_id=staff_id,
+                volunteer=volunteer,
                 detail=detail[:200],
             )
     except IntegrityError:  # the same nonce recorded concurrently: answer like the first
-        replay = await _replay(outcome.nonce)
-        if replay is not None:
-            return replay
+        first = await replay(outcome.nonce)
+        if first is not None:
+            return first
         raise
     return outcome
 
@@ -310,6 +311,7 @@ async def _supersede(
     device_id: int | None,
     staff_id: int | None,
     method: str,
+    volunteer: str,
 ) -> ScanOutcome | None:
     """Move the standing check-in back to this earlier scan (same row), or None if it lost.
 
@@ -323,7 +325,11 @@ async def _supersede(
             if standing is None or standing.checked_in_at <= moment:
                 return None
             moved = await CheckIn.filter(id=standing.id, checked_in_at__gt=moment).update(
-                checked_in_at=moment, device_id=device_id, staff_id=staff_id, method=method
+                checked_in_at=moment,
+                device_id=device_id,
+                staff_id=staff_id,
+                method=method,
+                volunteer=volunteer,
             )
             if not moved:
                 return None
@@ -336,6 +342,7 @@ async def _supersede(
             standing.device_id = device_id
             standing.staff_id = staff_id
             standing.method = method
+            standing.volunteer = volunteer
             await Scan.create(
                 event_id=standing.event_id,
                 nonce=outcome.nonce,
@@ -345,6 +352,7 @@ async def _supersede(
                 checkin=standing,
                 device_id=device_id,
                 staff_id=staff_id,
+                volunteer=volunteer,
                 detail=f"remplace {before['checked_in_at']} {before['device']}"[:200],
             )
             await audit(
@@ -354,9 +362,9 @@ async def _supersede(
                 {"registration": standing.registration_id, "before": before, "after": after},
             )
     except IntegrityError:  # the same nonce recorded concurrently: answer like the first
-        replay = await _replay(outcome.nonce)
-        if replay is not None:
-            return replay
+        first = await replay(outcome.nonce)
+        if first is not None:
+            return first
         raise
     outcome.result = CheckinResult.OK
     outcome.checkin = standing
@@ -375,8 +383,10 @@ async def check_in(
     at: datetime | None = None,
     nonce: str | None = None,
     method: str = "scan",
+    volunteer: str = "",
 ) -> ScanOutcome:
-    """Decide one scan. The single place where a door decision is made."""
+    """Decide one scan. The single place where a door decision is made. `volunteer` is the
+    first name typed on the tablet (kept on the scan and the check-in)."""
     authorize(actor, "checkin.scan", event_id=event_id)
     now = datetime.now(UTC)
     moment = now
@@ -384,6 +394,7 @@ async def check_in(
         at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
         moment = min(at, now + MAX_CLOCK_SKEW)
     nonce = (nonce or "").strip()[:64] or None
+    volunteer = volunteer.strip()[:100]
     # A retried nonce is not looked up first: the scan's insert hits the unique nonce
     # and the first answer is replayed from there (one query less per scan).
     event = await _cached_event(event_id)
@@ -397,14 +408,14 @@ async def check_in(
         try:
             claim = tickets.verify_payload(payload, await _public_key(settings))
         except tickets.TicketError as error:
-            return await _record(outcome, event.id, device_id, staff_id, str(error))
+            return await _record(outcome, event.id, device_id, staff_id, str(error), volunteer)
         if claim.event_id != event.id:
             outcome.result = CheckinResult.WRONG_EVENT
             outcome.right_event = await Event.get_or_none(id=claim.event_id)
             outcome.registration = await Registration.get_or_none(
                 public_id=claim.public_id
             ).select_related("person", "clientele", "organization")
-            return await _record(outcome, event.id, device_id, staff_id)
+            return await _record(outcome, event.id, device_id, staff_id, "", volunteer)
         public_id = claim.public_id
     elif registration_id:
         public_id = registration_id.strip()[:32]
@@ -416,14 +427,14 @@ async def check_in(
         outcome.registration = registration
         outcome.result = CheckinResult.WRONG_EVENT
         outcome.right_event = await Event.get_or_none(id=registration.event_id)
-        return await _record(outcome, event.id, device_id, staff_id)
+        return await _record(outcome, event.id, device_id, staff_id, "", volunteer)
     status = RegistrationStatus(registration.status) if registration is not None else None
     verdict = door_verdict(status, CheckinWindow.of_event(event), moment)
     if registration is None or verdict != CheckinResult.OK:
         outcome.result = verdict
         outcome.registration = registration
         detail = "" if registration is not None else "inconnu"
-        return await _record(outcome, event.id, device_id, staff_id, detail)
+        return await _record(outcome, event.id, device_id, staff_id, detail, volunteer)
     outcome.registration = registration
 
     day = local_day(event, moment)
@@ -439,6 +450,7 @@ async def check_in(
                 device_id=device_id,
                 staff_id=staff_id,
                 method=method,
+                volunteer=volunteer,
             )
             outcome.result = CheckinResult.OK
             outcome.checkin = checkin
@@ -451,16 +463,17 @@ async def check_in(
                 checkin=checkin,
                 device_id=device_id,
                 staff_id=staff_id,
+                volunteer=volunteer,
             )
         return outcome
     except IntegrityError:
-        replay = await _replay(nonce)
-        if replay is not None:
-            return replay
+        first = await replay(nonce)
+        if first is not None:
+            return first
     previous = await CheckIn.get_or_none(active_key=key)
     if method == "sync" and previous is not None and moment < previous.checked_in_at:
         # An offline scan earlier than the standing check-in wins (scan-time order).
-        won = await _supersede(actor, outcome, key, moment, device_id, staff_id, method)
+        won = await _supersede(actor, outcome, key, moment, device_id, staff_id, method, volunteer)
         if won is not None:
             return won
         previous = await CheckIn.get_or_none(active_key=key)  # moved earlier meanwhile
@@ -469,7 +482,7 @@ async def check_in(
     outcome.previous = previous
     if previous is not None:
         outcome.previous_device = await device_name(previous.device_id)
-    return await _record(outcome, event.id, device_id, staff_id)
+    return await _record(outcome, event.id, device_id, staff_id, "", volunteer)
 
 
 async def undo_checkin(actor: Principal, checkin_id: int) -> CheckIn:
@@ -503,8 +516,15 @@ async def sync_scans(
     Scan rows already recorded stay as answered at the door. A scan at or after the
     standing check-in comes back `already_checked_in` (a duplicate), with its time and
     device. Re-sending a batch (same nonces) replays the first answers, changing nothing.
+
+    Each scan is credited to the device that made it (its `device_id`) when that is one
+    of this event's devices, even one revoked or expired since: the scan was made before,
+    and the caller is entitled to this event's door. A device of another event (or none
+    that exists) is never trusted: such a scan, like one naming no device, is credited to
+    `device_id`, the device that syncs. Its `volunteer` is kept as typed on the tablet.
     """
     authorize(actor, "checkin.scan", event_id=event_id)
+    own = set(await event_device_ids(event_id))
     ordered = sorted(enumerate(scans), key=lambda item: item[1]["scanned_at"])
     results: list[dict[str, Any] | None] = [None] * len(scans)
     for index, scan in ordered:
@@ -514,61 +534,11 @@ async def sync_scans(
             event_id=event_id,
             payload=scan.get("payload"),
             registration_id=scan.get("registration_id"),
-            device_id=device_id,
+            device_id=scan["device_id"] if scan.get("device_id") in own else device_id,
             at=scan["scanned_at"],
             nonce=scan.get("nonce"),
             method="sync",
+            volunteer=scan.get("volunteer") or "",
         )
         results[index] = outcome.as_dict()
     return [r for r in results if r is not None]
-
-
-async def walk_in(settings: Settings, actor: Principal, event_id: int, data: Any) -> ScanOutcome:
-    """Register someone at the door and check them in at once."""
-    from registrations.service import register
-
-    authorize(actor, "checkin.scan", event_id=event_id)
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise NotFound()
-    from registrations.schemas import RegistrationIn, WalkinIn
-
-    nonce = getattr(data, "nonce", None)
-    replay = await _replay(nonce)  # a retried walk-in (e.g. after a timeout): same answer
-    if replay is not None:
-        return replay
-    if isinstance(data, WalkinIn):
-        data = RegistrationIn.model_construct(
-            first_name=data.first_name,
-            last_name=data.last_name,
-            email=data.email,
-            clientele=data.clientele,
-            organization=data.organization,
-            territory=data.territory,
-            phone="",
-            language=data.language,
-            party_size=data.party_size,
-            answers={},
-            consents=[],
-            under_14=False,
-            guardian_consent=False,
-        )
-    result = await register(
-        event_id,
-        data,
-        settings=settings,
-        source=RegistrationSource.WALKIN,
-        actor=Principal.system("accueil") if actor.scope else actor,
-        force_confirm=event.allow_walkins_over_capacity,
-    )
-    registration = result.registration
-    if registration.status != RegistrationStatus.CONFIRMED:
-        raise Conflict(_("L'inscription sur place n'a pas pu être confirmée."), code="event_full")
-    return await check_in(
-        settings,
-        actor,
-        event_id=event_id,
-        registration_id=registration.public_id,
-        method="walkin",
-        nonce=nonce,
-    )

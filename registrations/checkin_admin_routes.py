@@ -203,6 +203,7 @@ CSV_HEADERS = (
     N_("Mode"),
     N_("Appareil"),
     N_("Personne à l'accueil"),
+    N_("Bénévole"),
     N_("Annulé le"),
 )
 
@@ -233,6 +234,7 @@ async def export_csv(request: Request) -> Response:
             method_label(row.method),
             row.device.name if row.device else "",
             (row.staff.full_name or row.staff.email) if row.staff else "",
+            row.volunteer,
             stamp(row.undone_at),
         ]
         writer.writerow([exports.cell_safe(c) if isinstance(c, str) else c for c in cells])

@@ -1,6 +1,6 @@
 """Check-in JSON API (tablet app and other clients) — thin over registrations.checkin
-(door decisions), registrations.attendance (roster, counts, search) and
-registrations.devices."""
+(door decisions), registrations.walkins, registrations.attendance (roster, counts,
+search) and registrations.devices."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.routing import Route
 from core.auth import requires
 from core.http import actor_of, json_response, parse_json, path_id, settings_of
 from core.openapi import api_doc
-from registrations import attendance, checkin
+from registrations import attendance, checkin, walkins
 from registrations.devices import device_id_for
 from registrations.schemas import ScanIn, ScanOut, SyncIn, SyncOut, WalkinIn
 
@@ -40,12 +40,14 @@ async def scan(request: Request) -> Response:
         at=data.scanned_at,
         nonce=data.nonce,
         method="scan" if data.payload else "search",
+        volunteer=data.volunteer,
     )
     return json_response(outcome.as_dict())
 
 
 @api_doc(
-    summary="Synchroniser les scans faits hors ligne (idempotent par nonce)",
+    summary="Synchroniser les scans faits hors ligne (idempotent par nonce; chaque scan est "
+    "crédité à l'appareil qui l'a fait s'il est de cet événement, même révoqué depuis)",
     tags=TAGS,
     request=SyncIn,
     response=SyncOut,
@@ -74,9 +76,9 @@ async def sync(request: Request) -> Response:
 )
 @requires("checkin.scan")
 async def roster(request: Request) -> Response:
-    await device_id_for(actor_of(request))  # records the device as seen
+    device_id = await device_id_for(actor_of(request))  # also records the device as seen
     body = await attendance.roster(
-        settings_of(request), actor_of(request), path_id(request, "event_id")
+        settings_of(request), actor_of(request), path_id(request, "event_id"), device_id
     )
     return json_response(body, headers={"Cache-Control": "no-store"})
 
@@ -100,6 +102,7 @@ async def live(request: Request) -> Response:
                         else ""
                     ),
                     "device": s.device.name if s.device else "",
+                    "volunteer": s.volunteer,
                     "checkin_id": s.checkin_id
                     if s.result.value == "ok" and s.checkin and s.checkin.undone_at is None
                     else None,
@@ -141,8 +144,14 @@ async def search(request: Request) -> Response:
 @requires("checkin.scan")
 async def walkin(request: Request) -> Response:
     data = await parse_json(request, WalkinIn)
-    outcome = await checkin.walk_in(
-        settings_of(request), actor_of(request), path_id(request, "event_id"), data
+    principal = actor_of(request)
+    outcome = await walkins.walk_in(
+        settings_of(request),
+        principal,
+        path_id(request, "event_id"),
+        data,
+        device_id=await device_id_for(principal),
+        volunteer=data.volunteer,
     )
     return json_response(outcome.as_dict(), status_code=201)
 

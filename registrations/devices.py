@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -54,6 +55,20 @@ async def device_name(device_id: int | None) -> str:
 async def event_devices(event_id: int) -> list[CheckinDevice]:
     """The devices paired to an event, newest first (revoked ones included)."""
     return await CheckinDevice.filter(event_id=event_id).order_by("-created_at", "-id")
+
+
+async def event_device_ids(event_id: int) -> list[int]:
+    """The ids of every device ever paired to an event (revoked and expired ones included)."""
+    ids: list[int] = await CheckinDevice.filter(event_id=event_id).values_list("id", flat=True)  # type: ignore[assignment]
+    return ids
+
+
+async def device_summary(device_id: int | None) -> dict[str, Any] | None:
+    """What a tablet learns about itself (its roster): the device it is, to record in
+    its offline queue."""
+    if device_id is None:
+        return None
+    return {"id": device_id, "name": await device_name(device_id)}
 
 
 async def event_device(event_id: int, device_id: int) -> CheckinDevice:

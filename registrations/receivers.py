@@ -20,6 +20,7 @@ from typing import Any
 
 from core.audit import audit
 from core.mail.outbox import attachment_maker, queue_mail
+from core.panels import dashboard_panels
 from core.settings import Settings, load_settings
 from events.ics import cancellation_ics
 from events.signals import (
@@ -31,6 +32,7 @@ from events.signals import (
     event_changed,
 )
 from people.signals import PersonErasing, PersonExporting, person_erasing, person_exporting
+from registrations.attendance import door_panel
 from registrations.capacity import promote_waitlist
 from registrations.models import ACTIVE_STATUSES, CheckIn, Registration, Scan
 from registrations.notices import TICKET_QR_MAKER, ticket_qr_attachment
@@ -176,3 +178,4 @@ def connect(settings: Settings) -> None:
     event_changed.connect(record_change_for_registrants)
     person_exporting.connect(export_registrations)
     person_erasing.connect(erase_registrations)
+    dashboard_panels.connect(door_panel)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core.i18n import _
 
 MAX_PARTY_SIZE = 500
+VOLUNTEER = "Prénom du ou de la bénévole à l'accueil, tel que saisi sur la tablette."
 
 
 def _no_controls(value: Any) -> Any:
@@ -117,8 +118,11 @@ class WalkinIn(BaseModel):
     party_size: int = Field(default=1, ge=1, le=MAX_PARTY_SIZE)
     nonce: str | None = Field(default=None, max_length=64)
     language: str = Field(default="fr", pattern="^(fr|en)$")
+    volunteer: str = Field(default="", max_length=100, description=VOLUNTEER)
 
-    _clean = field_validator("first_name", "last_name", "organization", mode="before")(_no_controls)
+    _clean = field_validator("first_name", "last_name", "organization", "volunteer", mode="before")(
+        _no_controls
+    )
 
     @field_validator("email")
     @classmethod
@@ -141,15 +145,30 @@ class ScanIn(BaseModel):
     registration_id: str | None = Field(default=None, max_length=32)
     nonce: str | None = Field(default=None, max_length=64)
     scanned_at: datetime | None = None
+    volunteer: str = Field(default="", max_length=100, description=VOLUNTEER)
+
+    _clean = field_validator("volunteer", mode="before")(_no_controls)
 
 
 class SyncScan(BaseModel):
+    """One scan of a tablet's offline queue.
+
+    `device_id` is the device that made the scan (the tablet's device when it scanned,
+    from its roster). It is credited when it is one of this event's devices, even one
+    revoked or expired since (the scan was made before); a device of another event, or
+    none that exists, is never trusted: the scan is then credited to the device that
+    syncs, as is a scan that names no device."""
+
     model_config = ConfigDict(extra="forbid")
 
     payload: str | None = Field(default=None, max_length=400)
     registration_id: str | None = Field(default=None, max_length=32)
     nonce: str = Field(min_length=1, max_length=64)
     scanned_at: datetime
+    device_id: int | None = Field(default=None, description="Appareil qui a fait le scan.")
+    volunteer: str = Field(default="", max_length=100, description=VOLUNTEER)
+
+    _clean = field_validator("volunteer", mode="before")(_no_controls)
 
 
 class SyncIn(BaseModel):

@@ -86,6 +86,8 @@
   const CSRF = meta("csrf-token");
   const ZONE = meta("checkin-timezone");
   const TOKEN_KEY = `rsb-checkin-token-${EVENT_ID}`;
+  // The volunteer's first name stays on the tablet, whatever the event.
+  const VOLUNTEER_KEY = "rsb-checkin-volunteer";
   const PREFIX = "RSB1:";
   const TIMEOUT_MS = 2500;
   const SAME_PAYLOAD_MS = 3000;
@@ -169,6 +171,7 @@
     authFailed: false,
     clienteles: [],
     territories: [],
+    volunteer: "",
   };
 
   // ---- IndexedDB (roster cache, scan queue, local decisions) ----
@@ -350,6 +353,13 @@
       state.keyReady = importKey(roster.public_key);
     }
     renderCounts(roster.counts);
+    renderClienteles();
+  }
+
+  // The device this tablet is (from its roster): recorded in each scan it queues, so that
+  // a scan keeps its device even if the tablet is revoked and paired again before syncing.
+  function deviceId() {
+    return state.roster && state.roster.device ? state.roster.device.id : null;
   }
 
   async function loadRoster() {
@@ -509,6 +519,8 @@
       nonce: newNonce(),
       event_id: EVENT_ID,
       scanned_at: new Date().toISOString(),
+      device_id: deviceId(),
+      volunteer: state.volunteer,
     };
     if (payload) scan.payload = payload;
     else scan.registration_id = registrationId;
@@ -520,6 +532,7 @@
           payload: scan.payload,
           registration_id: scan.registration_id,
           nonce: scan.nonce,
+          volunteer: scan.volunteer,
         });
         rememberServerAnswer(body);
         answer = { ...body, offline: false };
@@ -630,6 +643,8 @@
             const out = { nonce: s.nonce, scanned_at: s.scanned_at };
             if (s.payload) out.payload = s.payload;
             else out.registration_id = s.registration_id;
+            if (s.device_id) out.device_id = s.device_id;
+            if (s.volunteer) out.volunteer = s.volunteer;
             return out;
           }),
         },
@@ -1054,18 +1069,32 @@
   }
 
   // ---- Walk-in ----
-  function renderWalkinChoices() {
+  // The clienteles the event targets (its roster; every active one when it targets none),
+  // the only one pre-selected; the reference list until a roster says.
+  function renderClienteles() {
     const box = $("w-clienteles");
+    const chosen = box.querySelector("input:checked");
+    const keep = chosen ? chosen.value : "";
+    const options =
+      state.roster && state.roster.walkin_clienteles
+        ? state.roster.walkin_clienteles
+        : state.clienteles.filter((x) => x.active !== false);
     box.replaceChildren();
-    for (const c of state.clienteles.filter((x) => x.active !== false)) {
+    for (const c of options) {
       const label = el("label", "choice");
       const input = document.createElement("input");
       input.type = "radio";
       input.name = "clientele";
       input.value = c.code;
+      input.defaultChecked = options.length === 1; // kept by the form's reset
+      input.checked = input.defaultChecked || c.code === keep;
       label.append(input, el("span", "", c.name_fr || c.name));
       box.append(label);
     }
+  }
+
+  function renderWalkinChoices() {
+    renderClienteles();
     const select = $("w-territory");
     const keep = select.value;
     select.replaceChildren(el("option", "", "—"));
@@ -1119,6 +1148,7 @@
       clientele: String(clientele),
       organization: String(data.get("organization") || "").trim(),
       party_size: parseInt(String(data.get("party_size") || "1"), 10) || 1,
+      volunteer: state.volunteer,
       // Kept until the walk-in succeeds: pressing again after a timeout registers once.
       nonce: form.dataset.nonce || (form.dataset.nonce = crypto.randomUUID()),
     };
@@ -1187,7 +1217,12 @@
       const li = el("li", `result result-${TONE[item.result] || "refused"}`);
       const info = el("div", "result-info");
       info.append(el("strong", "result-name", item.name || "—"));
-      const bits = [T.results[item.result] || item.result, fmtTime(item.scanned_at), item.device || ""];
+      const bits = [
+        T.results[item.result] || item.result,
+        fmtTime(item.scanned_at),
+        item.device || "",
+        item.volunteer || "",
+      ];
       info.append(el("span", "result-meta", bits.filter(Boolean).join(" · ")));
       li.append(info);
       // The server sends `undone` (and no checkin_id) once a check-in is undone, on every
@@ -1283,6 +1318,10 @@
       history.replaceState(null, "", location.pathname + location.search);
     }
     state.token = localStorage.getItem(TOKEN_KEY) || "";
+    // A new device link opened in this tab (the tablet paired again): start over with it.
+    window.addEventListener("hashchange", () => {
+      if (/token=/.test(location.hash)) location.reload();
+    });
     $("event-title").textContent = T.appTitle;
     registerServiceWorker();
     if (!state.token && !CSRF) {
@@ -1292,6 +1331,12 @@
     $("app").hidden = false;
     renderStatus();
 
+    const volunteer = $("volunteer");
+    volunteer.value = state.volunteer = localStorage.getItem(VOLUNTEER_KEY) || "";
+    volunteer.addEventListener("input", () => {
+      state.volunteer = volunteer.value.trim().slice(0, 100);
+      localStorage.setItem(VOLUNTEER_KEY, state.volunteer);
+    });
     $("answer").addEventListener("click", closeAnswer);
     $("manual").addEventListener("submit", manualEntry);
     $("search-input").addEventListener("input", onSearchInput);

@@ -2,8 +2,9 @@
 
 Run as `python -m tests.e2e.checkin_seed <organizer e-mail>` with the served instance's
 environment (DATABASE_URL, VAR_DIR, …): creates an event starting 30 minutes from now,
-a few registrations and two paired devices, then prints JSON (event id, device tokens,
-each person's name, public id, ticket code and QR payload).
+a few registrations and three paired devices, then prints JSON (event id, device tokens,
+each person's name, public id, ticket code and QR payload); and a second event for one
+clientele only, with its own device (`single_event_id`, `single_token`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ PEOPLE = {
     "cancelled": ("Mathis", "Roy", "schools", 1),
     "spare": ("Florence", "Pelletier", "youth", 1),
     "staff": ("Gabriel", "Lavoie", "family", 1),
+    "repaired": ("Zoé", "Morin", "youth", 1),
 }
 
 
@@ -82,10 +84,33 @@ async def seed(organizer_email: str) -> dict[str, object]:
         user = await User.get(email=organizer_email)
         organizer = Principal.for_user(user)
         tokens = []
-        for name in ("Tablette porte A", "Tablette porte B"):
+        for name in ("Tablette porte A", "Tablette porte B", "Tablette porte C"):
             _device, raw = await devices.pair_device(organizer, event.id, name)
             tokens.append(raw)
-        return {"event_id": event.id, "tokens": tokens, "people": people}
+        single = await events.create_event(
+            SYSTEM,
+            EventIn.model_validate(
+                {
+                    "title": "Soirée des familles",
+                    "kind": "regional_event",
+                    "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+                    "ends_at": end.strftime("%Y-%m-%dT%H:%M"),
+                    "venue_name": "Bibliothèque de Joliette",
+                    "address": "1, rue Saint-Paul, Joliette",
+                    "territory": "2462",
+                    "clienteles": ["family"],
+                }
+            ),
+        )
+        await events.publish_event(SYSTEM, single.id)
+        _device, single_token = await devices.pair_device(organizer, single.id, "Tablette")
+        return {
+            "event_id": event.id,
+            "tokens": tokens,
+            "people": people,
+            "single_event_id": single.id,
+            "single_token": single_token,
+        }
     finally:
         await close_orm()
 

@@ -276,7 +276,11 @@ def test_walk_in_registers_and_checks_in(live_server, browser, seed):
     context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="fr-CA")
     page = _open(context, live_server, seed)
     page.get_by_role("tab", name="Sur place").click()
-    page.get_by_label("Prénom").fill("Nadia")
+    # The event targets no clientele: every active one is offered, none chosen.
+    choices = page.locator("#w-clienteles input[type=radio]")
+    assert choices.count() == 4
+    assert not any(choices.nth(n).is_checked() for n in range(4))
+    page.get_by_label("Prénom", exact=True).fill("Nadia")
     page.get_by_label("Nom", exact=True).fill("Lapointe")
     page.get_by_label("Environnement immédiat (famille, intervenants proches)").check()
     page.get_by_label("MRC").select_option("2462")
@@ -372,3 +376,82 @@ def test_app_shell_opens_offline_from_the_service_worker(live_server, browser, s
     assert "cache" in page.locator("#search-hint").inner_text()
     context.set_offline(False)
     context.close()
+
+
+def test_walk_in_offers_only_the_event_clientele_chosen(live_server, browser, seed):
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="fr-CA")
+    page = context.new_page()
+    page.errors = _watch(page)
+    page.goto(
+        f"{live_server['base']}/checkin/{seed['single_event_id']}#token={seed['single_token']}"
+    )
+    page.locator("#event-title").filter(has_text="Soirée des familles").wait_for()
+    page.get_by_role("tab", name="Sur place").click()
+    family = page.get_by_label("Environnement immédiat (famille, intervenants proches)")
+    family.wait_for()
+    assert page.locator("#w-clienteles input[type=radio]").count() == 1
+    assert family.is_checked()
+    page.get_by_label("Prénom", exact=True).fill("Noah")
+    page.get_by_label("Nom", exact=True).fill("Fortin")
+    page.get_by_role("button", name="Inscrire et accueillir").click()
+    _answer(page, "ok", "Noah Fortin")
+    _dismiss(page)
+    assert family.is_checked()  # still chosen for the next walk-in
+    assert page.errors == []
+    context.close()
+
+
+def test_offline_scan_keeps_its_device_through_revocation_and_new_link(live_server, browser, seed):
+    person = seed["people"]["repaired"]
+    tablet = browser.new_context(viewport=VIEWPORT, locale="fr-CA")
+    page = _open(tablet, live_server, seed, token_index=2)  # "Tablette porte C"
+    page.get_by_label("Votre prénom").fill("Julie")
+    page.wait_for_function("() => document.getElementById('count-present').textContent !== '–'")
+    tablet.set_offline(True)
+    page.locator("#net").filter(has_text="Hors ligne").wait_for()
+    page.get_by_label("Code du billet", exact=True).fill(person["payload"])
+    page.get_by_role("button", name="Valider").click()
+    _answer(page, "ok", person["name"])
+    assert page.locator("#queue-count").inner_text() == "1"
+    _dismiss(page)
+
+    # Meanwhile, in the back office, the tablet is revoked and paired again.
+    office = browser.new_context(viewport=VIEWPORT, locale="fr-CA")
+    admin = office.new_page()
+    admin.goto(live_server["base"] + "/login")
+    admin.get_by_label("Adresse courriel").fill(live_server["email"])
+    admin.get_by_label("Mot de passe").fill(live_server["password"])
+    admin.get_by_role("button", name="Se connecter").click()
+    admin.wait_for_url("**/admin")
+    checkin_page = f"{live_server['base']}/admin/events/{seed['event_id']}/checkin"
+    admin.goto(checkin_page)
+    admin.get_by_role("button", name="Révoquer Tablette porte C").click()
+    admin.get_by_label("Nom de l'appareil").fill("Tablette porte C2")
+    admin.get_by_role("button", name="Nouvel appareil").click()
+    link = admin.locator("#pair-link").input_value()
+
+    # Back online with the revoked link: the tablet says so and keeps its queue.
+    tablet.set_offline(False)
+    page.locator("#gate-message").filter(has_text="n'est plus valide").wait_for()
+    assert page.locator("#queue-count").inner_text() == "1"
+    # The new link, opened on the same tablet, syncs the queue.
+    page.goto(link)
+    page.locator("#event-title").filter(has_text="Journée de partage").wait_for()
+    page.locator("#queue").wait_for(state="hidden", timeout=15000)
+    row = None
+    for _attempt in range(75):
+        live = _api(
+            live_server, seed["tokens"][0], f"/api/v1/events/{seed['event_id']}/checkin/live"
+        )
+        row = next((r for r in live["recent"] if r["name"] == person["name"]), None)
+        if row is not None:
+            break
+        page.wait_for_timeout(200)
+    assert row is not None and row["result"] == "ok"
+    assert (row["device"], row["volunteer"]) == ("Tablette porte C", "Julie")
+    admin.goto(checkin_page)
+    scan_row = admin.locator("#scans tbody tr").filter(has_text=person["name"])
+    assert "Tablette porte C" in scan_row.inner_text() and "Julie" in scan_row.inner_text()
+    assert "Tablette porte C2" not in scan_row.inner_text()
+    office.close()
+    tablet.close()

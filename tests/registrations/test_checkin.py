@@ -8,7 +8,7 @@ import pytest
 
 from core.auth import Principal
 from core.errors import Forbidden
-from registrations import attendance, capacity, checkin, devices, notices, service, tickets
+from registrations import attendance, capacity, checkin, devices, notices, service, tickets, walkins
 from registrations.models import CheckIn, CheckinResult, Registration, Scan
 from tests.conftest import make_user
 from tests.registrations.helpers import SYSTEM, person, published_event
@@ -216,13 +216,13 @@ async def test_walk_in_over_capacity_only_when_allowed(settings):
         }
     )
     with pytest.raises(capacity.EventFull):
-        await checkin.walk_in(settings, SYSTEM, full.id, walkin)
+        await walkins.walk_in(settings, SYSTEM, full.id, walkin)
     allowed = await _event(capacity=1)
     from events.models import Event
 
     await Event.filter(id=allowed.id).update(allow_walkins_over_capacity=True)
     await service.register(allowed.id, person(1), settings=settings)
-    outcome = await checkin.walk_in(settings, SYSTEM, allowed.id, walkin)
+    outcome = await walkins.walk_in(settings, SYSTEM, allowed.id, walkin)
     assert outcome.result == CheckinResult.OK
 
 
