@@ -115,6 +115,7 @@ async def test_grid_lists_each_launch_with_labelled_inputs(client):
     assert f'name="{memphre.id}-venue_name"' in page.text
     assert f'id="f-{memphre.id}-venue_name"' in page.text
     assert "Lieu — Memphrémagog" in page.text  # each input's label names its MRC
+    assert 'maxlength="200"' in page.text and 'min="1"' in page.text
     assert 'value="2027-10-05"' in page.text and 'value="09:00"' in page.text
     assert page.text.count('name="row"') == len(ESTRIE_MRCS)
 
