@@ -92,7 +92,8 @@ async def test_cote_nord_and_an_mrc_territory_find_their_region(db):
 
 
 async def test_a_region_without_known_mrcs_says_so(db):
-    await Territory.filter(parent__code="09").update(active=False)
+    cote_nord = await Territory.get(code="09")
+    await Territory.filter(parent_id=cote_nord.id).update(active=False)
     edition = await launch_edition("09")
     with pytest.raises(ValidationFailed) as error:
         await editions.create_territorial_children(SYSTEM, edition.id)
