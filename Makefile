@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export DATABASE_URL ?= sqlite://var/rassembleur.sqlite3
+# Where `make run` listens: `make run PORT=8123 HOST=0.0.0.0` (make arguments; a HOST or
+# PORT variable in the shell's environment is not used). Without BASE_URL, links in
+# e-mails and calendars follow this address.
+HOST = 127.0.0.1
+PORT = 8000
 
 
 .PHONY: run test test-pg lint format install migrate demo worker bench clean messages migrations
@@ -27,7 +32,7 @@ migrate: install var
 
 run: migrate
 	$(BIN)/rassembleur demo --if-empty
-	$(BIN)/rassembleur serve --host 127.0.0.1 --port 8000
+	$(BIN)/rassembleur serve --host $(HOST) --port $(PORT)
 
 worker: migrate
 	$(BIN)/rassembleur worker

@@ -10,11 +10,13 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.settings import ConfigurationError, Settings, load_settings
 
@@ -51,11 +53,55 @@ async def migrate(settings: Settings) -> None:
     _print(f"Base de données à jour ({report}).")
 
 
+# Listening addresses that mean "every interface" (links then use the loopback address),
+# and the names of this machine: a BASE_URL naming one of them is served by us directly.
+ANY_INTERFACE = {"0.0.0.0", "::", ""}  # noqa: S104 - compared with, not bound to
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", *ANY_INTERFACE}
+log = logging.getLogger("rassembleur")
+
+
+def serve_base_url(environ: Mapping[str, str], host: str, port: int) -> tuple[str, str | None]:
+    """The base URL links use when serving on host:port, and a warning when BASE_URL
+    sends them elsewhere.
+
+    Without BASE_URL, links (e-mails, calendars, API) follow the address actually served.
+    With it, BASE_URL wins; if it names this machine on another port than the one we
+    listen on, the links would lead nowhere: say so. A public name is left alone (a
+    reverse proxy in front answers on its own port).
+    """
+    link_host = "127.0.0.1" if host in ANY_INTERFACE else host
+    if ":" in link_host:
+        link_host = f"[{link_host}]"
+    configured = (environ.get("BASE_URL") or "").strip().rstrip("/")
+    if not configured:
+        return f"http://{link_host}:{port}", None
+    parsed = urlsplit(configured)
+    try:
+        configured_port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        return configured, None
+    hostname = parsed.hostname or ""
+    if configured_port != port and (hostname in LOCAL_HOSTS or hostname == host):
+        return configured, (
+            f"BASE_URL ({configured}) indique le port {configured_port}, mais le service "
+            f"écoute sur le port {port} : les liens des courriels et des calendriers mèneront "
+            f"au port {configured_port}. Corrigez BASE_URL ou retirez-la."
+        )
+    return configured, None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server import create_app
 
+    base_url, warning = serve_base_url(os.environ, args.host, args.port)
+    if warning:
+        log.warning(warning)
+    if base_url != settings.base_url:
+        settings = settings.with_(base_url=base_url)
+        # Worker processes (--workers) build their settings from the environment.
+        os.environ["BASE_URL"] = base_url
     if args.migrate:
         asyncio.run(migrate(settings))
     _print(f"Rassembleur sert {settings.base_url} (http://{args.host}:{args.port}).")

@@ -44,6 +44,7 @@ ROUTE_MODULES = [
     "events.submission_routes",
     "events.public_routes",
     "events.admin_routes",
+    "events.launch_routes",
     "registrations.public_routes",
     "registrations.api_routes",
     "registrations.admin_routes",

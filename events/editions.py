@@ -204,6 +204,16 @@ async def create_territorial_children(actor: Principal, edition_id: int) -> list
                 fields={"territory": _("Indiquez d'abord la région de l'édition.")}
             )
         mrcs = await Territory.filter(parent_id=region.id, active=True).order_by("name")
+        if not mrcs:
+            raise ValidationFailed(
+                fields={
+                    "territory": _(
+                        "Aucune MRC active n'est connue pour la région %(region)s : "
+                        "importez ses territoires d'abord.",
+                        region=region.name,
+                    )
+                }
+            )
         existing = set(
             await Event.filter(parent_id=edition.id).values_list("territory_id", flat=True)
         )

@@ -363,11 +363,21 @@ async def plan_tree() -> list[PlanNode]:
 # ---------------------------------------------------------------------------
 
 
+async def ensure_bundled_territories(report: ImportReport) -> None:
+    """Add the bundled territories whose code the database lacks.
+
+    Existing rows are never changed here: a name or an active flag an administrator
+    edited stays (updating names is `import_territories`' job, on an explicit import).
+    """
+    known = set(await Territory.all().values_list("code", flat=True))
+    rows = decode_csv(TERRITORIES_CSV.read_bytes())
+    await _apply_territories([row for row in rows if row.get("code") not in known], report)
+
+
 async def ensure_reference_data() -> str:
     """What the service cannot work without; safe to run again (changes nothing then)."""
     async with in_transaction():
         clienteles = await ensure_clienteles()
         report = ImportReport()
-        if not await Territory.exists():
-            await _apply_territories(decode_csv(TERRITORIES_CSV.read_bytes()), report)
+        await ensure_bundled_territories(report)
     return f"{clienteles} clientèles et {report.created} territoires ajoutés"

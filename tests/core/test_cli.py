@@ -1,8 +1,12 @@
 """The `rassembleur` command, run as a real process on its own SQLite database."""
 
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -11,11 +15,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SMTP_URL", "ENV"}}
+def cli_env(tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "SMTP_URL", "ENV", "BASE_URL"}
+    }
     env.update(
         {"DATABASE_URL": f"sqlite://{tmp_path}/cli.sqlite3", "VAR_DIR": str(tmp_path / "var")}
     )
+    return env
+
+
+@pytest.fixture
+def run(cli_env):
+    env = cli_env
 
     def _run(*args: str, stdin: str = "", check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
@@ -119,3 +133,90 @@ def test_cli_and_demo_live_outside_core_and_core_imports_no_feature():
                 if name.split(".")[0] in features
             ]
     assert offenders == []
+
+
+# --------------------------------------------------------------------------- serve's base URL
+
+
+def test_serve_base_url_follows_the_port_unless_base_url_is_set():
+    from cli import serve_base_url
+
+    assert serve_base_url({}, "127.0.0.1", 8123) == ("http://127.0.0.1:8123", None)
+    assert serve_base_url({"BASE_URL": ""}, "0.0.0.0", 8123) == ("http://127.0.0.1:8123", None)
+    assert serve_base_url({}, "::1", 8123)[0] == "http://[::1]:8123"
+    url, warning = serve_base_url({"BASE_URL": "http://127.0.0.1:8000/"}, "127.0.0.1", 8123)
+    assert url == "http://127.0.0.1:8000"
+    assert warning is not None and "8000" in warning and "8123" in warning
+    assert serve_base_url({"BASE_URL": "http://localhost:8123"}, "127.0.0.1", 8123)[1] is None
+    # A public address behind a reverse proxy: its port is the proxy's, not a mistake.
+    public = serve_base_url({"BASE_URL": "https://evenements.exemple.qc.ca"}, "127.0.0.1", 8000)
+    assert public == ("https://evenements.exemple.qc.ca", None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(env: dict[str, str], port: int) -> tuple[dict, str, str]:
+    """Start `serve` on `port`, read the OpenAPI document's server URL, stop it."""
+    env = {**env, "RUN_WORKER_IN_SERVER": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--no-access-log"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}/api/v1/openapi.json"
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                    document = json.loads(response.read())
+                break
+            except OSError:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    return document, out, err
+
+
+def test_serve_links_follow_the_port_served(run, cli_env):
+    run("migrate")
+    port = _free_port()
+    document, out, err = _serve(cli_env, port)
+    assert document["servers"] == [{"url": f"http://127.0.0.1:{port}"}]
+    assert f"Rassembleur sert http://127.0.0.1:{port}" in out
+    assert "BASE_URL" not in err
+
+
+def test_serve_warns_when_base_url_names_another_port(run, cli_env):
+    run("migrate")
+    port = _free_port()
+    document, _out, err = _serve({**cli_env, "BASE_URL": "http://127.0.0.1:8000"}, port)
+    assert document["servers"] == [{"url": "http://127.0.0.1:8000"}]
+    warning = next(line for line in err.splitlines() if "BASE_URL" in line)
+    assert "WARNING" in warning and f"port {port}" in warning and "8000" in warning
+
+
+def test_make_run_passes_port_and_host():
+    result = subprocess.run(
+        ["make", "-n", "run", "PORT=8123", "HOST=0.0.0.0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rassembleur serve --host 0.0.0.0 --port 8123" in result.stdout
+    default = subprocess.run(
+        ["make", "-n", "run"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert "rassembleur serve --host 127.0.0.1 --port 8000" in default.stdout

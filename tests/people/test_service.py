@@ -303,16 +303,16 @@ async def test_erasure_anonymizes_and_keeps_the_row(db):
 async def test_territory_reimport_updates_a_name(db):
     csv_text = (
         "code,kind,name,region_code\n14,region,Lanaudière (nouveau nom),\n"
-        "2461,mrc,Joliette (MRC),14\n2499,mrc,Nouvelle MRC,14\n2500,mrc,Orpheline,99\n"
+        "2461,mrc,Joliette (MRC),14\n2424,mrc,Nouvelle MRC,14\n2500,mrc,Orpheline,99\n"
     )
     report = await reference.import_territories(ADMIN, csv_text.encode())
     assert (report.created, report.updated) == (1, 2)
     assert report.rejected == [{"line": 5, "error": "Région inconnue : 99."}]
     assert (await Territory.get(code="14")).name == "Lanaudière (nouveau nom)"
     assert (await Territory.get(code="2461")).name == "Joliette (MRC)"
-    new = await Territory.get(code="2499").select_related("parent")
+    new = await Territory.get(code="2424").select_related("parent")
     assert new.parent.code == "14"
-    assert await Territory.all().count() == 47  # 46 bundled + 1
+    assert await Territory.all().count() == 116  # 115 bundled + 1
     with pytest.raises(Forbidden):
         await reference.import_territories(ORGANIZER, csv_text.encode())
 
