@@ -425,3 +425,14 @@ async def test_forms_refuse_a_missing_csrf_token(client):
     await event.refresh_from_db()
     assert event.status == EventStatus.PUBLISHED
     assert await Event.all().count() == 1
+
+
+async def test_form_inputs_keep_their_html_attributes(client):
+    """The field macro's extra attributes reach the browser unescaped (a bug: they came
+    out as maxlength=&#34;200&#34; and the browser ignored them)."""
+    await login(client, "organizer")
+    html = (await client.get("/admin/events/new")).text
+    title = re.search(r'<input id="f-title"[^>]*>', html)
+    assert title and 'maxlength="200"' in title.group(0)
+    capacity = re.search(r'<input id="f-capacity"[^>]*>', html)
+    assert capacity and 'min="1"' in capacity.group(0) and "&#34;" not in capacity.group(0)
