@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise import connections
 
-from core import accounts
+from core import accounts, audit
 from core.auth import Principal, current_principal, requires, session_auth_hash
 from core.errors import AppError, NotFound, ValidationFailed
 from core.http import client_ip_of, flash, read_form, redirect, safe_next
@@ -208,6 +208,9 @@ async def audit_page(request: Request) -> Response:
             "has_next": len(entries) > 50,
             "page": page,
             "action": action,
+            "actions": audit.action_choices(),
+            "action_label": audit.action_label,
+            "details_text": audit.details_text,
         },
     )
 

@@ -23,6 +23,7 @@ from core.i18n import _, current_language
 from core.paging import page_number
 from core.templating import render
 from people import consents, imports, organizations, privacy, reference, service
+from people.phones import format_phone
 from people.schemas import (
     ClienteleIn,
     ClienteleNew,
@@ -145,7 +146,7 @@ async def _person_page(
             "first_name": person.first_name,
             "last_name": person.last_name,
             "email": person.email or "",
-            "phone": person.phone,
+            "phone": format_phone(person.phone),
             "language": person.language,
             "organization_id": person.organization.id if person.organization else "",
             "clientele": person.clientele.code if person.clientele else "",
@@ -153,6 +154,7 @@ async def _person_page(
         }
     context: dict[str, Any] = {
         "person": person,
+        "phone": format_phone(person.phone),
         "history": list(reversed(history)),
         "current": consents.current_consents(history),
         "values": values,

@@ -19,6 +19,7 @@ from core.auth import Principal, authorize
 from core.i18n import N_, _
 from core.spreadsheet import neutralize_formula
 from people.models import Clientele, Organization, Person, Territory
+from people.phones import format_phone, normalize_phone
 from people.reference import ImportReport, csv_text
 from people.service import email_key, name_key, people_query
 
@@ -212,7 +213,8 @@ def _check_people_row(
     clienteles: dict[str, Clientele],
     territories: dict[str, Territory],
 ) -> str | None:
-    """The first problem of one CSV line, in French, or None when the line is valid."""
+    """The first problem of one CSV line, in French, or None when the line is valid (the
+    phone is then in E.164)."""
     if row.get("__error__"):
         return _("Ligne illisible (guillemets mal fermés ?).")
     first, last = row.get("first_name", ""), row.get("last_name", "")
@@ -234,6 +236,10 @@ def _check_people_row(
             )
     if not is_valid_email(email):
         return _("Courriel invalide : %(email)s.", email=email)
+    try:
+        row["phone"] = normalize_phone(row.get("phone", ""))
+    except ValueError:
+        return _("Numéro de téléphone invalide « %(value)s ».", value=row.get("phone", ""))
     language = row.get("language", "").lower()
     if language and language not in ("fr", "en"):
         return _("Langue invalide : %(value)s (fr ou en).", value=row.get("language", ""))
@@ -303,7 +309,7 @@ async def export_people_csv(
                 neutralize_formula(p.first_name),
                 neutralize_formula(p.last_name),
                 p.email or "",
-                neutralize_formula(p.phone),
+                neutralize_formula(format_phone(p.phone)),
                 p.language,
                 neutralize_formula(p.organization.name) if p.organization else "",
                 p.clientele.code if p.clientele else "",

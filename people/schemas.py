@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.i18n import _
 from people.models import ConsentPurpose, Sector
+from people.phones import normalize_phone
 
 LANGUAGES = ("fr", "en")
 
@@ -66,6 +67,11 @@ class PersonIn(BaseModel):
     @classmethod
     def _email(cls, value: str) -> str:
         return check_email(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(value)
 
     @field_validator("language")
     @classmethod

@@ -1,5 +1,6 @@
 """An event's registrations as a spreadsheet: one row per registration, one column per
-custom question, as CSV (UTF-8 with a BOM) or XLSX; cells are made formula-safe."""
+custom question, as CSV (UTF-8 with a BOM) or XLSX; cells are made formula-safe for each
+format (`core.spreadsheet`): an apostrophe in CSV, a text cell in XLSX."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import Any
 from core.audit import audit
 from core.auth import Principal
 from core.i18n import _, to_local
-from core.spreadsheet import neutralize_formula
+from core.spreadsheet import keep_as_text, neutralize_formula
 from events.models import Event
+from people.phones import format_phone
 from registrations import capacity
 from registrations.access import MANAGE, event_for
 from registrations.answers import format_answer
@@ -25,15 +27,20 @@ from registrations.models import Question
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+def clean_text(value: str) -> str:
+    """Drop the control characters spreadsheets refuse."""
+    return _ILLEGAL.sub("", value)
+
+
 def cell_safe(value: str) -> str:
-    """Neutralize spreadsheet formulas (CSV/XLSX injection) and drop control characters."""
-    return neutralize_formula(_ILLEGAL.sub("", value))
+    """A CSV cell: control characters dropped, formulas neutralized (apostrophe)."""
+    return neutralize_formula(clean_text(value))
 
 
 @dataclass
 class Export:
     headers: list[str]
-    rows: list[list[Any]]  # str, int, float or datetime (local, naive) cells
+    rows: list[list[Any]]  # str (as typed), int, float or datetime (local, naive) cells
     event: Event
 
     @property
@@ -77,7 +84,7 @@ async def export_rows(
             person.last_name,
             person.first_name,
             person.email or "",
-            person.phone,
+            format_phone(person.phone),
             status_label(r.status),
             positions.get(r.id, ""),
             r.party_size,
@@ -96,19 +103,26 @@ async def export_rows(
                 row.append(value)
             else:
                 row.append(format_answer(question, value))
-        rows.append([cell_safe(c) if isinstance(c, str) else c for c in row])
+        rows.append([clean_text(c) if isinstance(c, str) else c for c in row])
     await audit(actor, "registrations.exported", event, {"count": len(rows), **filters.as_dict()})
-    return Export([cell_safe(h) for h in headers], rows, event)
+    return Export([clean_text(h) for h in headers], rows, event)
 
 
 def to_csv(export: Export) -> bytes:
     """UTF-8 with a BOM (Excel opens it with the right accents), CRLF lines."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(export.headers)
+    writer.writerow([cell_safe(h) for h in export.headers])
     for row in export.rows:
         writer.writerow(
-            [c.strftime("%Y-%m-%d %H:%M") if isinstance(c, datetime) else c for c in row]
+            [
+                c.strftime("%Y-%m-%d %H:%M")
+                if isinstance(c, datetime)
+                else cell_safe(c)
+                if isinstance(c, str)
+                else c
+                for c in row
+            ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -126,7 +140,10 @@ def to_xlsx(export: Export) -> bytes:
         cell.font = Font(bold=True)
     for row in export.rows:
         sheet.append([None if cell == "" else cell for cell in row])
-    created_col = export.headers.index(cell_safe(_("Inscrit le"))) + 1
+    for sheet_row in sheet.iter_rows():
+        for cell in sheet_row:
+            keep_as_text(cell)
+    created_col = export.headers.index(_("Inscrit le")) + 1
     for (cell,) in sheet.iter_rows(min_row=2, min_col=created_col, max_col=created_col):
         cell.number_format = "yyyy-mm-dd hh:mm"
     sheet.freeze_panes = "A2"

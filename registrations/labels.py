@@ -1,10 +1,13 @@
-"""The back office's words for statuses, sources, question kinds and history entries."""
+"""The back office's words for statuses, sources, question kinds and history entries (the
+audit labels are `core.audit`'s, shared with the audit log page)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from core.audit import action_label, details_text
 from core.i18n import N_, _, current_language
+from people.phones import format_phone
 from people.reference import purpose_label
 from registrations.models import QuestionKind, RegistrationSource, RegistrationStatus
 
@@ -31,16 +34,6 @@ KIND_LABELS = {
     QuestionKind.YES_NO: N_("Oui ou non"),
     QuestionKind.NUMBER: N_("Nombre"),
 }
-ACTION_LABELS = {
-    "registration.created": N_("Inscription créée"),
-    "registration.approved": N_("Approuvée"),
-    "registration.declined": N_("Refusée"),
-    "registration.cancelled": N_("Annulée"),
-    "registration.promoted": N_("Sortie de la liste d'attente"),
-    "registration.moved": N_("Déplacée depuis un autre événement"),
-    "registration.party_size_changed": N_("Taille du groupe modifiée"),
-    "registration.answers_changed": N_("Réponses modifiées"),
-}
 
 
 def status_label(status: str) -> str:
@@ -48,11 +41,6 @@ def status_label(status: str) -> str:
         return _(STATUS_LABELS[RegistrationStatus(status)])
     except ValueError:
         return status
-
-
-def action_label(action: str) -> str:
-    label = ACTION_LABELS.get(action)
-    return _(label) if label else action
 
 
 def status_choices() -> list[tuple[str, str]]:
@@ -84,6 +72,8 @@ def template_helpers() -> dict[str, Any]:
         "source_label": source_label,
         "kind_label": kind_label,
         "action_label": action_label,
+        "details_text": details_text,
         "purpose_label": purpose_label,
+        "format_phone": format_phone,
         "language": current_language.get(),
     }

@@ -34,12 +34,14 @@ from core.i18n import _
 from core.templating import render
 from events import service as events_service
 from events.ics import event_ics
-from events.models import AttendanceMode, Event
+from events.models import AttendanceMode, Event, PhoneField
 from people import reference as people_reference
 from people.models import Clientele, ConsentPurpose
+from people.phones import format_phone
 from registrations import opening, service, tickets
 from registrations.answers import clean_answers, event_questions
 from registrations.capacity import EventFull, waitlist_position
+from registrations.error_summary import error_summary
 from registrations.manage_links import by_manage_token, manage_token
 from registrations.models import (
     Question,
@@ -98,51 +100,6 @@ def question_kind_hint(kind: str) -> str:
     return {
         QuestionKind.MULTIPLE_CHOICE: _("Cochez toutes les réponses qui s'appliquent."),
     }.get(QuestionKind(kind), "")
-
-
-def _answer_anchor(question: Question) -> str:
-    """The id of the first control of a question (target of the error summary link)."""
-    kind = QuestionKind(question.kind)
-    if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE, QuestionKind.YES_NO):
-        return f"f-q-{question.id}-0"
-    return f"f-q-{question.id}"
-
-
-def _anchors(
-    errors: dict[str, str], questions: list[Question], clientele_codes: list[str]
-) -> list[tuple[str, str]]:
-    """[(control id, message)] for the error summary, in form order."""
-    by_key = {f"answers.{q.id}": _answer_anchor(q) for q in questions}
-    special = {
-        "clientele": f"f-clientele-{clientele_codes[0]}" if clientele_codes else "f-clientele",
-        "consents": f"f-consent-{FORM_CONSENTS[0].value}",
-    }
-    order = [
-        "first_name",
-        "last_name",
-        "email",
-        "clientele",
-        "organization",
-        "territory",
-        "language",
-        "party_size",
-        *by_key,
-        "consents",
-        "under_14",
-        "guardian_consent",
-    ]
-    ranked = sorted(errors.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 999)
-    items = []
-    for key, message in ranked:
-        if key in by_key:
-            items.append((by_key[key], message))
-        elif key in special:
-            items.append((special[key], message))
-        elif key.startswith("answers"):
-            items.append(("questions", message))
-        else:
-            items.append((f"f-{key}", message))
-    return items
 
 
 def _read_answers(form: FormData, questions: list[Question]) -> dict[str, Any]:
@@ -213,7 +170,7 @@ async def _form_context(
         "event": event,
         "values": values,
         "errors": errors,
-        "summary": _anchors(errors, questions, codes),
+        "summary": error_summary(errors, questions, codes, FORM_CONSENTS[0]),
         "clienteles": [(c.code, c.name(language)) for c in clienteles],
         "has_youth": YOUTH in codes,
         "mrc_groups": await people_reference.territories_by_region(),
@@ -242,6 +199,7 @@ def _values_from(form: FormData, questions: list[Question]) -> dict[str, Any]:
         "first_name": _text(form, "first_name", 100),
         "last_name": _text(form, "last_name", 100),
         "email": _text(form, "email", 254),
+        "phone": _text(form, "phone", 40),
         "clientele": _text(form, "clientele", 32),
         "organization": _text(form, "organization", 200),
         "territory": _text(form, "territory", 10),
@@ -254,12 +212,16 @@ def _values_from(form: FormData, questions: list[Question]) -> dict[str, Any]:
     }
 
 
-def _registration_in(values: dict[str, Any], questions: list[Question]) -> RegistrationIn:
+def _registration_in(
+    values: dict[str, Any], questions: list[Question], event: Event
+) -> RegistrationIn:
     """The form values as the service's input; ValidationFailed with every field error."""
     data = {
         "first_name": values["first_name"],
         "last_name": values["last_name"],
         "email": values["email"],
+        # A hidden phone field is not shown: whatever is posted is ignored.
+        "phone": "" if event.phone_field == PhoneField.HIDDEN else values["phone"],
         "clientele": values["clientele"],
         "organization": values["organization"],
         "territory": values["territory"] or None,
@@ -278,6 +240,10 @@ def _registration_in(values: dict[str, Any], questions: list[Question]) -> Regis
         _cleaned, answer_errors = clean_answers(questions, values["answers"])
         for key, message in answer_errors.items():
             fields.setdefault(key, message)
+        try:
+            service.registration_phone(event, data["phone"], RegistrationSource.FORM)
+        except ValueError as problem:
+            fields.setdefault("phone", str(problem))
         raise ValidationFailed(fields=fields) from None
 
 
@@ -311,7 +277,7 @@ async def register_submit(request: Request) -> Response:
         return render(request, "registrations/form.html", context, status_code=409)
     settings = settings_of(request)
     try:
-        data = _registration_in(values, questions)
+        data = _registration_in(values, questions, event)
         result = await service.register(
             event.id,
             data,
@@ -395,6 +361,9 @@ async def _manage_context(request: Request, registration: Registration) -> dict[
         "status_label": status_label(registration.status),
         "position": await waitlist_position(registration),
         "active": registration.is_active,
+        "phone": format_phone(registration.person.phone)
+        if event.phone_field != PhoneField.HIDDEN
+        else "",
         "clientele_name": registration.clientele.name(i18n.current_language.get()),
         "answered": [
             (q.label, _answer_text(q, answers[str(q.id)]))
@@ -495,7 +464,7 @@ async def _edit_context(
             "questions": questions,
             "values": values,
             "errors": errors,
-            "summary": _anchors(errors, questions, []),
+            "summary": error_summary(errors, questions, [], FORM_CONSENTS[0]),
             "max_party": MAX_PARTY_SIZE,
             "kind_hint": question_kind_hint,
             "yes": YES,

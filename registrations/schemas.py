@@ -28,7 +28,13 @@ class RegistrationIn(BaseModel):
     clientele: str = Field(min_length=1, max_length=32)
     organization: str = Field(default="", max_length=200)
     territory: str | None = Field(default=None, max_length=10)
-    phone: str = Field(default="", max_length=40)
+    phone: str = Field(
+        default="",
+        max_length=40,
+        description="Ex. « 450 555-0123 » ou « +1 450 555 0123 », enregistré en E.164. Selon "
+        "l'événement (`phone_field`) : ignoré (hidden), facultatif (optional) ou obligatoire "
+        "(required); absent quand il est obligatoire ou invalide : 422 avec `fields.phone`.",
+    )
     language: str = Field(default="fr", pattern="^(fr|en)$")
     party_size: int = Field(default=1, ge=1, le=MAX_PARTY_SIZE)
     answers: dict[str, Any] = Field(default_factory=dict, max_length=100)

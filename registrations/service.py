@@ -25,8 +25,9 @@ from core.auth import Principal, authorize
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.i18n import _
 from core.settings import Settings
-from events.models import Event
+from events.models import Event, PhoneField
 from people.models import Clientele, ConsentPurpose, Organization, Territory
+from people.phones import normalize_phone
 from registrations import capacity, notices
 from registrations.answers import clean_answers, event_questions
 from registrations.capacity import SYSTEM, EventFull
@@ -65,6 +66,18 @@ class AlreadyRegistered(Conflict):
 
 
 # --------------------------------------------------------------------------- register
+
+
+def registration_phone(event: Event, phone: str, source: RegistrationSource) -> str:
+    """The phone number to keep (E.164, or ""). The event's phone field governs what the
+    public channels send (hidden: ignored; required: needed); the organizers' own channels
+    may always record one. ValueError with the French message otherwise."""
+    if source not in STAFF_SOURCES:
+        if event.phone_field == PhoneField.HIDDEN:
+            return ""
+        if event.phone_field == PhoneField.REQUIRED and not phone.strip():
+            raise ValueError(_("Indiquez un numéro de téléphone."))
+    return normalize_phone(phone)
 
 
 @dataclass
@@ -129,6 +142,10 @@ async def register(
         territory = await db.first_where(Territory, "code", data.territory)
         if territory is None:
             fields["territory"] = _("Territoire inconnu.")
+    try:
+        phone = registration_phone(event, data.phone, source)
+    except ValueError as exc:
+        fields["phone"] = str(exc)
     answers, answer_errors = clean_answers(questions, data.answers)
     fields.update(answer_errors)
     consents = []
@@ -149,6 +166,8 @@ async def register(
     if fields:
         raise ValidationFailed(fields=fields)
     assert clientele is not None
+    if phone != data.phone:
+        data = data.model_copy(update={"phone": phone})
     wanted = set(consents)
     if data.guardian_consent:
         wanted.add(ConsentPurpose.PARENTAL)

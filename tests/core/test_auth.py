@@ -285,4 +285,4 @@ async def test_audit_page_for_admin_only(client):
     await login(client, Role.ADMIN)
     r = await client.get("/admin/audit")
     assert r.status_code == 200
-    assert "login.succeeded" in r.text
+    assert "Connexion réussie" in r.text

@@ -146,3 +146,12 @@ async def test_retry_without_csrf_is_refused(client, settings):
     await message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert await AuditEntry.filter(action="outbox.retry").count() == 0
+
+
+async def test_message_page_shows_the_headers_heading_once(client, settings):
+    message = await queue(settings, "en-tetes")
+    await login(client, Role.ORGANIZER)
+    page = await client.get(f"/admin/outbox/{message.id}")
+    assert page.status_code == 200
+    assert page.text.count("En-têtes") == 1
+    assert "Message-ID" in page.text

@@ -109,12 +109,13 @@ async def test_reimport_updates_instead_of_duplicating(db):
     assert await Person.all().count() == 1002
     person = await Person.get(email_key="personne999@exemple.qc.ca")
     assert person.email == "PERSONNE999@exemple.qc.ca"
-    assert await Person.filter(phone__startswith="819 555-").count() == 25
+    assert await Person.filter(phone__startswith="+1819555").count() == 25  # stored E.164
 
 
 async def test_empty_cells_keep_known_values(db):
     await import_people_csv(
-        system(), f"{HEADER}\nAna,Lee,ana@exemple.qc.ca,450,en,Org A,youth,2461\n".encode()
+        system(),
+        f"{HEADER}\nAna,Lee,ana@exemple.qc.ca,450 555-0123,en,Org A,youth,2461\n".encode(),
     )
     report = await import_people_csv(
         system(), f"{HEADER}\nAna,Lee,ana@exemple.qc.ca,,,,,\n".encode()
@@ -124,7 +125,7 @@ async def test_empty_cells_keep_known_values(db):
         "organization", "territory"
     )
     assert (person.phone, person.language, person.organization.name, person.territory.code) == (
-        "450",
+        "+14505550123",
         "en",
         "Org A",
         "2461",

@@ -253,7 +253,7 @@ async def test_export_contains_person_consents_and_contributors(db):
     finally:
         person_exporting.disconnect(contributor)
     assert data["person"]["email"] == "Emilie.Tremblay@exemple.qc.ca"
-    assert data["person"]["phone"] == "450 555-0101"
+    assert data["person"]["phone"] == "+14505550101"
     assert data["person"]["territory"]["code"] == "2461"
     assert data["organization"]["name"] == "Fromagerie"
     assert data["consents"][0]["wording"] == "Infolettre"

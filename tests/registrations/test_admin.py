@@ -351,11 +351,11 @@ async def test_detail_shows_answers_position_link_and_history(client, settings):
     assert "Ateliers" in text and "Matin; Après-midi" in text
     assert "Allergies ?" in text and "<dd>Non</dd>" in text
     assert manage_links.manage_url(settings, waiting) in text
-    assert "registration.created" in text
+    assert "Inscription créée" in text
 
     await client.post(f"/admin/registrations/{waiting.id}/party-size", data={"party_size": "3"})
     page = await client.get(f"/admin/registrations/{waiting.id}")
-    assert "registration.party_size_changed" in page.text
+    assert "Taille du groupe modifiée" in page.text and "de : 1; à : 3" in page.text
     assert re.search(r'id="party-size">3<', page.text)
 
 

@@ -210,7 +210,7 @@ async def test_a_public_registration_never_rewrites_someone_elses_record(setting
     stored = await Person.get(email_key="chantal@exemple.qc.ca").prefetch_related("clientele")
     assert (stored.first_name, stored.last_name) == ("Chantal", "Beaulieu")
     assert stored.clientele.code == "youth"
-    assert stored.phone == "450 555-0199"  # was empty: filled in
+    assert stored.phone == "+14505550199"  # was empty: filled in (E.164)
     assert result.registration.person_id == stored.id  # type: ignore[attr-defined]
     registration = await Registration.get(id=result.registration.id).prefetch_related("clientele")
     assert registration.clientele.code == "schools"
