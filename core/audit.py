@@ -89,6 +89,8 @@ ACTION_LABELS: dict[str, str] = {
     "event.created": N_("Événement créé"),
     "event.updated": N_("Événement modifié"),
     "event.published": N_("Événement publié"),
+    "edition.launches_planned": N_("Lancements territoriaux planifiés"),
+    "edition.launches_published": N_("Lancements territoriaux publiés"),
     "event.cancelled": N_("Événement annulé"),
     "event.deleted": N_("Événement supprimé"),
     "event.dates_changed": N_("Dates de l'événement modifiées"),
