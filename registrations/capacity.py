@@ -157,8 +157,10 @@ async def check_resize(event_id: int, held: RegistrationStatus, before: int, aft
     event = await Event.get(id=event_id)
     check_party(event, after)
     grows = after - before
-    if held == RegistrationStatus.CONFIRMED and grows > 0 and not await take_places(
-        event_id, grows
+    if (
+        held == RegistrationStatus.CONFIRMED
+        and grows > 0
+        and not await take_places(event_id, grows)
     ):
         raise EventFull(
             _("Il ne reste pas assez de places pour agrandir votre groupe."),

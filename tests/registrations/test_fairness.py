@@ -181,9 +181,7 @@ async def test_a_waiting_group_is_confirmed_first_when_a_cancellation_races_newc
     group = await register(settings, event, 4, party_size=10)
     assert await status_of(big) == await status_of(group) == WAITLISTED
 
-    newcomers = [
-        service.register(event.id, person(100 + n), settings=settings) for n in range(20)
-    ]
+    newcomers = [service.register(event.id, person(100 + n), settings=settings) for n in range(20)]
     results = await asyncio.gather(
         *newcomers[:10], service.cancel(settings, holder.id), *newcomers[10:]
     )
@@ -198,7 +196,7 @@ async def test_a_waiting_group_is_confirmed_first_when_a_cancellation_races_newc
     confirmed = [s for s in singles if s.status == CONFIRMED]
     assert len(confirmed) == 2
     assert group.confirmed_at is not None
-    assert all(s.confirmed_at is not None and s.confirmed_at >= group.confirmed_at for s in confirmed)
+    assert all(s.confirmed_at and s.confirmed_at >= group.confirmed_at for s in confirmed)
     assert (await Event.get(id=event.id)).seats_taken == 20
 
 
