@@ -91,9 +91,10 @@ async def test_every_trigger_promotes_the_first_waiting_party_that_fits(settings
     event = await published_event(capacity=10, waitlist=True)
     holder = await register(settings, event, 1, party_size=8)
     await register(settings, event, 2, party_size=2)
-    group = await register(settings, event, 3, party_size=8)  # waits: 0 left
-    single = await register(settings, event, 4)  # waits behind the group
-    assert await status_of(group) == await status_of(single) == WAITLISTED
+    big = await register(settings, event, 3, party_size=10)  # waits first: 0 left
+    group = await register(settings, event, 4, party_size=8)  # waits behind it
+    single = await register(settings, event, 5)  # waits behind the group
+    assert {await status_of(big), await status_of(group), await status_of(single)} == {WAITLISTED}
     if operation == "cancel":
         await service.cancel(settings, holder.id)
     elif operation == "decline":
@@ -111,12 +112,16 @@ async def test_every_trigger_promotes_the_first_waiting_party_that_fits(settings
     else:
         other = await published_event(title="Autre lancement")
         await service.move(settings, SYSTEM, holder.id, other.id)
+    # The party of 10 never fits the places freed: it keeps its rank, first.
+    assert await status_of(big) == WAITLISTED
+    assert await capacity.waitlist_position(await Registration.get(id=big.id)) == 1
     if operation == "confirmed_party_shrinks":
-        # 7 places: the group of 8 keeps its rank, the single behind it fits and goes.
+        # 7 places: the group of 8 keeps its rank too, the single behind it fits and goes.
         assert await status_of(group) == WAITLISTED
         assert await status_of(single) == CONFIRMED
     else:
         assert await status_of(group) == CONFIRMED
+        assert await status_of(single) == WAITLISTED
     event = await Event.get(id=event.id)
     heads = sum(
         await Registration.filter(event_id=event.id, status=CONFIRMED).values_list(
