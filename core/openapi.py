@@ -43,10 +43,12 @@ def api_doc(
     errors: list[int] | None = None,
     request_content: dict[str, Any] | None = None,
     response_content: dict[str, Any] | None = None,
+    description: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__openapi__ = {  # type: ignore[attr-defined]
             "summary": summary,
+            "description": description,
             "tags": tags,
             "request": request,
             "response": response,
@@ -101,6 +103,8 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
                 "parameters": params + doc["params"],
                 "responses": {},
             }
+            if doc.get("description"):
+                op["description"] = doc["description"]
             if doc["auth"] != "public":
                 op["security"] = [{"bearerAuth": []}]
             if doc["request"] is not None:

@@ -174,12 +174,18 @@ async def admin_update(request: Request) -> Response:
     form = await read_form(request)
     event = await service.get_event(actor_of(request), path_id(request))
     values = form_values(form)
+    confirmed = form.get("confirm_over_capacity") in ("on", "1", "true", "yes")
     try:
-        data = validate(EventIn, input_data(values))
+        data = validate(EventIn, {**input_data(values), "confirm_over_capacity": confirmed})
         await service.update_event(actor_of(request), event.id, data)
     except ValidationFailed as error:
         return await _event_form(
             request, values, form_errors(error.fields), event=event, status_code=422
+        )
+    except service.OverCapacity as error:  # shown again with a confirmation checkbox
+        values["over_capacity"] = error.over_by
+        return await _event_form(
+            request, values, {"capacity": error.message}, event=event, status_code=409
         )
     except Conflict as error:
         flash(request, error.message, "error")

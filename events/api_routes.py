@@ -86,6 +86,13 @@ async def detail(request: Request) -> Response:
 
 @api_doc(
     summary="Modifier un événement (champs envoyés seulement)",
+    description=(
+        "Une capacité inférieure aux personnes déjà confirmées est refusée : 409 "
+        '`{"error": {"code": "over_capacity", "over_by": n, ...}}`; renvoyer avec '
+        "`\"confirm_over_capacity\": true` pour l'enregistrer quand même (personne n'est "
+        "désinscrit; l'événement est alors signalé au-delà de la capacité). Une capacité "
+        "relevée fait avancer la liste d'attente dans la même transaction."
+    ),
     tags=TAGS,
     request=EventPatch,
     response=EventOut,

@@ -38,6 +38,12 @@ def check_url(value: str) -> str:
     return value
 
 
+CONFIRM_OVER_CAPACITY = (
+    "Une capacité inférieure aux personnes déjà confirmées est refusée (409 "
+    "`over_capacity`, avec `over_by`) sauf si ce drapeau est vrai; personne n'est désinscrit."
+)
+
+
 class PartnerIn(BaseModel):
     organization_id: int
     role: PartnerRole = PartnerRole.PARTNER
@@ -85,6 +91,7 @@ class EventIn(BaseModel):
     image_url: str = Field(default="", max_length=500)
     image_alt: str = Field(default="", max_length=300)
     expected_participants: int | None = Field(default=None, ge=0, le=1_000_000)
+    confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
     _clean = field_validator("title", "description", "venue_name", "address", mode="before")(
         _clean_text
@@ -169,6 +176,7 @@ class EventPatch(BaseModel):
     image_url: str | None = None
     image_alt: str | None = None
     expected_participants: int | None = None
+    confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
 
 class CancelIn(BaseModel):

@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.i18n import N_, _
+from core.i18n import N_, _, ngettext
 from core.settings import local_tz
 from events.editions import edition_days
 from events.listing import visible_to_public
@@ -332,15 +332,51 @@ async def merge_patch(event: Event, patch: EventPatch) -> EventIn:
     return validate(EventIn, current)
 
 
+class OverCapacity(Conflict):
+    """A new capacity below the heads already confirmed: saved only when confirmed
+    (`confirm_over_capacity`); nobody is dropped."""
+
+    code = "over_capacity"
+
+    def __init__(self, taken: int, capacity: int) -> None:
+        self.over_by = taken - capacity
+        super().__init__(
+            ngettext(
+                "%(taken)s personnes sont déjà confirmées : la nouvelle capacité de "
+                "%(capacity)s laisse %(num)s personne au-delà. Confirmez pour enregistrer "
+                "quand même.",
+                "%(taken)s personnes sont déjà confirmées : la nouvelle capacité de "
+                "%(capacity)s laisse %(num)s personnes au-delà. Confirmez pour enregistrer "
+                "quand même.",
+                self.over_by,
+                taken=taken,
+                capacity=capacity,
+            ),
+            extra={"over_by": self.over_by, "seats_taken": taken, "capacity": capacity},
+        )
+
+
 async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
-    """Change an event. Date changes bump the iCalendar SEQUENCE; every change is audited."""
+    """Change an event. Date changes bump the iCalendar SEQUENCE; every change is audited.
+
+    A capacity lowered below the confirmed heads raises OverCapacity unless
+    `data.confirm_over_capacity`; the event then shows `Event.over_capacity`."""
     authorize(actor, "events.edit")
     async with in_transaction():
-        event = await Event.get_or_none(id=event_id)
+        # Locked (PostgreSQL): a registration taking places meanwhile is neither lost by
+        # the save below nor missed by the capacity check.
+        event = await Event.filter(id=event_id).select_for_update().first()
         if event is None:
             raise NotFound()
         if event.status == EventStatus.CANCELLED:
             raise Conflict(_("Un événement annulé ne peut plus être modifié."), code="cancelled")
+        if (
+            data.capacity is not None
+            and data.capacity != event.capacity
+            and data.capacity < event.seats_taken
+            and not data.confirm_over_capacity
+        ):
+            raise OverCapacity(event.seats_taken, data.capacity)
         refs = await validate_event(data, event=event)
         columns = _columns(data, refs)
         before = {

@@ -64,8 +64,24 @@ async def registration_out(
     return out.model_dump()
 
 
+REGISTER_POLICY = (
+    "Places et liste d'attente : la capacité compte des personnes (`party_size`). Une "
+    "inscription est confirmée si le groupe tient dans les places restantes sans doubler "
+    "personne : si un groupe déjà en liste d'attente tient dans ces places, la nouvelle "
+    "inscription passe en liste d'attente derrière lui. La liste d'attente est servie "
+    "dans l'ordre d'arrivée parmi les groupes qui tiennent dans les places libérées (un "
+    "groupe trop grand pour elles garde son rang sans bloquer les suivants), dans la même "
+    "transaction que l'annulation, le refus, la réduction d'un groupe (confirmé ou en "
+    "attente), la hausse de capacité ou le déplacement qui libère ces places. Erreurs : "
+    "422 `party_too_large` (groupe plus grand que toute la capacité, refusé d'emblée; "
+    "`capacity` dans l'erreur), 409 `event_full` sans liste d'attente (`places_left` "
+    "dans l'erreur), 409 `registration_closed`, 409 `already_registered`."
+)
+
+
 @api_doc(
     summary="S'inscrire à un événement",
+    description=REGISTER_POLICY,
     tags=TAGS,
     request=RegistrationIn,
     response=RegistrationOut,
@@ -106,6 +122,12 @@ async def api_manage_get(request: Request) -> Response:
 
 @api_doc(
     summary="Modifier son inscription (taille du groupe, réponses)",
+    description=(
+        "Un groupe réduit (confirmé ou en liste d'attente) fait avancer la liste d'attente "
+        "dans la même transaction. Erreurs : 422 `party_too_large` (plus grand que toute la "
+        "capacité), 409 `event_full` (un groupe confirmé qui grandit au-delà des places "
+        "restantes; `places_left` dans l'erreur)."
+    ),
     tags=TAGS,
     request=ManagePatch,
     response=RegistrationOut,

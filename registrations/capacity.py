@@ -7,10 +7,19 @@ registering transaction (`seats_taken <= capacity - n`), which is correct on SQL
 registration holds places; a waitlisted one holds a rank, a pending one nothing.
 
 The status a registration gets: approval first (public channels of an event that
-requires it), then capacity (the party fits), then the waitlist, else the event is full.
-Every operation that frees places (cancel, decline, a smaller party, a move to another
-event) goes through `release`, which gives the heads back and promotes the waitlist, in
-order, in the same transaction.
+requires it), then capacity (the party fits and overtakes nobody), then the waitlist,
+else the event is full. A party larger than the whole capacity is refused at once
+(`PartyTooLarge`): it could never be seated.
+
+Fairness (one rule, strict first come, first served over the parties that fit): the
+waitlist is served in arrival order, and each waiting party that fits in the places
+left is confirmed; one too large for them keeps its rank without holding back a smaller
+one behind it. Every operation that frees places or shrinks a waiting party (cancel,
+decline, a smaller party, a move to another event, a capacity raised) goes through
+`release` / `promote_waitlist`, in the same transaction. A newcomer is confirmed only if
+no waiting party fits in the places left (`_overtakes`: one EXISTS on the (event_id,
+status) index, run after the newcomer's places are taken, so under the event row's write
+lock it sees every committed promotion); otherwise it joins the waitlist behind them.
 """
 
 from __future__ import annotations
@@ -23,8 +32,8 @@ from tortoise.expressions import F
 from core import db
 from core.audit import audit
 from core.auth import Principal
-from core.errors import Conflict
-from core.i18n import _
+from core.errors import Conflict, ValidationFailed
+from core.i18n import _, ngettext
 from core.settings import Settings
 from events.models import Event
 from registrations.models import (
@@ -39,10 +48,54 @@ SYSTEM = Principal.system("inscriptions")
 
 
 class EventFull(Conflict):
+    """No place for the party: the API error carries `places_left`."""
+
     code = "event_full"
+
+    def __init__(self, message: str | None = None, *, places_left: int = 0) -> None:
+        super().__init__(message, extra={"places_left": max(0, places_left)})
 
     def default_message(self) -> str:
         return _("Cet événement est complet.")
+
+
+def event_full(places_left: int, heads: int) -> EventFull:
+    """EventFull for a party of `heads`: "complet" only when no place is left at all."""
+    if places_left <= 0:
+        return EventFull()
+    return EventFull(
+        ngettext(
+            "Il reste %(num)s place; votre groupe compte %(heads)s personnes.",
+            "Il reste %(num)s places; votre groupe compte %(heads)s personnes.",
+            places_left,
+            heads=heads,
+        ),
+        places_left=places_left,
+    )
+
+
+class PartyTooLarge(ValidationFailed):
+    """A party larger than the whole capacity: it could never be seated nor promoted."""
+
+    code = "party_too_large"
+
+    def __init__(self, heads: int, capacity: int) -> None:
+        message = ngettext(
+            "Votre groupe de %(heads)s personnes dépasse la capacité de l'événement "
+            "(%(num)s place). Réduisez le nombre ou écrivez à l'organisation.",
+            "Votre groupe de %(heads)s personnes dépasse la capacité de l'événement "
+            "(%(num)s places). Réduisez le nombre ou écrivez à l'organisation.",
+            capacity,
+            heads=heads,
+        )
+        super().__init__(message, fields={"party_size": message}, extra={"capacity": capacity})
+
+
+def check_party(event: Event, heads: int, force_confirm: bool = False) -> None:
+    """Refuse at once a party larger than the event's whole capacity (every channel; a
+    walk-in the organizers allowed over capacity, `force_confirm`, excepted)."""
+    if event.capacity is not None and heads > event.capacity and not force_confirm:
+        raise PartyTooLarge(heads, event.capacity)
 
 
 # --------------------------------------------------------------------------- places
@@ -71,18 +124,48 @@ async def release_places(event_id: int, heads: int) -> None:
         await Event.filter(id=event_id).update(seats_taken=F("seats_taken") - heads)
 
 
+async def places_left(event_id: int) -> int | None:
+    """The places left as the database holds them now (None: no capacity)."""
+    rows = await Event.filter(id=event_id).limit(1).values_list("capacity", "seats_taken")
+    if not rows or rows[0][0] is None:
+        return None
+    capacity, taken = rows[0]
+    return max(0, int(capacity) - int(taken))
+
+
 async def release(
     settings: Settings, event_id: int, held: RegistrationStatus, heads: int
 ) -> list[Registration]:
-    """Give back `heads` places of a registration that was `held` (only a confirmed one
-    holds places) and promote the waitlist into them, in the caller's transaction.
+    """A registration that was `held` gives back `heads`: a confirmed one its places, a
+    waitlisted one the heads its party shrank by (or left with); then the waitlist is
+    promoted, in the caller's transaction.
 
-    The one path of every operation that frees places; returns the promoted.
+    The one path of every operation that frees places or shrinks a waiting party;
+    returns the promoted.
     """
-    if held != RegistrationStatus.CONFIRMED or heads <= 0:
+    if heads <= 0 or held not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
         return []
-    await release_places(event_id, heads)
+    if held == RegistrationStatus.CONFIRMED:
+        await release_places(event_id, heads)
     return await promote_waitlist(event_id, settings)
+
+
+async def check_resize(event_id: int, held: RegistrationStatus, before: int, after: int) -> None:
+    """A party changing from `before` to `after` heads (caller's transaction, before the
+    change is saved): never above the whole capacity; a confirmed party that grows takes
+    the extra places or gets EventFull. A smaller party then goes through `release`."""
+    event = await Event.get(id=event_id)
+    check_party(event, after)
+    grows = after - before
+    if (
+        held == RegistrationStatus.CONFIRMED
+        and grows > 0
+        and not await take_places(event_id, grows)
+    ):
+        raise EventFull(
+            _("Il ne reste pas assez de places pour agrandir votre groupe."),
+            places_left=await places_left(event_id) or 0,
+        )
 
 
 def fits(event: Event, heads: int) -> bool:
@@ -116,12 +199,38 @@ def status_for(
     return _seated(event, fits, force_confirm)
 
 
+async def _overtakes(event: Event, heads: int) -> bool:
+    """Someone waits whose party fits in the places that were left before this party of
+    `heads` took its own (call right after `take_places` succeeded: the event row is then
+    write-locked, so the query sees every committed promotion). One EXISTS on the
+    (event_id, status) index, run only when the event has a waitlist and a capacity."""
+    if not event.waitlist or event.capacity is None:
+        return False
+    registrations, events = Registration._meta.db_table, Event._meta.db_table
+    rows = await db.fetch_values(
+        Registration,
+        f"SELECT 1 AS waiting FROM {registrations} "  # noqa: S608 - names from the models
+        "WHERE event_id = ? AND status = ? AND party_size <= "
+        f"(SELECT capacity - seats_taken FROM {events} WHERE id = ?) + ? LIMIT 1",
+        [event.id, RegistrationStatus.WAITLISTED.value, event.id, heads],
+    )
+    return bool(rows)
+
+
 async def admit(event: Event, heads: int, force_confirm: bool = False) -> RegistrationStatus:
     """Confirmed with the places taken, else waitlisted, else EventFull (caller's
-    transaction). `force_confirm` (walk-ins allowed over capacity) takes them anyway."""
+    transaction). A party larger than the capacity is refused (`check_party`); one that
+    would overtake a waiting party that fits is waitlisted behind it. `force_confirm`
+    (walk-ins allowed over capacity) takes the places anyway."""
+    check_party(event, heads, force_confirm)
     fits = await take_places(event.id, heads)
+    if fits and not force_confirm and await _overtakes(event, heads):
+        await release_places(event.id, heads)
+        fits = False
     if not fits and force_confirm:
         await Event.filter(id=event.id).update(seats_taken=F("seats_taken") + heads)
+    if not fits and not force_confirm and not event.waitlist:
+        raise event_full(await places_left(event.id) or 0, heads)
     return _seated(event, fits, force_confirm)
 
 
@@ -173,21 +282,24 @@ async def waitlist_positions(event_id: int) -> dict[int, int]:
 
 
 async def promote_waitlist(event_id: int, settings: Settings) -> list[Registration]:
-    """Confirm waitlisted registrations in order while places allow (caller's transaction)."""
+    """Confirm, in arrival order, each waiting party that fits in the places left (a
+    party too large for them keeps its rank), in the caller's transaction."""
     # notices shows the waitlist position, so it imports this module: not the other way.
     from registrations.notices import notify
 
     promoted: list[Registration] = []
     while True:
-        candidate = (
-            await Registration.filter(event_id=event_id, status=RegistrationStatus.WAITLISTED)
-            .order_by("waitlist_rank", "id")
-            .first()
-        )
+        query = Registration.filter(event_id=event_id, status=RegistrationStatus.WAITLISTED)
+        left = await places_left(event_id)
+        if left is not None:
+            if left <= 0:
+                break
+            query = query.filter(party_size__lte=left)
+        candidate = await query.order_by("waitlist_rank", "id").first()
         if candidate is None:
             break
         if not await take_places(event_id, candidate.party_size):
-            break
+            continue  # taken meanwhile by someone else: read the places left again
         now = datetime.now(UTC)
         updated = await Registration.filter(
             id=candidate.id, status=RegistrationStatus.WAITLISTED

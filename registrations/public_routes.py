@@ -518,6 +518,9 @@ async def edit_submit(request: Request) -> Response:
         await service.modify_registration(
             settings, registration.id, party_size=party_size, answers=values["answers"]
         )
+    except ValidationFailed as exc:  # a party larger than the whole capacity
+        context = await _edit_context(request, registration, values, exc.fields)
+        return render(request, "registrations/edit.html", context, status_code=422)
     except EventFull as exc:
         message = exc.message
         event = await service.event_of(registration)

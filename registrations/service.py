@@ -165,6 +165,7 @@ async def register(
         )
     if fields:
         raise ValidationFailed(fields=fields)
+    capacity.check_party(event, data.party_size, force_confirm)
     assert clientele is not None
     if phone != data.phone:
         data = data.model_copy(update={"phone": phone})
@@ -360,27 +361,23 @@ async def cancel(
 async def change_party_size(
     settings: Settings, registration_id: int, party_size: int, *, actor: Principal | None = None
 ) -> Registration:
-    """Re-checked against capacity; a smaller party frees places for the waitlist."""
+    """Re-checked against capacity (never above the whole capacity; a confirmed party
+    grows only into free places); a smaller party, confirmed or waiting, promotes the
+    waitlist in the same transaction."""
     async with in_transaction():
         registration = await _locked(registration_id)
         if actor is not None and actor.via != "system":
             authorize(actor, "registrations.manage", event_id=registration.event_id)
         if not registration.is_active:
             raise Conflict(_("Cette inscription est annulée."), code="cancelled")
-        delta = party_size - registration.party_size
-        event_id = registration.event_id
-        if delta == 0:
-            return registration
-        if (
-            registration.status == RegistrationStatus.CONFIRMED
-            and delta > 0
-            and not await capacity.take_places(event_id, delta)
-        ):
-            raise EventFull(_("Il ne reste pas assez de places pour agrandir votre groupe."))
         before = registration.party_size
+        event_id = registration.event_id
+        if party_size == before:
+            return registration
+        await capacity.check_resize(event_id, registration.status, before, party_size)
         registration.party_size = party_size
         await registration.save(update_fields=["party_size", "updated_at"])
-        await capacity.release(settings, event_id, registration.status, -delta)
+        await capacity.release(settings, event_id, registration.status, before - party_size)
         await audit(
             actor or SYSTEM,
             "registration.party_size_changed",
@@ -436,7 +433,7 @@ async def approve(
             event = await Event.get(id=registration.event_id)
             try:
                 registration.status = await capacity.admit(event, registration.party_size)
-            except EventFull:
+            except (EventFull, capacity.PartyTooLarge):
                 counts["full"] += 1
                 continue
             if registration.status == RegistrationStatus.CONFIRMED:

@@ -138,8 +138,8 @@ async def test_list_filters_and_counts(client, settings):
         settings, event.id, 3, party_size=2, clientele="family", organization="Maison des jeunes"
     )
     d = await _register(settings, event.id, 4, party_size=2)  # does not fit: waitlisted
-    e = await _register(settings, event.id, 5, clientele="youth", territory="2452")
-    await service.cancel(settings, b.id)  # frees 1, but d (2) does not fit: e? no, FIFO
+    e = await _register(settings, event.id, 5, party_size=2, clientele="youth", territory="2452")
+    await service.cancel(settings, b.id)  # frees 1: neither d (2) nor e (2) fits
     await _register(settings, other.id, 6)
     assert d.status == e.status == RegistrationStatus.WAITLISTED
     await login(client, Role.ORGANIZER)
@@ -150,13 +150,13 @@ async def test_list_filters_and_counts(client, settings):
     assert _row_ids(page.text) == {a.id, b.id, c.id, d.id, e.id}
     counts = _status_counts(page.text)
     assert counts["confirmed"] == (2, 5)
-    assert counts["waitlisted"] == (2, 3)
+    assert counts["waitlisted"] == (2, 4)
     assert counts["cancelled"] == (1, 1)
     assert counts["pending_approval"] == (0, 0)
     by_clientele = _clientele_counts(page.text)
     assert by_clientele["schools"] == (2, 5, 3)  # a (3, confirmed) + d (2, waitlisted)
     assert by_clientele["family"] == (1, 2, 2)
-    assert by_clientele["youth"] == (1, 1, 0)  # b is cancelled, e waitlisted
+    assert by_clientele["youth"] == (1, 2, 0)  # b is cancelled, e waitlisted
     assert re.search(r'id="capacity">5 / 6', page.text)
 
     waitlisted = await client.get(_list_url(event.id), params={"status": "waitlisted"})
@@ -327,7 +327,7 @@ async def test_add_by_hand_even_when_registration_is_closed(client, settings):
 
 
 async def test_detail_shows_answers_position_link_and_history(client, settings):
-    event = await published_event(capacity=1, waitlist=True)
+    event = await published_event(capacity=3, waitlist=True)
     question = await Question.create(
         event_id=event.id,
         kind=QuestionKind.MULTIPLE_CHOICE,
@@ -335,7 +335,7 @@ async def test_detail_shows_answers_position_link_and_history(client, settings):
         choices=["Matin", "Après-midi"],
     )
     yes_no = await Question.create(event_id=event.id, kind=QuestionKind.YES_NO, label="Allergies ?")
-    await _register(settings, event.id, 1)
+    await _register(settings, event.id, 1, party_size=3)
     waiting = await _register(
         settings,
         event.id,

@@ -49,7 +49,8 @@ async def test_cancel_promotes_in_order_and_party_sizes(settings):
     assert big.status == small.status == RegistrationStatus.WAITLISTED
     await service.change_party_size(settings, a.id, 3)  # frees 2: not enough for the 4
     assert (await Registration.get(id=big.id)).status == RegistrationStatus.WAITLISTED
-    assert (await Registration.get(id=small.id)).status == RegistrationStatus.WAITLISTED
+    # First come, first served over the parties that fit: the 1 behind the 4 goes.
+    assert (await Registration.get(id=small.id)).status == RegistrationStatus.CONFIRMED
     await service.cancel(settings, a.id)
     assert (await Registration.get(id=big.id)).status == RegistrationStatus.CONFIRMED
     assert (await Registration.get(id=small.id)).status == RegistrationStatus.CONFIRMED

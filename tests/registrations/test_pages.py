@@ -266,9 +266,15 @@ async def test_closed_full_and_already_registered_messages(client, settings):
 
     small = await published_event(capacity=3)
     response = await register_through_form(client, small, party_size="5")
+    assert response.status_code == 422
+    assert "Votre groupe de 5 personnes dépasse la capacité de l&#39;événement (3 places)." in (
+        response.text
+    )
+    await service.register(small.id, person(1), settings=settings)
+    response = await register_through_form(client, small, party_size="3")
     assert response.status_code == 409
-    assert "Cet événement est complet." in response.text
-    assert "Il reste 3 places" in response.text
+    assert "Cet événement est complet." not in response.text
+    assert "Il reste 2 places; votre groupe compte 3 personnes." in response.text
 
     event = await published_event()
     assert (await register_through_form(client, event)).status_code == 303
@@ -336,14 +342,14 @@ async def test_edit_party_size_beyond_capacity_and_answers(client, settings):
         f"{manage}/edit",
         data={
             "csrf_token": csrf_from(form.text),
-            "party_size": "7",
+            "party_size": "5",
             f"q-{q['atelier'].id}": "Après-midi",
         },
     )
     assert too_big.status_code == 409
     assert "Il ne reste pas assez de places pour agrandir votre groupe." in too_big.text
     assert "au plus 3 personnes" in too_big.text
-    assert 'value="7"' in too_big.text
+    assert 'value="5"' in too_big.text
     mine = await Registration.get(person__email_key="chantal.beaulieu@exemple.qc.ca")
     assert mine.party_size == 1 and mine.answers == {str(q["atelier"].id): "Matin"}
     assert (await Event.get(id=event.id)).seats_taken == 3
