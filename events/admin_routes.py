@@ -20,7 +20,7 @@ from core.http import actor_of, flash, path_id, read_form, redirect, validate
 from core.i18n import _
 from core.settings import DEFAULT_TIME_ZONE
 from core.templating import render
-from events import editions, service
+from events import editions, labels, service
 from events.forms import (
     MAX_PARTNER_ROWS,
     default_values,
@@ -83,10 +83,10 @@ async def _event_form(
         "values": values,
         "errors": errors,
         "action": f"/admin/events/{event.id}/edit" if event else "/admin/events/new",
-        "mode_options": [(m.value, service.mode_label(m)) for m in AttendanceMode],
-        "visibility_options": [(v.value, service.visibility_label(v)) for v in Visibility],
-        "role_options": [(r.value, service.partner_role_label(r)) for r in PartnerRole],
-        "phone_field_options": service.phone_field_choices(),
+        "mode_options": [(m.value, labels.mode_label(m)) for m in AttendanceMode],
+        "visibility_options": [(v.value, labels.visibility_label(v)) for v in Visibility],
+        "role_options": [(r.value, labels.partner_role_label(r)) for r in PartnerRole],
+        "phone_field_options": labels.phone_field_choices(),
         "timezone_options": [(z, z) for z in TIMEZONES],
         "organization_options": await people_organizations.organization_choices(),
         "edition_options": await _edition_options(
@@ -127,7 +127,7 @@ async def admin_list(request: Request) -> Response:
         "values": values,
         "errors": filters.errors,
         "editions": with_children,
-        "status_options": [(s.value, service.status_label(s)) for s in EventStatus],
+        "status_options": [(s.value, labels.status_label(s)) for s in EventStatus],
         "edition_options": await _edition_options(values["parent_id"]),
         **template_helpers(),
         **await reference_options(language=language),

@@ -383,7 +383,7 @@ def vevent(
 
 def _categories() -> dict[str, str]:
     """Each kind's label in the current language, escaped for CATEGORIES."""
-    from events.service import kind_label
+    from events.labels import kind_label
 
     return {kind.value: _text(kind_label(kind)) for kind in EventKind}
 

@@ -25,7 +25,7 @@ from core.i18n import _
 from core.paging import page_number
 from core.settings import local_tz
 from core.templating import render
-from events import editions, listing, service
+from events import editions, labels, listing, service
 from events.listing import EventFilters, ListedEvent
 from events.models import Event
 from people import reference as people_reference
@@ -45,12 +45,12 @@ def page_of(request: Request) -> int:
 
 def template_helpers() -> dict[str, Any]:
     return {
-        "kind_label": service.kind_label,
-        "status_label": service.status_label,
-        "mode_label": service.mode_label,
-        "visibility_label": service.visibility_label,
-        "role_label": service.partner_role_label,
-        "phone_field_label": service.phone_field_label,
+        "kind_label": labels.kind_label,
+        "status_label": labels.status_label,
+        "mode_label": labels.mode_label,
+        "visibility_label": labels.visibility_label,
+        "role_label": labels.partner_role_label,
+        "phone_field_label": labels.phone_field_label,
         "format_day": i18n.format_day,
         "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
     }
@@ -61,7 +61,7 @@ async def reference_options(*, language: str) -> dict[str, Any]:
     return {
         "territory_groups": await people_reference.territories_by_region(),
         "clientele_options": [(c.code, c.name(language)) for c in clienteles],
-        "kind_options": service.kind_choices(),
+        "kind_options": labels.kind_choices(),
     }
 
 

@@ -32,6 +32,7 @@ from core.http import (
 )
 from core.i18n import _
 from core.templating import render
+from events import labels as event_labels
 from events import service as events_service
 from events.ics import event_ics
 from events.models import AttendanceMode, Event, PhoneField
@@ -372,7 +373,7 @@ async def _manage_context(request: Request, registration: Registration) -> dict[
         ],
         "online": event.mode != AttendanceMode.IN_PERSON and bool(event.online_url),
         "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
-        "mode_label": events_service.mode_label,
+        "mode_label": event_labels.mode_label,
     }
 
 
