@@ -272,10 +272,19 @@ def _value_text(action: str, key: str, value: Any) -> str:
     return text
 
 
+# Keys read first, in this order; the others follow alphabetically. (PostgreSQL's jsonb
+# does not keep the order the details were written in, so the order is decided here.)
+DETAIL_ORDER = ("status", "previous_status", "from", "to", "party_size", "source")
+
+
+def _detail_rank(key: str) -> tuple[int, str]:
+    return (DETAIL_ORDER.index(key), "") if key in DETAIL_ORDER else (len(DETAIL_ORDER), key)
+
+
 def details_text(action: str, details: Mapping[str, Any] | None) -> str:
     """An entry's details in words: "statut : confirmée; personnes : 1; source : formulaire"."""
     parts = []
-    for key, value in (details or {}).items():
+    for key, value in sorted((details or {}).items(), key=lambda item: _detail_rank(item[0])):
         label = DETAIL_LABELS.get(key)
         name = _(label) if label else key
         parts.append(_("%(name)s : %(value)s", name=name, value=_value_text(action, key, value)))

@@ -217,16 +217,48 @@ async def _overtakes(event: Event, heads: int) -> bool:
     return bool(rows)
 
 
-async def admit(event: Event, heads: int, force_confirm: bool = False) -> RegistrationStatus:
+async def _recheck_under_lock(event: Event, heads: int, settings: Settings) -> bool:
+    """Before a party joins the waitlist, look again with the event row locked.
+
+    On PostgreSQL a failed conditional UPDATE locks nothing, so a cancellation committing
+    right then could promote the waitlist without seeing this party, and leave places
+    free while it waits. Under the row lock (held by any concurrent release until it
+    commits) every committed release is visible: those already waiting are promoted
+    first, then this party takes what is left if it fits. SQLite runs one writer at a
+    time, so the race does not exist there and the lock is skipped.
+    """
+    if db.dialect() != "postgres":
+        return False
+    await db.fetch_values(
+        Event,
+        f"SELECT id FROM {Event._meta.db_table} WHERE id = ? FOR UPDATE",  # noqa: S608
+        [event.id],
+    )
+    left = await places_left(event.id)
+    if not left or left < heads:
+        return False
+    await promote_waitlist(event.id, settings)
+    return await take_places(event.id, heads)
+
+
+async def admit(
+    event: Event, heads: int, settings: Settings, force_confirm: bool = False
+) -> RegistrationStatus:
     """Confirmed with the places taken, else waitlisted, else EventFull (caller's
     transaction). A party larger than the capacity is refused (`check_party`); one that
-    would overtake a waiting party that fits is waitlisted behind it. `force_confirm`
+    would overtake a waiting party that fits lets it go first: the waiting parties that
+    fit are promoted now (they were left behind by a promotion that ran before they were
+    committed, e.g. on PostgreSQL when a cancellation races registrations), then this
+    party takes what is left if it fits, else it waits behind them. `force_confirm`
     (walk-ins allowed over capacity) takes the places anyway."""
     check_party(event, heads, force_confirm)
     fits = await take_places(event.id, heads)
     if fits and not force_confirm and await _overtakes(event, heads):
         await release_places(event.id, heads)
-        fits = False
+        await promote_waitlist(event.id, settings)  # those waiting first
+        fits = await take_places(event.id, heads)  # then what is left, if it fits
+    elif not fits and not force_confirm and event.waitlist:
+        fits = await _recheck_under_lock(event, heads, settings)
     if not fits and force_confirm:
         await Event.filter(id=event.id).update(seats_taken=F("seats_taken") + heads)
     if not fits and not force_confirm and not event.waitlist:
@@ -235,12 +267,16 @@ async def admit(event: Event, heads: int, force_confirm: bool = False) -> Regist
 
 
 async def decide_status(
-    event: Event, heads: int, source: RegistrationSource, force_confirm: bool = False
+    event: Event,
+    heads: int,
+    source: RegistrationSource,
+    settings: Settings,
+    force_confirm: bool = False,
 ) -> RegistrationStatus:
     """`status_for` with the places taken (inside the registering transaction)."""
     if _needs_approval(event, source):  # no places taken before an organizer approves
         return RegistrationStatus.PENDING_APPROVAL
-    return await admit(event, heads, force_confirm)
+    return await admit(event, heads, settings, force_confirm)
 
 
 # --------------------------------------------------------------------------- waitlist

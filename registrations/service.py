@@ -258,7 +258,7 @@ async def _register_in_transaction(
     # is still caught by the unique active_key).
     if not person_created and await Registration.exists(active_key=active_key):
         raise AlreadyRegistered()
-    status = await capacity.decide_status(event, data.party_size, source, force_confirm)
+    status = await capacity.decide_status(event, data.party_size, source, settings, force_confirm)
     now = datetime.now(UTC)
     registration = await Registration.create(
         public_id=draft.public_id,
@@ -432,7 +432,7 @@ async def approve(
                 continue
             event = await Event.get(id=registration.event_id)
             try:
-                registration.status = await capacity.admit(event, registration.party_size)
+                registration.status = await capacity.admit(event, registration.party_size, settings)
             except (EventFull, capacity.PartyTooLarge):
                 counts["full"] += 1
                 continue

@@ -55,12 +55,12 @@ def test_labels_and_details_in_french_with_raw_fallback():
             "registration.created",
             {"event": 3, "status": "confirmed", "party_size": 1, "source": "form"},
         )
-        == "événement : 3; statut : confirmée; personnes : 1; source : formulaire"
+        == "statut : confirmée; personnes : 1; source : formulaire; événement : 3"
     )
     assert details_text("event.cancelled", {"from": "published", "to": "cancelled"}) == (
         "de : publié; à : annulé"
     )
-    assert details_text("x.y", {"mystery": "value", "flag": True}) == "mystery : value; flag : oui"
+    assert details_text("x.y", {"mystery": "value", "flag": True}) == "flag : oui; mystery : value"
     assert details_text("person.updated", {"fields": ["phone", "email"]}) == (
         "champs : téléphone, courriel"
     )

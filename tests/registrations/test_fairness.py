@@ -151,28 +151,32 @@ async def test_promotion_is_first_come_first_served_over_the_parties_that_fit(se
 
 
 async def test_a_newcomer_never_overtakes_a_waiting_party_that_fits(settings):
-    """When a waiting party fits in the places left (a promotion missed by data written
-    before this rule), a newcomer goes to the waitlist behind it; one query, run only
-    when the event has a waitlist."""
+    """When a waiting party fits in the places left (a promotion missed: data written
+    before this rule, or a race on PostgreSQL), a newcomer lets it go first — it is
+    promoted then — and takes what is left; one query, run only when the event has a
+    waitlist."""
     event = await published_event(capacity=10, waitlist=True)
     holder = await register(settings, event, 1, party_size=10)
     group = await register(settings, event, 2, party_size=4)
     # Places freed without a promotion (as the old code left them).
     await Registration.filter(id=holder.id).update(party_size=5)
     await Event.filter(id=event.id).update(seats_taken=5)
-    newcomer = await service.register(event.id, person(3), settings=settings)
-    assert newcomer.registration.status == WAITLISTED
-    assert newcomer.waitlist_position == 2
-    assert (await Event.get(id=event.id)).seats_taken == 5
-    assert await status_of(group) == WAITLISTED
+    # The newcomer lets the waiting group go first (it fits: it is promoted now), then
+    # takes what is left.
+    newcomer = await service.register(event.id, person(3, party_size=2), settings=settings)
+    assert await status_of(group) == CONFIRMED
+    assert newcomer.registration.status == WAITLISTED  # 1 place left, a party of 2
+    assert (await Event.get(id=event.id)).seats_taken == 9
+    single = await service.register(event.id, person(5), settings=settings)
+    assert single.registration.status == CONFIRMED
+    assert (await Event.get(id=event.id)).seats_taken == 10
 
     # A waiting party that does not fit does not hold the newcomers back.
-    await Registration.filter(id=group.id).update(party_size=7)
-    await service.cancel(settings, newcomer.registration.id)
-    assert await status_of(group) == WAITLISTED
-    other = await service.register(event.id, person(4, party_size=2), settings=settings)
+    await service.cancel(settings, single.registration.id)
+    assert await status_of(newcomer.registration) == WAITLISTED  # 2 > the 1 place freed
+    other = await service.register(event.id, person(4), settings=settings)
     assert other.registration.status == CONFIRMED
-    assert (await Event.get(id=event.id)).seats_taken == 7
+    assert (await Event.get(id=event.id)).seats_taken == 10
 
 
 async def test_a_waiting_group_is_confirmed_first_when_a_cancellation_races_newcomers(settings):
