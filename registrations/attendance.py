@@ -73,15 +73,15 @@ async def roster(
     for registration in registrations:
         summary = registration_summary(registration)
         checked = present.get(registration.id)
-        summary["checked_in_at"] = checked.isoformat() if checked else None
+        summary["checked_in_at"] = event.local_iso(checked)
         items.append(summary)
     return {
         "event": {
             "id": event.id,
             "title": event.title,
-            "starts_at": event.starts_at.isoformat(),
-            "ends_at": event.ends_at.isoformat(),
-            "checkin_opens_at": CheckinWindow.of_event(event).opens.isoformat(),
+            "starts_at": event.local_iso(event.starts_at),
+            "ends_at": event.local_iso(event.ends_at),
+            "checkin_opens_at": event.local_iso(CheckinWindow.of_event(event).opens),
             "timezone": event.timezone,
             "allow_walkins_over_capacity": event.allow_walkins_over_capacity,
         },
@@ -93,7 +93,7 @@ async def roster(
         ],
         "public_key": signer.public_key_b64,
         "payload_prefix": tickets.PREFIX,
-        "generated_at": datetime.now(UTC).isoformat(),
+        "generated_at": event.local_iso(datetime.now(UTC)),
         "registrations": items,
         "counts": await counts(event, day),
     }

@@ -27,7 +27,7 @@ from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import NotFound, ValidationFailed
 from core.i18n import _
-from core.settings import Settings
+from core.settings import Settings, local_tz
 from events.models import Event
 from people.models import Clientele, Organization, Person
 from registrations import tickets
@@ -158,6 +158,14 @@ class ScanOutcome:
     scanned_at: datetime | None = None
     nonce: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The event's zone: the API gives datetimes with the event's local offset (the
+    # configured zone when unknown, e.g. for a replayed answer).
+    timezone: str = ""
+
+    def _iso(self, value: datetime) -> str:
+        return value.astimezone(
+            ZoneInfo(self.timezone) if self.timezone else local_tz()
+        ).isoformat()
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -168,16 +176,16 @@ class ScanOutcome:
         if self.registration is not None:
             body["registration"] = registration_summary(self.registration)
         if self.checkin is not None:
-            body["checked_in_at"] = self.checkin.checked_in_at.isoformat()
+            body["checked_in_at"] = self._iso(self.checkin.checked_in_at)
             body["checkin_id"] = self.checkin.id
         if self.previous is not None:
-            body["previous_checkin_at"] = self.previous.checked_in_at.isoformat()
+            body["previous_checkin_at"] = self._iso(self.previous.checked_in_at)
             body["previous_device"] = self.previous_device
         if self.right_event is not None:
             body["right_event"] = {
                 "id": self.right_event.id,
                 "title": self.right_event.title,
-                "starts_at": self.right_event.starts_at.isoformat(),
+                "starts_at": self.right_event.local_iso(self.right_event.starts_at),
             }
         body.update(self.extra)
         return body
@@ -401,7 +409,9 @@ async def check_in(
     if event is None:
         raise NotFound()
     staff_id = actor.user_id if actor.via != "system" else None
-    outcome = ScanOutcome(CheckinResult.INVALID, scanned_at=moment, nonce=nonce)
+    outcome = ScanOutcome(
+        CheckinResult.INVALID, scanned_at=moment, nonce=nonce, timezone=event.timezone
+    )
 
     public_id: str | None = None
     if payload is not None:
