@@ -175,3 +175,28 @@ async def test_live_marks_undone_checkins(client, settings):
     assert by_result["ok"]["undone"] is True and by_result["ok"]["checkin_id"] is None
     # The duplicate scan points at the same check-in but is not the one undone.
     assert by_result["already_checked_in"]["undone"] is False
+
+
+async def test_checkin_answers_give_datetimes_with_the_events_offset(client, settings):
+    """One API convention: datetimes carry the event's local offset, not UTC."""
+    from datetime import datetime as _dt
+    from zoneinfo import ZoneInfo
+
+    event = await _event()
+    token = {"Authorization": f"Bearer {await _device(event.id)}"}
+    reg = (await service.register(event.id, person(1), settings=settings)).registration
+    payload = await notices.ticket_payload(settings, reg)
+    offset = _dt.now(ZoneInfo(event.timezone)).isoformat()[-6:]  # e.g. "-05:00"
+    assert offset != "+00:00"
+    first = await client.post(
+        "/api/v1/checkin", json={"event_id": event.id, "payload": payload}, headers=token
+    )
+    assert first.json()["checked_in_at"].endswith(offset)
+    again = await client.post(
+        "/api/v1/checkin", json={"event_id": event.id, "payload": payload}, headers=token
+    )
+    assert again.json()["previous_checkin_at"].endswith(offset)
+    roster = (await client.get(f"/api/v1/events/{event.id}/checkin/roster", headers=token)).json()
+    assert roster["event"]["starts_at"][-6:] in {"-05:00", "-04:00"}
+    (entry,) = [r for r in roster["registrations"] if r["checked_in_at"]]
+    assert entry["checked_in_at"].endswith(offset)
