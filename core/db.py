@@ -91,6 +91,81 @@ def _immediate_sqlite_transactions() -> None:
 _immediate_sqlite_transactions()
 
 
+def _cancellation_safe_transactions() -> None:
+    """A task cancelled while a transaction opens no longer wedges the database.
+
+    Tortoise's transaction contexts take their resource (SQLite: the connection's lock;
+    PostgreSQL: a pooled connection) and then BEGIN, in `__aenter__`. A cancellation (or
+    any error) between the two leaves `__aexit__` uncalled: the SQLite lock was never
+    released — every later query of the process waited forever — and the PostgreSQL
+    connection never went back to the pool. Here a failed or cancelled `__aenter__`
+    undoes what it did: the BEGIN that may still complete (aiosqlite runs statements in
+    its own thread, in order) is rolled back, the context variable is reset and the lock
+    or connection is given back; then the cancellation goes on.
+    """
+    import asyncio
+    import contextlib
+
+    from tortoise.backends.base.client import TransactionContextPooled
+    from tortoise.backends.sqlite.client import SqliteTransactionContext
+    from tortoise.connection import get_connections
+
+    async def _undo(action: Any) -> None:
+        # Shielded: a second cancellation must not leave the clean-up half done.
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.shield(action())
+
+    async def sqlite_enter(self: Any) -> Any:
+        await self._trxlock.acquire()
+        token = None
+        try:
+            await self.ensure_connection()
+            token = self.token = get_connections().set(self.connection_name, self.connection)
+            await self.connection.begin()
+        except BaseException:
+            connection = self.connection._connection
+
+            async def rollback() -> None:
+                if connection is not None:
+                    await connection.rollback()
+
+            await _undo(rollback)
+            if token is not None:
+                get_connections().reset(token)
+            self._trxlock.release()
+            raise
+        return self.connection
+
+    async def pooled_enter(self: Any) -> Any:
+        await self.ensure_connection()
+        pool = self.client._parent._pool
+        self.client._connection = await pool.acquire()
+        token = None
+        try:
+            token = self.token = get_connections().set(self.connection_name, self.client)
+            await self.client.begin()
+        except BaseException:
+            connection = self.client._connection
+
+            async def give_back() -> None:
+                # asyncpg resets the connection (rolling back an open transaction) or
+                # terminates it when a query was interrupted; either way the pool keeps
+                # its size.
+                await pool.release(connection)
+
+            await _undo(give_back)
+            if token is not None:
+                get_connections().reset(token)
+            raise
+        return self.client
+
+    SqliteTransactionContext.__aenter__ = sqlite_enter  # type: ignore[method-assign]
+    TransactionContextPooled.__aenter__ = pooled_enter  # type: ignore[method-assign]
+
+
+_cancellation_safe_transactions()
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     return {
         "connections": {"default": normalize_db_url(settings.database_url)},
