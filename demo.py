@@ -45,7 +45,8 @@ async def load_demo(settings: Settings, *, if_empty: bool = False) -> list[str]:
         )
     elif not verify_password(admin.password_hash, password):
         admin.password_hash = hash_password(password)
-        await admin.save(update_fields=["password_hash"])
+        admin.session_version += 1  # a new password ends the sessions opened with the old one
+        await admin.save(update_fields=["password_hash", "session_version"])
     await seed_plan_items()
     people = await load_demo_people()
     events = await load_demo_events()

@@ -68,6 +68,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.activated": N_("Compte réactivé"),
     "user.deactivated": N_("Compte désactivé"),
     "user.password_changed": N_("Mot de passe modifié"),
+    "user.sessions_ended": N_("Déconnexion sur tous les appareils"),
     "token.created": N_("Jeton d'API créé"),
     "token.revoked": N_("Jeton d'API révoqué"),
     "outbox.retry": N_("Message renvoyé"),

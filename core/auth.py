@@ -176,7 +176,7 @@ async def current_principal(request: Request) -> Principal | None:
         user_id = request.session.get("user_id")
         if user_id is not None:
             user = await User.get_or_none(id=user_id, is_active=True)
-            if user is not None and request.session.get("auth_hash") == session_auth_hash(user):
+            if user is not None and session_is_current(request.session, user):
                 principal = Principal.for_user(user, via="session", ip=ip)
             else:
                 request.session.clear()
@@ -184,9 +184,23 @@ async def current_principal(request: Request) -> Principal | None:
     return principal
 
 
-def session_auth_hash(user: User) -> str:
-    """Ties a session to the password: changing the password ends the other sessions."""
-    return hash_token(user.password_hash)[:16]
+SESSION_VERSION_KEY = "session_version"
+
+
+def start_session(session: dict[str, Any], user: User) -> None:
+    """Tie a session to the account's session version (read on every request).
+
+    One rule ends sessions: anything that must end them (logout, a password or role
+    change, deactivation, "sign out everywhere") bumps `User.session_version`
+    (`core.accounts.end_sessions`), and every session holding an older number is refused.
+    """
+    session["user_id"] = user.id
+    session[SESSION_VERSION_KEY] = user.session_version
+
+
+def session_is_current(session: dict[str, Any], user: User) -> bool:
+    version = session.get(SESSION_VERSION_KEY)
+    return type(version) is int and version == user.session_version
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

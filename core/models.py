@@ -25,6 +25,9 @@ class User(Model):
     language = fields.CharField(max_length=5, default="fr")
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    # Stored in the session at login and checked on every request: bumping it (logout,
+    # password or role change, deactivation, "sign out everywhere") ends every session.
+    session_version = fields.IntField(default=0)
 
     class Meta:
         table = "core_user"

@@ -58,5 +58,24 @@ class RateLimiter:
         if not await self.strategy.hit(self.item(limit), *key):
             raise RateLimited(await self.retry_after(limit, *key))
 
+    async def check_each(self, checks: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Raise RateLimited if any (limit, key) is reached, with the longest Retry-After."""
+        if not self.enabled:
+            return
+        waits = [
+            await self.retry_after(limit, *key)
+            for limit, key in checks
+            if not await self.strategy.test(self.item(limit), *key)
+        ]
+        if waits:
+            raise RateLimited(max(waits))
+
+    async def hit_each(self, checks: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Count one hit on every (limit, key), never raising (the next check refuses)."""
+        if not self.enabled:
+            return
+        for limit, key in checks:
+            await self.strategy.hit(self.item(limit), *key)
+
     async def reset(self) -> None:
         await self.storage.reset()

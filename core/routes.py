@@ -10,7 +10,7 @@ from starlette.routing import Route
 from tortoise import connections
 
 from core import accounts, audit
-from core.auth import Principal, current_principal, requires, session_auth_hash
+from core.auth import Principal, current_principal, requires, start_session
 from core.errors import AppError, NotFound, ValidationFailed
 from core.http import client_ip_of, flash, read_form, redirect, safe_next
 from core.i18n import _
@@ -63,7 +63,7 @@ async def login_submit(request: Request) -> Response:
     try:
         user = await accounts.authenticate(
             request.app.state.limiter,
-            settings.login_rate_limit,
+            accounts.LoginLimits.from_settings(settings),
             email,
             password,
             client_ip_of(request),
@@ -80,8 +80,7 @@ async def login_submit(request: Request) -> Response:
             headers=headers,
         )
     request.session.clear()
-    request.session["user_id"] = user.id
-    request.session["auth_hash"] = session_auth_hash(user)
+    start_session(request.session, user)
     request.session["csrf"] = new_csrf_token()
     if user.language in {"fr", "en"} and not request.cookies.get("lang"):
         pass
@@ -90,6 +89,10 @@ async def login_submit(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await read_form(request)
+    principal = await current_principal(request)
+    if principal is not None:
+        # A copy of the cookie must not outlive the logout: end every session.
+        await accounts.sign_out(principal)
     request.session.clear()
     flash(request, _("Vous êtes déconnecté."))
     return redirect("/login")
@@ -139,9 +142,19 @@ async def password_change(request: Request) -> Response:
         for message in error.fields.values():
             flash(request, message, "error")
         return redirect("/admin/account")
-    request.session["auth_hash"] = session_auth_hash(user)
+    # The password change ended every session; this one goes on with the new version.
+    start_session(request.session, user)
     flash(request, _("Votre mot de passe a été changé."))
     return redirect("/admin/account")
+
+
+@requires("tokens.own")
+async def sign_out_everywhere(request: Request) -> Response:
+    await read_form(request)
+    await accounts.sign_out_everywhere(request.state.principal)
+    request.session.clear()
+    flash(request, _("Vous êtes déconnecté sur tous vos appareils."))
+    return redirect("/login")
 
 
 @requires("users.manage")
@@ -236,6 +249,12 @@ routes = [
         name="token_revoke",
     ),
     Route("/admin/account/password", password_change, methods=["POST"], name="password_change"),
+    Route(
+        "/admin/account/sessions/end",
+        sign_out_everywhere,
+        methods=["POST"],
+        name="sign_out_everywhere",
+    ),
     Route("/admin/users", users_page, name="users"),
     Route("/admin/users", user_create, methods=["POST"], name="user_create"),
     Route("/admin/users/{user_id:int}", user_update, methods=["POST"], name="user_update"),

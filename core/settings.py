@@ -75,7 +75,10 @@ class Settings:
     mail_poll_interval: float = 1.0
     # HTTP
     max_body_bytes: int = 2 * 1024 * 1024
+    # Failed logins: per (account, address) pair and per address (LOGIN_RATE_LIMIT), and a
+    # higher ceiling per account across every address (LOGIN_ACCOUNT_RATE_LIMIT).
     login_rate_limit: str = "5/minute"
+    login_account_rate_limit: str = "50/15 minutes"
 
     @property
     def is_production(self) -> bool:
@@ -154,6 +157,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         mail_poll_interval=_float(env.get("MAIL_POLL_INTERVAL"), 1.0),
         max_body_bytes=_int(env.get("MAX_BODY_BYTES"), 2 * 1024 * 1024),
         login_rate_limit=env.get("LOGIN_RATE_LIMIT") or "5/minute",
+        login_account_rate_limit=env.get("LOGIN_ACCOUNT_RATE_LIMIT") or "50/15 minutes",
     )
     settings.validate()
     return settings
