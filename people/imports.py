@@ -304,16 +304,21 @@ async def export_people_csv(
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(PEOPLE_COLUMNS)
     for p in people:
+        # Every text cell goes through the spreadsheet guard, the e-mail too (a valid
+        # address may start with "=", "+", "-" or "@"), and the codes for good measure.
         writer.writerow(
             [
-                neutralize_formula(p.first_name),
-                neutralize_formula(p.last_name),
-                p.email or "",
-                neutralize_formula(format_phone(p.phone)),
-                p.language,
-                neutralize_formula(p.organization.name) if p.organization else "",
-                p.clientele.code if p.clientele else "",
-                p.territory.code if p.territory else "",
+                neutralize_formula(value)
+                for value in (
+                    p.first_name,
+                    p.last_name,
+                    p.email or "",
+                    format_phone(p.phone),
+                    p.language,
+                    p.organization.name if p.organization else "",
+                    p.clientele.code if p.clientele else "",
+                    p.territory.code if p.territory else "",
+                )
             ]
         )
     await audit(actor, "people.exported", None, {"count": len(people)})

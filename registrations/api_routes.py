@@ -23,7 +23,13 @@ from registrations.capacity import waitlist_position
 from registrations.manage_links import by_manage_token, manage_token
 from registrations.models import Registration, RegistrationSource, RegistrationStatus
 from registrations.public_routes import hit_limit, token_of
-from registrations.schemas import ManagePatch, RegistrationIn, RegistrationOut, TicketOut
+from registrations.schemas import (
+    CheckEmailOut,
+    ManagePatch,
+    RegistrationIn,
+    RegistrationOut,
+    TicketOut,
+)
 
 API_LIMIT = "60/minute"
 TAGS = ["inscriptions"]
@@ -75,7 +81,11 @@ REGISTER_POLICY = (
     "attente), la hausse de capacité ou le déplacement qui libère ces places. Erreurs : "
     "422 `party_too_large` (groupe plus grand que toute la capacité, refusé d'emblée; "
     "`capacity` dans l'erreur), 409 `event_full` sans liste d'attente (`places_left` "
-    "dans l'erreur), 409 `registration_closed`, 409 `already_registered`."
+    "dans l'erreur), 409 `registration_closed`. Adresse courriel déjà inscrite à "
+    "l'événement : sans jeton ni session (appel anonyme), la réponse est 202 "
+    '`{"status": "check_email", "message": "..."}` et la personne inscrite reçoit son '
+    "lien de gestion par courriel (aucune réponse ne dit à un tiers qui est inscrit où); "
+    "avec un jeton ou une session (appel authentifié), 409 `already_registered`."
 )
 
 
@@ -94,13 +104,21 @@ async def api_register(request: Request) -> Response:
     data = await parse_json(request, RegistrationIn)
     settings = settings_of(request)
     principal = await current_principal(request)
-    result = await service.register(
-        path_id(request),
-        data,
-        settings=settings,
-        source=RegistrationSource.API,
-        actor=principal,
-    )
+    event_id = path_id(request)
+    try:
+        result = await service.register(
+            event_id,
+            data,
+            settings=settings,
+            source=RegistrationSource.API,
+            actor=principal,
+        )
+    except service.AlreadyRegistered:
+        if principal is not None:  # an authenticated channel: the plain conflict
+            raise
+        await service.resend_manage_link(settings, event_id, data.email)
+        body = CheckEmailOut(message=service.check_email_message())
+        return json_response(body.model_dump(), status_code=202)
     return json_response(
         await registration_out(settings, result.registration, position=result.waitlist_position),
         status_code=201,

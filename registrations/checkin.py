@@ -11,6 +11,7 @@ idempotent.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -39,6 +40,9 @@ from registrations.models import (
     RegistrationStatus,
     Scan,
 )
+
+# A wrong_event scan's detail: this prefix and the other event's id.
+WRONG_EVENT_DETAIL = "autre événement "
 
 # How far in the future a device clock may be before we use the server's time.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -256,11 +260,26 @@ def door_verdict(
     return CheckinResult.OK
 
 
-async def replay(nonce: str | None) -> ScanOutcome | None:
-    """The first answer given to this nonce (None without a nonce or an answer)."""
+def scan_key(event_id: int, device_id: int | None, nonce: str | None) -> str | None:
+    """The stored (unique) form of a client's nonce, scoped to the event and the device:
+    the same nonce sent to another event's door (or by another device) is another scan,
+    never a replay of the first one's answer. Fits the 64-character column (hashed when
+    the readable form would not; the hashed form starts with "h:", never with a digit)."""
     if not nonce:
         return None
-    scan = await Scan.get_or_none(nonce=nonce)
+    key = f"{event_id}:{device_id or 0}:{nonce}"
+    if len(key) <= 64:
+        return key
+    return "h:" + hashlib.sha256(key.encode()).hexdigest()[:62]
+
+
+async def replay(event_id: int, device_id: int | None, nonce: str | None) -> ScanOutcome | None:
+    """The first answer given to this nonce at this event's door by this device (None
+    without a nonce or an answer)."""
+    key = scan_key(event_id, device_id, nonce)
+    if key is None:
+        return None
+    scan = await Scan.get_or_none(nonce=key, event_id=event_id)
     if scan is None:
         return None
     registration = None
@@ -272,7 +291,13 @@ async def replay(nonce: str | None) -> ScanOutcome | None:
     outcome = ScanOutcome(
         CheckinResult(scan.result), registration, nonce=nonce, scanned_at=scan.scanned_at
     )
-    if scan.result == CheckinResult.OK:
+    if scan.result == CheckinResult.WRONG_EVENT:
+        outcome.registration = None  # never another event's registration
+        if scan.detail.startswith(WRONG_EVENT_DETAIL):
+            other = scan.detail.removeprefix(WRONG_EVENT_DETAIL)
+            if other.isdigit():
+                outcome.right_event = await Event.get_or_none(id=int(other))
+    elif scan.result == CheckinResult.OK:
         outcome.checkin = checkin
     elif scan.result == CheckinResult.ALREADY_CHECKED_IN and checkin is not None:
         outcome.previous = checkin
@@ -293,7 +318,7 @@ async def _record(
         async with in_transaction():
             await Scan.create(
                 event_id=event_id,
-                nonce=outcome.nonce,
+                nonce=scan_key(event_id, device_id, outcome.nonce),
                 scanned_at=outcome.scanned_at,
                 result=outcome.result,
                 registration=outcome.registration,
@@ -304,7 +329,7 @@ async def _record(
                 detail=detail[:200],
             )
     except IntegrityError:  # the same nonce recorded concurrently: answer like the first
-        first = await replay(outcome.nonce)
+        first = await replay(event_id, device_id, outcome.nonce)
         if first is not None:
             return first
         raise
@@ -314,6 +339,7 @@ async def _record(
 async def _supersede(
     actor: Principal,
     outcome: ScanOutcome,
+    event_id: int,
     key: str,
     moment: datetime,
     device_id: int | None,
@@ -353,7 +379,7 @@ async def _supersede(
             standing.volunteer = volunteer
             await Scan.create(
                 event_id=standing.event_id,
-                nonce=outcome.nonce,
+                nonce=scan_key(event_id, device_id, outcome.nonce),
                 scanned_at=moment,
                 result=CheckinResult.OK,
                 registration=outcome.registration,
@@ -370,7 +396,7 @@ async def _supersede(
                 {"registration": standing.registration_id, "before": before, "after": after},
             )
     except IntegrityError:  # the same nonce recorded concurrently: answer like the first
-        first = await replay(outcome.nonce)
+        first = await replay(event_id, device_id, outcome.nonce)
         if first is not None:
             return first
         raise
@@ -378,6 +404,24 @@ async def _supersede(
     outcome.checkin = standing
     outcome.extra["superseded"] = before
     return outcome
+
+
+async def _wrong_event(
+    outcome: ScanOutcome,
+    event_id: int,
+    other_event_id: int,
+    device_id: int | None,
+    staff_id: int | None,
+    volunteer: str,
+) -> ScanOutcome:
+    """A ticket (or registration) of another event: the answer names that event (id,
+    title, start) and nothing of the registration, which this door has no right to see;
+    the scan keeps no link to it either (only the other event's id, to replay the answer)."""
+    outcome.result = CheckinResult.WRONG_EVENT
+    outcome.registration = None
+    outcome.right_event = await Event.get_or_none(id=other_event_id)
+    detail = f"{WRONG_EVENT_DETAIL}{other_event_id}"
+    return await _record(outcome, event_id, device_id, staff_id, detail, volunteer)
 
 
 async def check_in(
@@ -420,12 +464,9 @@ async def check_in(
         except tickets.TicketError as error:
             return await _record(outcome, event.id, device_id, staff_id, str(error), volunteer)
         if claim.event_id != event.id:
-            outcome.result = CheckinResult.WRONG_EVENT
-            outcome.right_event = await Event.get_or_none(id=claim.event_id)
-            outcome.registration = await Registration.get_or_none(
-                public_id=claim.public_id
-            ).select_related("person", "clientele", "organization")
-            return await _record(outcome, event.id, device_id, staff_id, "", volunteer)
+            return await _wrong_event(
+                outcome, event.id, claim.event_id, device_id, staff_id, volunteer
+            )
         public_id = claim.public_id
     elif registration_id:
         public_id = registration_id.strip()[:32]
@@ -434,10 +475,9 @@ async def check_in(
 
     registration = await _registration_for_door(public_id)
     if registration is not None and registration.event_id != event.id:
-        outcome.registration = registration
-        outcome.result = CheckinResult.WRONG_EVENT
-        outcome.right_event = await Event.get_or_none(id=registration.event_id)
-        return await _record(outcome, event.id, device_id, staff_id, "", volunteer)
+        return await _wrong_event(
+            outcome, event.id, registration.event_id, device_id, staff_id, volunteer
+        )
     status = RegistrationStatus(registration.status) if registration is not None else None
     verdict = door_verdict(status, CheckinWindow.of_event(event), moment)
     if registration is None or verdict != CheckinResult.OK:
@@ -466,7 +506,7 @@ async def check_in(
             outcome.checkin = checkin
             await Scan.create(
                 event_id=event.id,
-                nonce=nonce,
+                nonce=scan_key(event.id, device_id, nonce),
                 scanned_at=moment,
                 result=CheckinResult.OK,
                 registration=registration,
@@ -477,13 +517,15 @@ async def check_in(
             )
         return outcome
     except IntegrityError:
-        first = await replay(nonce)
+        first = await replay(event.id, device_id, nonce)
         if first is not None:
             return first
     previous = await CheckIn.get_or_none(active_key=key)
     if method == "sync" and previous is not None and moment < previous.checked_in_at:
         # An offline scan earlier than the standing check-in wins (scan-time order).
-        won = await _supersede(actor, outcome, key, moment, device_id, staff_id, method, volunteer)
+        won = await _supersede(
+            actor, outcome, event.id, key, moment, device_id, staff_id, method, volunteer
+        )
         if won is not None:
             return won
         previous = await CheckIn.get_or_none(active_key=key)  # moved earlier meanwhile

@@ -277,6 +277,7 @@ async def register_submit(request: Request) -> Response:
         context["blocked"] = {"code": "registration_closed", "message": closed}
         return render(request, "registrations/form.html", context, status_code=409)
     settings = settings_of(request)
+    actor = await current_principal(request)
     try:
         data = _registration_in(values, questions, event)
         result = await service.register(
@@ -284,14 +285,27 @@ async def register_submit(request: Request) -> Response:
             data,
             settings=settings,
             source=RegistrationSource.FORM,
-            actor=await current_principal(request),
+            actor=actor,
         )
     except ValidationFailed as exc:
         context = await _form_context(request, event, values, exc.fields or {})
         if not exc.fields:
             context["form_error"] = exc.message
         return render(request, "registrations/form.html", context, status_code=422)
-    except (EventFull, RegistrationClosed, AlreadyRegistered) as exc:
+    except AlreadyRegistered as exc:
+        if actor is None:
+            # Anonymous: no "already registered" (it would tell anyone who attends what).
+            # The registrant is mailed their manage link; the page says only that.
+            await service.resend_manage_link(settings, event.id, data.email)
+            return render(
+                request,
+                "registrations/check_email.html",
+                {"event": event, "message": service.check_email_message()},
+            )
+        context = await _form_context(request, event, values, {})
+        context["blocked"] = {"code": exc.code, "message": exc.message}
+        return render(request, "registrations/form.html", context, status_code=409)
+    except (EventFull, RegistrationClosed) as exc:
         context = await _form_context(request, event, values, {})
         context["blocked"] = {"code": exc.code, "message": exc.message}
         return render(request, "registrations/form.html", context, status_code=409)

@@ -71,6 +71,14 @@ class TicketOut(BaseModel):
     qr_svg_url: str
 
 
+class CheckEmailOut(BaseModel):
+    """The anonymous API's answer (202) when the e-mail is already registered to the
+    event: the registrant is mailed their manage link; nothing else is said."""
+
+    status: str = "check_email"
+    message: str
+
+
 class RegistrationOut(BaseModel):
     id: str
     event_id: int

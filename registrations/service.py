@@ -65,6 +65,16 @@ class AlreadyRegistered(Conflict):
         )
 
 
+def check_email_message() -> str:
+    """What the public channels answer when the e-mail is already registered: no
+    "already registered" (it would tell anyone who attends what); the registrant is
+    mailed their manage link (`resend_manage_link`)."""
+    return _(
+        "Un courriel vient d'être envoyé à l'adresse indiquée. Suivez ses instructions pour "
+        "continuer."
+    )
+
+
 # --------------------------------------------------------------------------- register
 
 

@@ -32,7 +32,8 @@ async def walk_in(
     if event is None:
         raise NotFound()
     nonce = getattr(data, "nonce", None)
-    first = await replay(nonce)  # a retried walk-in (e.g. after a timeout): same answer
+    # A retried walk-in (e.g. after a timeout) at this door, by this device: same answer.
+    first = await replay(event_id, device_id, nonce)
     if first is not None:
         return first
     if isinstance(data, WalkinIn):

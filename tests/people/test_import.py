@@ -168,3 +168,21 @@ async def test_clientele_code_case_insensitive_and_region_territory(db):
     assert report.created == 1, report.rejected
     person = await Person.get(email_key="ab@exemple.qc.ca").select_related("clientele", "territory")
     assert (person.clientele.code, person.territory.name) == ("youth", "Lanaudière")
+
+
+async def test_export_neutralizes_every_text_column(db):
+    """Issue 13: the e-mail column goes through the spreadsheet guard like the others."""
+    from people.imports import export_people_csv
+    from people.service import email_key
+
+    await Person.create(
+        first_name="Émilie",
+        last_name="Formule",
+        email="=1+1@example.org",
+        email_key=email_key("=1+1@example.org"),
+        language="fr",
+    )
+    text = await export_people_csv(system())
+    lines = text.lstrip("\ufeff").splitlines()
+    [row] = [line for line in lines if "Formule" in line]
+    assert row.startswith("Émilie,Formule,'=1+1@example.org,")

@@ -238,10 +238,8 @@ async def test_conflicts_and_not_found(client, settings):
     event = await published_event()
     assert (await register(client, event.id)).status_code == 201
     response = await register(client, event.id, email="MARC-ANDRE.Tremblay@EXEMPLE.qc.ca")
-    assert response.status_code == 409
-    error = response.json()["error"]
-    assert error["code"] == "already_registered"
-    assert "lien de gestion" in error["message"]
+    assert response.status_code == 202  # anonymous: no "already registered" (issue 13)
+    assert response.json()["status"] == "check_email"
     assert await Registration.filter(event_id=event.id).count() == 1
 
     response = await register(client, 987654)
@@ -370,3 +368,48 @@ async def test_openapi_documents_the_endpoints(client):
     manage = document["paths"]["/api/v1/manage/{token}"]
     assert {"get", "patch", "delete"} <= set(manage)
     assert "RegistrationOut" in document["components"]["schemas"]
+
+
+async def test_anonymous_duplicate_is_told_to_check_email(client, settings):
+    """Issue 13: the anonymous API does not say who is registered: 202 check_email (no
+    registration data), and the registrant is mailed their manage link."""
+    from core.models import OutboundMessage
+
+    event = await published_event()
+    created = await register(client, event.id)
+    assert created.status_code == 201
+    registration = await Registration.get(event_id=event.id)
+    await OutboundMessage.all().delete()
+    response = await register(client, event.id, email="MARC-ANDRE.Tremblay@EXEMPLE.qc.ca")
+    assert response.status_code == 202
+    answer = response.json()
+    assert answer["status"] == "check_email" and set(answer) == {"status", "message"}
+    assert registration.ticket_code not in response.text
+    assert registration.public_id not in response.text
+    [sent] = await OutboundMessage.all()
+    assert manage_links.manage_url(settings, registration) in sent.text_body
+    assert await Registration.filter(event_id=event.id).count() == 1
+    # Documented in the OpenAPI description.
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    description = spec["paths"]["/api/v1/events/{id}/registrations"]["post"]["description"]
+    assert "check_email" in description and "202" in description
+
+
+async def test_token_duplicate_keeps_the_conflict(client, settings):
+    """An API token is an authenticated channel: 409 already_registered, as before."""
+    from tests.conftest import token_for
+
+    event = await published_event()
+    assert (await register(client, event.id)).status_code == 201
+    client.cookies.clear()
+    headers = {"Authorization": f"Bearer {await token_for()}"}
+    response = await client.post(
+        f"/api/v1/events/{event.id}/registrations",
+        json=body(email="MARC-ANDRE.Tremblay@EXEMPLE.qc.ca"),
+        headers=headers,
+    )
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "already_registered"
+    assert "lien de gestion" in error["message"]
+    assert await Registration.filter(event_id=event.id).count() == 1

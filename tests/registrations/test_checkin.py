@@ -136,7 +136,7 @@ async def test_nonce_makes_retry_idempotent_and_undo(settings):
         settings, SYSTEM, event_id=event.id, payload=payload, nonce=nonce
     )
     assert first.result == retry.result == CheckinResult.OK
-    assert await Scan.filter(nonce=nonce).count() == 1
+    assert await Scan.filter(nonce=checkin.scan_key(event.id, None, nonce)).count() == 1
     await checkin.undo_checkin(SYSTEM, first.checkin.id)
     again = await checkin.check_in(settings, SYSTEM, event_id=event.id, payload=payload)
     assert again.result == CheckinResult.OK
@@ -238,7 +238,7 @@ async def test_nonce_replays_failed_scans_and_outlives_an_undo(settings):
     )
     assert bad.result == again.result == CheckinResult.INVALID
     assert again.extra.get("replayed") is True
-    assert await Scan.filter(nonce="n-bad").count() == 1
+    assert await Scan.filter(nonce=checkin.scan_key(event.id, None, "n-bad")).count() == 1
     payload = await _payload(settings, reg)
     first = await checkin.check_in(
         settings, SYSTEM, event_id=event.id, payload=payload, nonce="n-ok"
@@ -270,3 +270,74 @@ async def test_event_changes_reach_the_door_at_once(settings):
         settings, SYSTEM, event_id=event.id, payload=await _payload(settings, second)
     )
     assert late.result == CheckinResult.OUTSIDE_WINDOW
+
+
+async def test_wrong_event_answer_names_the_event_only(settings):
+    """Issue 13: another event's ticket or registration tells the door which event it is
+    for, never who it is (no name, organization, clientele or ticket code), even replayed."""
+    event = await _event()
+    other = await _event(title="Événement B")
+    elsewhere = (
+        await service.register(
+            other.id, person(7, organization="Organisme secret"), settings=settings
+        )
+    ).registration
+    payload = await _payload(settings, elsewhere)
+    by_ticket = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=payload, nonce="w-1"
+    )
+    by_search = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, registration_id=elsewhere.public_id
+    )
+    replayed = await checkin.check_in(
+        settings, SYSTEM, event_id=event.id, payload=payload, nonce="w-1"
+    )
+    assert replayed.extra.get("replayed") is True
+    for outcome in (by_ticket, by_search, replayed):
+        body = outcome.as_dict()
+        assert body["result"] == "wrong_event"
+        assert "registration" not in body
+        assert body["right_event"]["id"] == other.id
+        assert body["right_event"]["title"] == "Événement B"
+        text = str(body)
+        for secret in ("Prénom7", "Nom7", "Organisme secret", elsewhere.ticket_code, "schools"):
+            assert secret not in text
+    # The scans of this door keep no link to the other event's registration.
+    assert not await Scan.filter(event_id=event.id, registration_id=elsewhere.id).exists()
+
+
+async def test_nonce_is_scoped_to_the_event(settings):
+    """Issue 13: a nonce first used at event B's door and replayed at event A's is a new
+    scan at A (A's own decision), not B's stored answer."""
+    event_a = await _event(title="A")
+    event_b = await _event(title="B")
+    reg_b = (await service.register(event_b.id, person(1), settings=settings)).registration
+    reg_a = (await service.register(event_a.id, person(2), settings=settings)).registration
+    at_b = await checkin.check_in(
+        settings, SYSTEM, event_id=event_b.id, payload=await _payload(settings, reg_b), nonce="n-1"
+    )
+    assert at_b.result == CheckinResult.OK
+    at_a = await checkin.check_in(
+        settings, SYSTEM, event_id=event_a.id, payload=await _payload(settings, reg_a), nonce="n-1"
+    )
+    assert at_a.result == CheckinResult.OK and not at_a.extra.get("replayed")
+    assert at_a.registration.id == reg_a.id
+    assert await CheckIn.filter(registration_id=reg_a.id).count() == 1
+    # The same nonce at A again is a retry there: A's first answer, replayed.
+    again = await checkin.check_in(
+        settings, SYSTEM, event_id=event_a.id, payload=await _payload(settings, reg_a), nonce="n-1"
+    )
+    assert again.result == CheckinResult.OK and again.extra.get("replayed") is True
+    assert again.checkin.id == at_a.checkin.id
+    assert await Scan.filter(nonce=checkin.scan_key(event_a.id, None, "n-1")).count() == 1
+    # A long nonce still fits the column (hashed) and still replays.
+    long_nonce = "x" * 64
+    first = await checkin.check_in(
+        settings, SYSTEM, event_id=event_a.id, registration_id=reg_b.public_id, nonce=long_nonce
+    )
+    second = await checkin.check_in(
+        settings, SYSTEM, event_id=event_a.id, registration_id=reg_b.public_id, nonce=long_nonce
+    )
+    assert first.result == second.result == CheckinResult.WRONG_EVENT
+    assert second.extra.get("replayed") is True
+    assert len(checkin.scan_key(event_a.id, 12345, long_nonce)) <= 64

@@ -11,6 +11,7 @@ import pytest
 from core.auth import Principal
 from core.models import Role
 from registrations import devices, notices, service
+from registrations.checkin import scan_key
 from registrations.models import CheckIn, Scan
 from tests.conftest import login, make_user
 from tests.registrations.helpers import person
@@ -85,7 +86,7 @@ async def test_queued_scan_keeps_its_device_through_revocation_and_new_pairing(c
 
     first = await CheckIn.get(registration_id=regs[0].id)
     assert first.device_id == tablet_b.id and first.volunteer == "Julie"
-    scan = await Scan.get(nonce="queued-1")
+    scan = await Scan.get(nonce=scan_key(event.id, tablet_b.id, "queued-1"))
     assert scan.device_id == tablet_b.id and scan.volunteer == "Julie"
     for registration in regs[1:]:
         row = await CheckIn.get(registration_id=registration.id)

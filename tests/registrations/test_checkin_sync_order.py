@@ -60,10 +60,10 @@ async def test_earlier_offline_scan_supersedes_online_checkin(settings):
     assert rows[0].active_key is not None
 
     # The door's answers are kept as given: B's scan stays ok at 09:05 by B.
-    scan_b = await Scan.get(nonce="b-1")
+    scan_b = await Scan.get(nonce=checkin.scan_key(event.id, tablet_b, "b-1"))
     assert scan_b.result == CheckinResult.OK and scan_b.device_id == tablet_b
     assert scan_b.scanned_at == at_b and scan_b.checkin_id == standing_id
-    scan_a = await Scan.get(nonce="a-1")
+    scan_a = await Scan.get(nonce=checkin.scan_key(event.id, tablet_a, "a-1"))
     assert scan_a.result == CheckinResult.OK and scan_a.device_id == tablet_a
     assert scan_a.scanned_at == at_a and scan_a.checkin_id == standing_id
 
@@ -165,7 +165,7 @@ async def test_same_batch_sent_twice_at_once(settings):
         checkin.sync_scans(settings, SYSTEM, event.id, batch, device_id=tablet),
     )
     assert first[0]["result"] == second[0]["result"] == "ok"
-    assert await Scan.filter(nonce="a-1").count() == 1
+    assert await Scan.filter(nonce=checkin.scan_key(event.id, tablet, "a-1")).count() == 1
     assert await AuditEntry.filter(action="checkin.superseded").count() == 1
     assert (await CheckIn.get(id=online.checkin.id)).checked_in_at == at
 

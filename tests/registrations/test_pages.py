@@ -276,15 +276,48 @@ async def test_closed_full_and_already_registered_messages(client, settings):
     assert "Cet événement est complet." not in response.text
     assert "Il reste 2 places; votre groupe compte 3 personnes." in response.text
 
+
+async def test_public_form_duplicate_gets_a_neutral_page_and_the_manage_link(client, settings):
+    """Issue 13: the public form does not say "already registered" (it would tell anyone
+    who attends what): a neutral "check your e-mail" page, and the registrant is mailed
+    their manage link. A new registration still gets its ticket page (303 to it)."""
     event = await published_event()
-    assert (await register_through_form(client, event)).status_code == 303
+    first = await register_through_form(client, event)
+    assert first.status_code == 303 and first.headers["location"].startswith("/manage/")
+    registration = await Registration.get(event_id=event.id)
+    await OutboundMessage.all().delete()
     again = await register_through_form(
         client, event, email="CHANTAL.Beaulieu@Exemple.qc.ca", first_name="Chantal"
     )
+    assert again.status_code == 200
+    assert "Vérifiez vos courriels" in again.text
+    for telling in ("déjà inscrit", "already_registered", "Inscription confirmée", "/manage/"):
+        assert telling not in again.text
+    assert registration.ticket_code not in again.text
+    [sent] = await OutboundMessage.all()
+    assert sent.to_address == "chantal.beaulieu@exemple.qc.ca"
+    assert manage_links.manage_url(settings, registration) in sent.text_body
+    assert await Registration.filter(event_id=event.id).count() == 1
+    # Submitted again at once: the same page, no second message (the link's dedupe key).
+    third = await register_through_form(client, event, email="chantal.beaulieu@exemple.qc.ca")
+    assert third.status_code == 200 and "Vérifiez vos courriels" in third.text
+    assert await OutboundMessage.all().count() == 1
+
+
+async def test_staff_session_duplicate_on_the_form_keeps_the_conflict(client, settings):
+    """A signed-in staff member (an authenticated channel) is told plainly."""
+    from core.models import Role
+    from tests.conftest import login
+
+    event = await published_event()
+    await service.register(
+        event.id, person(1, email="chantal.beaulieu@exemple.qc.ca"), settings=settings
+    )
+    await login(client, Role.ORGANIZER)
+    again = await register_through_form(client, event, email="CHANTAL.Beaulieu@Exemple.qc.ca")
     assert again.status_code == 409
     assert "Vous êtes déjà inscrit·e à cet événement." in again.text
     assert f'action="/events/{event.id}/resend"' in again.text
-    assert 'value="chantal.beaulieu@exemple.qc.ca"' in again.text.lower()
     assert await Registration.filter(event_id=event.id).count() == 1
 
 
