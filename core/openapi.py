@@ -44,7 +44,10 @@ def api_doc(
     request_content: dict[str, Any] | None = None,
     response_content: dict[str, Any] | None = None,
     description: str | None = None,
+    other_responses: dict[int, tuple[str, type[BaseModel]]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`other_responses`: further successful answers, {status: (description, schema)}."""
+
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__openapi__ = {  # type: ignore[attr-defined]
             "summary": summary,
@@ -58,6 +61,7 @@ def api_doc(
             "errors": errors or [],
             "request_content": request_content,
             "response_content": response_content,
+            "other_responses": other_responses or {},
         }
         return func
 
@@ -124,6 +128,11 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
             elif doc["response_content"] is not None:
                 ok["content"] = doc["response_content"]
             op["responses"][str(doc["response_status"])] = ok
+            for status, (text, model) in doc.get("other_responses", {}).items():
+                op["responses"][str(status)] = {
+                    "description": text,
+                    "content": {"application/json": {"schema": _schema_ref(model, components)}},
+                }
             error_codes = set(doc["errors"])
             if doc["auth"] != "public":
                 error_codes |= {401, 403}

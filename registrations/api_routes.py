@@ -96,6 +96,13 @@ REGISTER_POLICY = (
     request=RegistrationIn,
     response=RegistrationOut,
     response_status=201,
+    other_responses={
+        202: (
+            "Sans jeton : l'adresse est déjà inscrite; le lien de gestion lui est envoyé "
+            "(la même réponse ne dit rien de plus à qui ne la possède pas)",
+            CheckEmailOut,
+        )
+    },
     auth="public",
     errors=[400, 404, 409, 429],
 )
