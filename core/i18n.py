@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -136,6 +136,16 @@ def format_when(value: datetime | None) -> str:
     if value is None:
         return ""
     return f"{format_day(value)}, {format_clock(value)}"
+
+
+def iso_utc(value: datetime | None) -> str:
+    """A machine-readable instant for `<time datetime>` (UTC, ISO 8601; "" for none)."""
+    return value.astimezone(UTC).isoformat() if value else ""
+
+
+def iso_or_none(value: datetime | None) -> str | None:
+    """ISO 8601 as stored (with its offset), None for none: for data exports."""
+    return value.isoformat() if value is not None else None
 
 
 def format_short(value: datetime | None) -> str:

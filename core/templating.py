@@ -54,6 +54,7 @@ def make_environment() -> Environment:
     env.filters["when"] = i18n.format_when
     env.filters["short"] = i18n.format_short
     env.filters["dates"] = i18n.format_event_dates
+    env.globals["iso"] = i18n.iso_utc
     env.globals["csrf_input"] = csrf_input
     env.globals["csrf_token"] = csrf_token
     env.globals["current_language"] = i18n.current_language.get

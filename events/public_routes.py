@@ -52,7 +52,6 @@ def template_helpers() -> dict[str, Any]:
         "role_label": labels.partner_role_label,
         "phone_field_label": labels.phone_field_label,
         "format_day": i18n.format_day,
-        "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
     }
 
 

@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import NotFound
-from core.i18n import _
+from core.i18n import _, iso_or_none
 from core.mail.outbox import forget_person_messages, messages_for_person
 from people.consents import consent_history
 from people.models import Consent, Person
@@ -24,10 +24,6 @@ from people.signals import PersonErasing, PersonExporting, person_erasing, perso
 
 ANONYMIZED_FIRST_NAME = "Personne"
 ANONYMIZED_LAST_NAME = "anonymisée"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def person_dict(person: Person, language: str = "fr") -> dict[str, Any]:
@@ -60,8 +56,8 @@ def person_dict(person: Person, language: str = "fr") -> dict[str, Any]:
         "territory": (
             {"code": territory.code, "name": territory.name} if territory is not None else None
         ),
-        "created_at": _iso(person.created_at),
-        "updated_at": _iso(person.updated_at),
+        "created_at": iso_or_none(person.created_at),
+        "updated_at": iso_or_none(person.updated_at),
         "erased": person.erased_at is not None,
     }
 
@@ -72,7 +68,7 @@ def consent_dict(consent: Consent) -> dict[str, Any]:
         "granted": consent.granted,
         "source": consent.source,
         "wording": consent.wording,
-        "at": _iso(consent.at),
+        "at": iso_or_none(consent.at),
     }
 
 
@@ -81,7 +77,7 @@ async def export_person(actor: Principal, person_id: int) -> dict[str, Any]:
     authorize(actor, "people.access")
     person = await get_person(actor, person_id)
     data: dict[str, Any] = {
-        "exported_at": _iso(datetime.now(UTC)),
+        "exported_at": iso_or_none(datetime.now(UTC)),
         "person": person_dict(person),
         "organization": None,
         "consents": [consent_dict(c) for c in await consent_history(person.id)],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,15 @@ async def list_clienteles(*, active_only: bool = False) -> list[Clientele]:
     if active_only:
         query = query.filter(active=True)
     return list(await query.order_by("position", "code"))
+
+
+async def offered_clienteles(targeted: Iterable[Clientele]) -> list[Clientele]:
+    """The clienteles a registration may choose: the active ones an event targets (in
+    their order), or every active one when it targets none."""
+    active = [c for c in targeted if c.active]
+    if active:
+        return sorted(active, key=lambda c: (c.position, c.code))
+    return await list_clienteles(active_only=True)
 
 
 async def update_clientele(actor: Principal, code: str, data: ClienteleIn) -> Clientele:

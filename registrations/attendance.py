@@ -17,7 +17,6 @@ from core.panels import DashboardAsked, Panel, PanelItem, PanelLink
 from core.settings import Settings, local_tz
 from events.models import Event, EventStatus
 from people import reference as people_reference
-from people.models import Clientele
 from registrations import tickets
 from registrations.checkin import CheckinWindow, local_day, registration_summary
 from registrations.devices import device_summary
@@ -89,7 +88,7 @@ async def roster(
         "device": await device_summary(device_id),
         "walkin_clienteles": [
             {"code": c.code, "name_fr": c.name_fr, "name_en": c.name_en}
-            for c in await clientele_options(event)
+            for c in await people_reference.offered_clienteles(await event.clienteles.all())
         ],
         "public_key": signer.public_key_b64,
         "payload_prefix": tickets.PREFIX,
@@ -97,15 +96,6 @@ async def roster(
         "registrations": items,
         "counts": await counts(event, day),
     }
-
-
-async def clientele_options(event: Event) -> list[Clientele]:
-    """The clienteles a registration to this event may choose: the active ones it targets,
-    or every active one when it targets none (as the public form offers them)."""
-    targeted = [c for c in await event.clienteles.all() if c.active]
-    if targeted:
-        return sorted(targeted, key=lambda c: (c.position, c.code))
-    return await people_reference.list_clienteles(active_only=True)
 
 
 async def door_event(actor: Principal, event_id: int) -> Event:

@@ -9,7 +9,6 @@ token only ever opens its own registration; a wrong token is a 404.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,7 +36,7 @@ from events import service as events_service
 from events.ics import event_ics
 from events.models import AttendanceMode, Event, PhoneField
 from people import reference as people_reference
-from people.models import Clientele, ConsentPurpose
+from people.models import ConsentPurpose
 from people.phones import format_phone
 from registrations import opening, service, tickets
 from registrations.answers import clean_answers, event_questions
@@ -153,17 +152,10 @@ def _checked(form: FormData, name: str) -> bool:
     return isinstance(form.get(name), str) and form.get(name) not in ("", "0", "off")
 
 
-async def _clientele_options(event: Event) -> list[Clientele]:
-    targeted = [c for c in event.clienteles if c.active]
-    if targeted:
-        return sorted(targeted, key=lambda c: (c.position, c.code))
-    return await people_reference.list_clienteles(active_only=True)
-
-
 async def _form_context(
     request: Request, event: Event, values: dict[str, Any], errors: dict[str, str]
 ) -> dict[str, Any]:
-    clienteles = await _clientele_options(event)
+    clienteles = await people_reference.offered_clienteles(event.clienteles)
     questions = await event_questions(event.id)
     codes = [c.code for c in clienteles]
     language = i18n.current_language.get()
@@ -386,7 +378,6 @@ async def _manage_context(request: Request, registration: Registration) -> dict[
             if str(q.id) in answers
         ],
         "online": event.mode != AttendanceMode.IN_PERSON and bool(event.online_url),
-        "iso": lambda value: value.astimezone(UTC).isoformat() if value else "",
         "mode_label": event_labels.mode_label,
     }
 

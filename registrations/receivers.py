@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.audit import audit
+from core.i18n import iso_or_none
 from core.mail.outbox import attachment_maker, queue_mail
 from core.panels import dashboard_panels
 from core.settings import Settings, load_settings
@@ -42,10 +43,6 @@ _current_settings: Settings | None = None
 
 def _settings() -> Settings:
     return _current_settings or load_settings()
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 # --------------------------------------------------------------------------- events
@@ -122,9 +119,9 @@ async def export_registrations(signal: PersonExporting) -> dict[str, Any]:
         by_registration.setdefault(checkin.registration_id, []).append(
             {
                 "day": checkin.day.isoformat(),
-                "checked_in_at": _iso(checkin.checked_in_at),
+                "checked_in_at": iso_or_none(checkin.checked_in_at),
                 "method": checkin.method,
-                "undone_at": _iso(checkin.undone_at),
+                "undone_at": iso_or_none(checkin.undone_at),
             }
         )
     return {
@@ -143,9 +140,9 @@ async def export_registrations(signal: PersonExporting) -> dict[str, Any]:
                 "answers": r.answers,
                 "under_14": r.under_14,
                 "guardian_consent": r.guardian_consent,
-                "created_at": _iso(r.created_at),
-                "confirmed_at": _iso(r.confirmed_at),
-                "cancelled_at": _iso(r.cancelled_at),
+                "created_at": iso_or_none(r.created_at),
+                "confirmed_at": iso_or_none(r.confirmed_at),
+                "cancelled_at": iso_or_none(r.cancelled_at),
                 "checkins": by_registration.get(r.id, []),
             }
             for r in registrations
