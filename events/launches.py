@@ -27,6 +27,7 @@ from core.http import field_errors
 from core.i18n import _
 from events import service
 from events.editions import children_of
+from events.forms import form_errors
 from events.models import Event, EventStatus
 from events.schemas import EventIn
 
@@ -90,9 +91,8 @@ def _parse_time(value: str) -> time | None:
 
 def _fold(child_id: int, fields: dict[str, str], errors: dict[str, str]) -> None:
     """Service/pydantic field errors onto the row's inputs ("N-end"), else on the row."""
-    for key, message in fields.items():
-        name = key.split(".", 1)[0]
-        name = _GRID_NAMES.get(name, name)
+    for field_name, message in form_errors(fields).items():
+        name = _GRID_NAMES.get(field_name, field_name)
         column = name if name in LAUNCH_FIELDS else "row"
         errors.setdefault(f"{child_id}-{column}", message)
 

@@ -529,8 +529,7 @@ async def edit_submit(request: Request) -> Response:
         return render(request, "registrations/edit.html", context, status_code=422)
     except EventFull as exc:
         message = exc.message
-        event = await service.event_of(registration)
-        left = event.places_left
+        left = exc.extra.get("places_left")  # read by the service inside its transaction
         if left is not None and registration.status == RegistrationStatus.CONFIRMED:
             message += " " + i18n.ngettext(
                 "Il reste %(num)s place : votre groupe peut compter au plus %(most)s personnes.",
