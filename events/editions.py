@@ -130,6 +130,8 @@ async def _copy_event(
         allow_walkins_over_capacity=source.allow_walkins_over_capacity,
         registration_enabled=source.registration_enabled,
         phone_field=source.phone_field,
+        max_public_party_size=source.max_public_party_size,
+        confirm_by_email=source.confirm_by_email,
         registration_opens_at=source.registration_opens_at + shift
         if source.registration_opens_at
         else None,

@@ -13,7 +13,15 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from core.settings import local_tz
-from events.models import Event, EventKind, PartnerRole, PhoneField, Visibility, all_day_dates
+from events.models import (
+    DEFAULT_MAX_PUBLIC_PARTY,
+    Event,
+    EventKind,
+    PartnerRole,
+    PhoneField,
+    Visibility,
+    all_day_dates,
+)
 from events.schemas import EventIn
 
 MAX_PARTNER_ROWS = 50
@@ -50,6 +58,7 @@ TEXT_FIELDS = [
     "registration_opens_at",
     "registration_closes_at",
     "phone_field",
+    "max_public_party_size",
     "parent_id",
     "visibility",
     "organizer_organization_id",
@@ -66,6 +75,7 @@ BOOL_FIELDS = [
     "requires_approval",
     "allow_walkins_over_capacity",
     "registration_enabled",
+    "confirm_by_email",
 ]
 OPTIONAL_FIELDS = {
     "mode",
@@ -78,6 +88,7 @@ OPTIONAL_FIELDS = {
     "expected_participants",
     "timezone",
     "phone_field",
+    "max_public_party_size",
 }
 
 
@@ -182,6 +193,8 @@ def default_values(parent: Event | None) -> dict[str, Any]:
             "visibility": Visibility.PUBLIC.value,
             "registration_enabled": True,
             "phone_field": PhoneField.OPTIONAL.value,
+            "max_public_party_size": str(DEFAULT_MAX_PUBLIC_PARTY),
+            "confirm_by_email": False,
             "all_day": False,
             "waitlist": False,
             "requires_approval": False,

@@ -25,6 +25,9 @@ class PhoneField(StrEnum):
     REQUIRED = "required"
 
 
+# The default largest party a public registration may bring (Event.max_public_party_size).
+DEFAULT_MAX_PUBLIC_PARTY = 10
+
 # All-day events: the one storage convention, written and read only through these two.
 ALL_DAY_LAST_SECOND = time(23, 59, 59)
 
@@ -115,6 +118,12 @@ class Event(Model):
     allow_walkins_over_capacity = fields.BooleanField(default=False)
     registration_enabled = fields.BooleanField(default=True)
     phone_field = fields.CharEnumField(PhoneField, max_length=10, default=PhoneField.OPTIONAL)
+    # The largest party the public channels (form, anonymous API) confirm on their own; a
+    # larger one is a "demande de groupe" that goes to approval. Staff channels: no limit.
+    max_public_party_size = fields.IntField(default=DEFAULT_MAX_PUBLIC_PARTY)
+    # "Confirmer par courriel": a public registration holds its places as `pending_email`
+    # until the link mailed to it is followed (registrations.holds).
+    confirm_by_email = fields.BooleanField(default=False)
     # Check-in opens this many minutes before the start and closes at the end.
     checkin_opens_minutes = fields.IntField(default=120)
     registration_opens_at = fields.DatetimeField(null=True)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from core.i18n import _
 from core.settings import DEFAULT_TIME_ZONE
 from events.models import (
+    DEFAULT_MAX_PUBLIC_PARTY,
     AttendanceMode,
     EventKind,
     PartnerRole,
@@ -41,6 +42,19 @@ def check_url(value: str) -> str:
 CONFIRM_OVER_CAPACITY = (
     "Une capacité inférieure aux personnes déjà confirmées est refusée (409 "
     "`over_capacity`, avec `over_by`) sauf si ce drapeau est vrai; personne n'est désinscrit."
+)
+
+
+MAX_PUBLIC_PARTY = (
+    "Taille maximale d'un groupe inscrit par le formulaire public ou l'API anonyme (défaut "
+    "10). Un groupe plus grand y est refusé (422 `group_request_required`) ou envoyé comme "
+    "demande de groupe, à approuver; l'équipe (back-office, jetons ayant le droit "
+    "d'inscrire) n'a pas cette limite."
+)
+CONFIRM_BY_EMAIL = (
+    "Confirmer par courriel : une inscription publique retient ses places "
+    "(`pending_email`) jusqu'à ce que le lien envoyé par courriel soit suivi; sans "
+    "confirmation dans le délai (EMAIL_HOLD_MINUTES), les places sont libérées."
 )
 
 
@@ -77,6 +91,10 @@ class EventIn(BaseModel):
     allow_walkins_over_capacity: bool = False
     registration_enabled: bool = True
     phone_field: PhoneField = PhoneField.OPTIONAL
+    max_public_party_size: int = Field(
+        default=DEFAULT_MAX_PUBLIC_PARTY, ge=1, le=500, description=MAX_PUBLIC_PARTY
+    )
+    confirm_by_email: bool = Field(default=False, description=CONFIRM_BY_EMAIL)
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     clienteles: list[str] = Field(default_factory=list, max_length=20)
@@ -162,6 +180,10 @@ class EventPatch(BaseModel):
     allow_walkins_over_capacity: bool | None = None
     registration_enabled: bool | None = None
     phone_field: PhoneField | None = None
+    max_public_party_size: int | None = Field(
+        default=None, ge=1, le=500, description=MAX_PUBLIC_PARTY
+    )
+    confirm_by_email: bool | None = Field(default=None, description=CONFIRM_BY_EMAIL)
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     clienteles: list[str] | None = None
@@ -229,6 +251,8 @@ class EventOut(BaseModel):
     phone_field: PhoneField = Field(
         description="Le téléphone au formulaire d'inscription : hidden, optional, required."
     )
+    max_public_party_size: int = Field(description=MAX_PUBLIC_PARTY)
+    confirm_by_email: bool = Field(description=CONFIRM_BY_EMAIL)
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
     clienteles: list[str]
