@@ -110,6 +110,8 @@ ACTION_LABELS: dict[str, str] = {
     "registration.declined": N_("Inscription refusée"),
     "registration.cancelled": N_("Inscription annulée"),
     "registration.promoted": N_("Sortie de la liste d'attente"),
+    "registration.email_confirmed": N_("Inscription confirmée par courriel"),
+    "registration.hold_expired": N_("Places libérées (courriel non confirmé à temps)"),
     "registration.moved": N_("Déplacée depuis un autre événement"),
     "registration.party_size_changed": N_("Taille du groupe modifiée"),
     "registration.answers_changed": N_("Réponses modifiées"),
@@ -185,6 +187,7 @@ VALUE_LABELS: dict[str, str] = {
     "confirmed": N_("confirmée"),
     "waitlisted": N_("en liste d'attente"),
     "pending_approval": N_("à approuver"),
+    "pending_email": N_("courriel à confirmer"),
     "declined": N_("refusée"),
     "cancelled": N_("annulée"),
     # registration sources

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
@@ -51,12 +52,20 @@ class RateLimiter:
         if not await self.strategy.test(self.item(limit), *key):
             raise RateLimited(await self.retry_after(limit, *key))
 
-    async def hit(self, limit: str, *key: str) -> None:
-        """Count one hit; raise RateLimited when it goes over the limit."""
+    async def hit(
+        self,
+        limit: str,
+        *key: str,
+        cost: int = 1,
+        message: Callable[[int], str] | None = None,
+    ) -> None:
+        """Count `cost` hits at once (atomic: all or none); raise RateLimited (with
+        `message(seconds)`, else the generic one) when they would go over the limit."""
         if not self.enabled:
             return
-        if not await self.strategy.hit(self.item(limit), *key):
-            raise RateLimited(await self.retry_after(limit, *key))
+        if not await self.strategy.hit(self.item(limit), *key, cost=cost):
+            wait = await self.retry_after(limit, *key)
+            raise RateLimited(wait, message(wait) if message else None)
 
     async def check_each(self, checks: list[tuple[str, tuple[str, ...]]]) -> None:
         """Raise RateLimited if any (limit, key) is reached, with the longest Retry-After."""

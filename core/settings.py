@@ -79,6 +79,10 @@ class Settings:
     # higher ceiling per account across every address (LOGIN_ACCOUNT_RATE_LIMIT).
     login_rate_limit: str = "5/minute"
     login_account_rate_limit: str = "50/15 minutes"
+    # Public registration channels: seats (party sizes) one client address may request per
+    # event per hour (0: no limit), and how long a "confirmer par courriel" hold lasts.
+    public_seats_per_address_hour: int = 20
+    email_hold_minutes: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -113,6 +117,10 @@ class Settings:
                     "En production, BASE_URL doit être l'adresse publique du service "
                     "(par exemple https://evenements.exemple.qc.ca)."
                 )
+        if self.public_seats_per_address_hour < 0:
+            raise ConfigurationError("PUBLIC_SEATS_PER_ADDRESS_HOUR doit être 0 ou plus.")
+        if self.email_hold_minutes < 1:
+            raise ConfigurationError("EMAIL_HOLD_MINUTES doit être au moins 1.")
         if self.default_language not in {"fr", "en"}:
             raise ConfigurationError("DEFAULT_LANGUAGE doit valoir fr ou en.")
 
@@ -158,6 +166,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env.get("MAX_BODY_BYTES"), 2 * 1024 * 1024),
         login_rate_limit=env.get("LOGIN_RATE_LIMIT") or "5/minute",
         login_account_rate_limit=env.get("LOGIN_ACCOUNT_RATE_LIMIT") or "50/15 minutes",
+        public_seats_per_address_hour=_int(env.get("PUBLIC_SEATS_PER_ADDRESS_HOUR"), 20),
+        email_hold_minutes=_int(env.get("EMAIL_HOLD_MINUTES"), 30),
     )
     settings.validate()
     return settings

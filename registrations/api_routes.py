@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from core.auth import current_principal
 from core.errors import Conflict, ValidationFailed
 from core.http import json_response, parse_json, path_id, settings_of
-from core.i18n import _
+from core.i18n import _, iso_or_none
 from core.openapi import api_doc
 from core.settings import Settings
 from registrations import service
@@ -22,7 +22,7 @@ from registrations.answers import clean_answers, event_questions
 from registrations.capacity import waitlist_position
 from registrations.manage_links import by_manage_token, manage_token
 from registrations.models import Registration, RegistrationSource, RegistrationStatus
-from registrations.public_routes import hit_limit, token_of
+from registrations.public_routes import hit_limit, seat_limit_of, token_of
 from registrations.schemas import (
     CheckEmailOut,
     ManagePatch,
@@ -66,6 +66,7 @@ async def registration_out(
         manage_url=base,
         ticket=ticket,
         ics_url=f"{base}/event.ics",
+        hold_expires_at=iso_or_none(registration.hold_expires_at),
     )
     return out.model_dump()
 
@@ -85,7 +86,15 @@ REGISTER_POLICY = (
     "l'événement : sans jeton ni session (appel anonyme), la réponse est 202 "
     '`{"status": "check_email", "message": "..."}` et la personne inscrite reçoit son '
     "lien de gestion par courriel (aucune réponse ne dit à un tiers qui est inscrit où); "
-    "avec un jeton ou une session (appel authentifié), 409 `already_registered`."
+    "avec un jeton ou une session (appel authentifié), 409 `already_registered`. "
+    "Limites des canaux publics (appel anonyme ou sans le droit d'inscrire à "
+    "l'événement) : un groupe plus grand que `max_public_party_size` de l'événement est "
+    "refusé, 422 `group_request_required` (`max_party_size` dans l'erreur), sauf avec "
+    "`group_request: true` (demande de groupe : `pending_approval`, aucune place retenue); "
+    "les places demandées par adresse et par événement sont limitées par heure "
+    "(PUBLIC_SEATS_PER_ADDRESS_HOUR) : 429 `rate_limited` avec `Retry-After`. Événement "
+    "« confirmer par courriel » : statut `pending_email`, places retenues jusqu'à "
+    "`hold_expires_at`, sans billet; le lien envoyé par courriel confirme l'inscription."
 )
 
 
@@ -119,6 +128,7 @@ async def api_register(request: Request) -> Response:
             settings=settings,
             source=RegistrationSource.API,
             actor=principal,
+            seat_limit=seat_limit_of(request),
         )
     except service.AlreadyRegistered:
         if principal is not None:  # an authenticated channel: the plain conflict
@@ -150,8 +160,10 @@ async def api_manage_get(request: Request) -> Response:
     description=(
         "Un groupe réduit (confirmé ou en liste d'attente) fait avancer la liste d'attente "
         "dans la même transaction. Erreurs : 422 `party_too_large` (plus grand que toute la "
-        "capacité), 409 `event_full` (un groupe confirmé qui grandit au-delà des places "
-        "restantes; `places_left` dans l'erreur)."
+        "capacité), 422 `group_request_required` (plus grand que le maximum d'une "
+        "inscription en ligne, `max_party_size`), 409 `event_full` (un groupe confirmé qui "
+        "grandit au-delà des places restantes; `places_left` dans l'erreur), 429 (trop de "
+        "places demandées depuis cette adresse pour l'événement, `Retry-After`)."
     ),
     tags=TAGS,
     request=ManagePatch,
@@ -174,7 +186,11 @@ async def api_manage_patch(request: Request) -> Response:
         if errors:
             raise ValidationFailed(fields=errors)
     await service.modify_registration(
-        settings, registration.id, party_size=patch.party_size, answers=patch.answers
+        settings,
+        registration.id,
+        party_size=patch.party_size,
+        answers=patch.answers,
+        seat_limit=seat_limit_of(request),
     )
     registration = await by_manage_token(settings, token_of(request))
     return json_response(await registration_out(settings, registration))

@@ -4,7 +4,8 @@ Capacity counts heads (party sizes) of confirmed registrations, kept in
 `Event.seats_taken` and changed only by a conditional atomic UPDATE inside the
 registering transaction (`seats_taken <= capacity - n`), which is correct on SQLite
 (one writer) and PostgreSQL (row lock, condition re-checked) alike. Only a confirmed
-registration holds places; a waitlisted one holds a rank, a pending one nothing.
+registration (or one held until its e-mail is confirmed, `pending_email`) holds places;
+a waitlisted one holds a rank, one pending approval nothing.
 
 The status a registration gets: approval first (public channels of an event that
 requires it), then capacity (the party fits and overtakes nobody), then the waitlist,
@@ -37,6 +38,7 @@ from core.i18n import _, ngettext
 from core.settings import Settings
 from events.models import Event
 from registrations.models import (
+    SEATED_STATUSES,
     STAFF_SOURCES,
     Registration,
     RegistrationSource,
@@ -136,16 +138,17 @@ async def places_left(event_id: int) -> int | None:
 async def release(
     settings: Settings, event_id: int, held: RegistrationStatus, heads: int
 ) -> list[Registration]:
-    """A registration that was `held` gives back `heads`: a confirmed one its places, a
+    """A registration that was `held` gives back `heads`: a confirmed one (or one held until
+    its e-mail is confirmed) its places, a
     waitlisted one the heads its party shrank by (or left with); then the waitlist is
     promoted, in the caller's transaction.
 
     The one path of every operation that frees places or shrinks a waiting party;
     returns the promoted.
     """
-    if heads <= 0 or held not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
+    if heads <= 0 or held not in (*SEATED_STATUSES, RegistrationStatus.WAITLISTED):
         return []
-    if held == RegistrationStatus.CONFIRMED:
+    if held in SEATED_STATUSES:
         await release_places(event_id, heads)
     return await promote_waitlist(event_id, settings)
 
@@ -157,11 +160,7 @@ async def check_resize(event_id: int, held: RegistrationStatus, before: int, aft
     event = await Event.get(id=event_id)
     check_party(event, after)
     grows = after - before
-    if (
-        held == RegistrationStatus.CONFIRMED
-        and grows > 0
-        and not await take_places(event_id, grows)
-    ):
+    if held in SEATED_STATUSES and grows > 0 and not await take_places(event_id, grows):
         raise EventFull(
             _("Il ne reste pas assez de places pour agrandir votre groupe."),
             places_left=await places_left(event_id) or 0,
@@ -272,9 +271,12 @@ async def decide_status(
     source: RegistrationSource,
     settings: Settings,
     force_confirm: bool = False,
+    *,
+    approval: bool = False,
 ) -> RegistrationStatus:
-    """`status_for` with the places taken (inside the registering transaction)."""
-    if _needs_approval(event, source):  # no places taken before an organizer approves
+    """`status_for` with the places taken (inside the registering transaction);
+    `approval`: a group request of a public channel, to approve like any on such events."""
+    if approval or _needs_approval(event, source):  # no places taken before an organizer approves
         return RegistrationStatus.PENDING_APPROVAL
     return await admit(event, heads, settings, force_confirm)
 

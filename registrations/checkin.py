@@ -253,8 +253,8 @@ def door_verdict(
         return CheckinResult.CANCELLED
     if status == RegistrationStatus.WAITLISTED:
         return CheckinResult.WAITLISTED
-    if status == RegistrationStatus.PENDING_APPROVAL:
-        return CheckinResult.UNAPPROVED
+    if status in (RegistrationStatus.PENDING_APPROVAL, RegistrationStatus.PENDING_EMAIL):
+        return CheckinResult.UNAPPROVED  # not confirmed yet (by the team, or by e-mail)
     if not window.contains(moment):
         return CheckinResult.OUTSIDE_WINDOW
     return CheckinResult.OK

@@ -17,6 +17,7 @@ STATUS_LABELS = {
     RegistrationStatus.PENDING_APPROVAL: N_("À approuver"),
     RegistrationStatus.DECLINED: N_("Refusée"),
     RegistrationStatus.CANCELLED: N_("Annulée"),
+    RegistrationStatus.PENDING_EMAIL: N_("Courriel à confirmer"),
 }
 SOURCE_LABELS = {
     RegistrationSource.FORM: N_("Formulaire public"),

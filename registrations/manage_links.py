@@ -36,3 +36,31 @@ async def by_manage_token(settings: Settings, token: str) -> Registration:
 
 def manage_url(settings: Settings, registration: Registration) -> str:
     return f"{settings.base_url}/manage/{manage_token(settings, registration)}"
+
+
+# The "confirmer par courriel" link: mailed only, never in an API answer (the manage token
+# is), so following it proves the address receives the mail.
+
+
+def confirm_token(settings: Settings, registration: Registration) -> str:
+    """`<public_id>.<HMAC>` of another purpose than the manage token (nothing stored)."""
+    mac = hmac.new(
+        settings.secret_key.encode(), f"confirm:{registration.public_id}".encode(), hashlib.sha256
+    ).digest()[:18]
+    return f"{registration.public_id}.{base64.urlsafe_b64encode(mac).decode()}"
+
+
+async def by_confirm_token(settings: Settings, token: str) -> Registration:
+    public_id, _sep, _mac = token.partition(".")
+    registration = await Registration.get_or_none(public_id=public_id[:32]).select_related(
+        "event", "person"
+    )
+    if registration is None or not hmac.compare_digest(
+        confirm_token(settings, registration), token
+    ):
+        raise NotFound(_("Ce lien de confirmation n'est pas valide."))
+    return registration
+
+
+def confirm_url(settings: Settings, registration: Registration) -> str:
+    return f"{settings.base_url}/confirm/{confirm_token(settings, registration)}"

@@ -20,13 +20,19 @@ class RegistrationStatus(StrEnum):
     PENDING_APPROVAL = "pending_approval"
     DECLINED = "declined"
     CANCELLED = "cancelled"
+    # Holds its places until the link mailed to it is followed (Event.confirm_by_email);
+    # no ticket, no check-in; released when the hold expires (registrations.holds).
+    PENDING_EMAIL = "pending_email"
 
 
 ACTIVE_STATUSES = (
     RegistrationStatus.CONFIRMED,
     RegistrationStatus.WAITLISTED,
     RegistrationStatus.PENDING_APPROVAL,
+    RegistrationStatus.PENDING_EMAIL,
 )
+# The statuses whose party holds places (counted in Event.seats_taken).
+SEATED_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING_EMAIL)
 
 
 class RegistrationSource(StrEnum):
@@ -87,6 +93,8 @@ class Registration(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     confirmed_at = fields.DatetimeField(null=True)
+    # Until when a `pending_email` registration holds its places.
+    hold_expires_at = fields.DatetimeField(null=True, db_index=True)
     cancelled_at = fields.DatetimeField(null=True)
     anonymized_at = fields.DatetimeField(null=True)
 
@@ -97,7 +105,7 @@ class Registration(Model):
 
     @property
     def is_active(self) -> bool:
-        """Holds or waits for places (confirmed, waitlisted or awaiting approval)."""
+        """Holds or waits for places (confirmed, waitlisted, awaiting approval or e-mail)."""
         return self.status in ACTIVE_STATUSES
 
 

@@ -13,7 +13,7 @@ from core.settings import Settings
 from events.models import Event
 from registrations import tickets
 from registrations.capacity import EventFull, fits, status_for, waitlist_position
-from registrations.manage_links import manage_url
+from registrations.manage_links import confirm_url, manage_url
 from registrations.models import Registration, RegistrationSource, RegistrationStatus
 from registrations.schemas import RegistrationIn
 
@@ -143,6 +143,11 @@ def _notice(
             "registration": registration,
             "person": person,
             "manage_url": manage_url(settings, registration),
+            # "Confirmer par courriel": the link that confirms a held registration.
+            "confirm_url": confirm_url(settings, registration)
+            if registration.status == RegistrationStatus.PENDING_EMAIL
+            else "",
+            "hold_expires_at": registration.hold_expires_at,
             "ticket_code": registration.ticket_code,
             "has_qr": bool(payload),
             "waitlist_position": position,
@@ -164,6 +169,7 @@ def template_for(status: RegistrationStatus) -> str:
         RegistrationStatus.PENDING_APPROVAL: "registration_pending",
         RegistrationStatus.DECLINED: "registration_declined",
         RegistrationStatus.CANCELLED: "registration_cancelled",
+        RegistrationStatus.PENDING_EMAIL: "registration_confirm_email",
     }[status]
 
 

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from core import i18n
 from core.auth import current_principal
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from core.http import (
     client_ip_of,
     field_errors,
@@ -38,7 +38,7 @@ from events.models import AttendanceMode, Event, PhoneField
 from people import reference as people_reference
 from people.models import ConsentPurpose
 from people.phones import format_phone
-from registrations import opening, service, tickets
+from registrations import limits, opening, service, tickets
 from registrations.answers import clean_answers, event_questions
 from registrations.capacity import EventFull, waitlist_position
 from registrations.error_summary import error_summary
@@ -86,6 +86,12 @@ async def hit_limit(request: Request, limit: str, name: str) -> None:
     await request.app.state.limiter.hit(limit, name, client_ip_of(request))
 
 
+def seat_limit_of(request: Request) -> limits.SeatLimit:
+    """Where a public registration comes from, to count its seats (registrations.limits)."""
+    per_hour = settings_of(request).public_seats_per_address_hour
+    return limits.SeatLimit(request.app.state.limiter, client_ip_of(request), per_hour)
+
+
 def status_label(status: str) -> str:
     return {
         RegistrationStatus.CONFIRMED: _("Inscription confirmée"),
@@ -93,6 +99,7 @@ def status_label(status: str) -> str:
         RegistrationStatus.PENDING_APPROVAL: _("En attente d'approbation"),
         RegistrationStatus.DECLINED: _("Inscription refusée"),
         RegistrationStatus.CANCELLED: _("Inscription annulée"),
+        RegistrationStatus.PENDING_EMAIL: _("En attente de confirmation par courriel"),
     }.get(RegistrationStatus(status), status)
 
 
@@ -175,6 +182,7 @@ async def _form_context(
         "kind_hint": question_kind_hint,
         "yes": YES,
         "no": NO,
+        "offer_group": bool(values.get("group_request")),
     }
 
 
@@ -202,6 +210,7 @@ def _values_from(form: FormData, questions: list[Question]) -> dict[str, Any]:
         "answers": _read_answers(form, questions),
         "under_14": _checked(form, "under_14"),
         "guardian_consent": _checked(form, "guardian_consent"),
+        "group_request": _checked(form, "group_request"),
     }
 
 
@@ -224,6 +233,7 @@ def _registration_in(
         "consents": values["consents"],
         "under_14": values["under_14"],
         "guardian_consent": values["guardian_consent"],
+        "group_request": values["group_request"],
     }
     try:
         return RegistrationIn.model_validate(data)
@@ -278,12 +288,20 @@ async def register_submit(request: Request) -> Response:
             settings=settings,
             source=RegistrationSource.FORM,
             actor=actor,
+            seat_limit=seat_limit_of(request),
         )
     except ValidationFailed as exc:
         context = await _form_context(request, event, values, exc.fields or {})
         if not exc.fields:
             context["form_error"] = exc.message
+        # Over the public maximum: offer to send it as a group request (to approve).
+        context["offer_group"] |= isinstance(exc, limits.GroupRequestRequired)
         return render(request, "registrations/form.html", context, status_code=422)
+    except RateLimited as exc:  # too many seats from this address for this event
+        context = await _form_context(request, event, values, {})
+        context["blocked"] = {"code": exc.code, "message": exc.message}
+        headers = {"Retry-After": str(exc.retry_after)}
+        return render(request, "registrations/form.html", context, status_code=429, headers=headers)
     except AlreadyRegistered as exc:
         if actor is None:
             # Anonymous: no "already registered" (it would tell anyone who attends what).
@@ -309,6 +327,10 @@ async def register_submit(request: Request) -> Response:
             RegistrationStatus.WAITLISTED: _("Vous êtes sur la liste d'attente."),
             RegistrationStatus.PENDING_APPROVAL: _(
                 "Votre demande d'inscription est reçue; l'équipe vous répondra par courriel."
+            ),
+            RegistrationStatus.PENDING_EMAIL: _(
+                "Vos places sont retenues : confirmez votre inscription avec le lien envoyé "
+                "par courriel."
             ),
         }.get(RegistrationStatus(registration.status), _("Votre inscription est enregistrée.")),
     )
@@ -522,7 +544,11 @@ async def edit_submit(request: Request) -> Response:
         return render(request, "registrations/edit.html", context, status_code=422)
     try:
         await service.modify_registration(
-            settings, registration.id, party_size=party_size, answers=values["answers"]
+            settings,
+            registration.id,
+            party_size=party_size,
+            answers=values["answers"],
+            seat_limit=seat_limit_of(request),
         )
     except ValidationFailed as exc:  # a party larger than the whole capacity
         context = await _edit_context(request, registration, values, exc.fields)

@@ -4,6 +4,8 @@ Connected at start-up by `connect(settings)` (called by `core.db.load_packages`)
 
 - an event is cancelled → every active registrant is mailed, with an ICS METHOD:CANCEL;
 - an event's capacity changes → the waitlist is promoted into the places freed;
+- the periodic upkeep (`core.maintenance`) releases expired "confirmer par courriel"
+  holds (`registrations.holds.expire_holds`);
 - a published event's dates or place change → the change is recorded for its registrants
   (audit `event.change_recorded` with how many are concerned; the campaigns package sends
   the notice itself);
@@ -33,6 +35,7 @@ from events.signals import (
     event_changed,
 )
 from people.signals import PersonErasing, PersonExporting, person_erasing, person_exporting
+from registrations import holds
 from registrations.attendance import door_panel
 from registrations.capacity import promote_waitlist
 from registrations.models import ACTIVE_STATUSES, CheckIn, Registration, Scan
@@ -82,6 +85,11 @@ async def tell_registrants_of_cancellation(signal: EventCancelled) -> int:
         )
         count += 1
     return count
+
+
+async def expire_email_holds() -> int:
+    """Periodic upkeep: release the "confirmer par courriel" holds past their time."""
+    return await holds.expire_holds(_settings())
 
 
 async def promote_into_new_capacity(signal: CapacityChanged) -> None:
@@ -176,3 +184,6 @@ def connect(settings: Settings) -> None:
     person_exporting.connect(export_registrations)
     person_erasing.connect(erase_registrations)
     dashboard_panels.connect(door_panel)
+    from core import maintenance
+
+    maintenance.register("registrations.expire_email_holds", expire_email_holds)

@@ -41,6 +41,12 @@ class RegistrationIn(BaseModel):
     consents: list[str] = Field(default_factory=list, max_length=10)
     under_14: bool = False
     guardian_consent: bool = False
+    group_request: bool = Field(
+        default=False,
+        description="Demande de groupe : un groupe plus grand que le maximum de l'événement "
+        "(`max_public_party_size`) est envoyé pour approbation (`pending_approval`) au lieu "
+        "d'être refusé (422 `group_request_required`). Sans effet pour un groupe permis.",
+    )
 
     _clean = field_validator("first_name", "last_name", "organization", "phone", mode="before")(
         _no_controls
@@ -90,6 +96,10 @@ class RegistrationOut(BaseModel):
     manage_url: str
     ticket: TicketOut | None
     ics_url: str
+    hold_expires_at: str | None = Field(
+        default=None,
+        description="`pending_email` : jusqu'à quand les places sont retenues (ISO 8601).",
+    )
 
 
 class ResendIn(BaseModel):

@@ -28,7 +28,7 @@ from core.settings import Settings
 from events.models import Event, PhoneField
 from people.models import Clientele, ConsentPurpose, Organization, Territory
 from people.phones import normalize_phone
-from registrations import capacity, notices
+from registrations import capacity, holds, limits, notices
 from registrations.answers import clean_answers, event_questions
 from registrations.capacity import SYSTEM, EventFull
 from registrations.models import (
@@ -132,11 +132,13 @@ async def register(
     source: RegistrationSource = RegistrationSource.FORM,
     actor: Principal | None = None,
     force_confirm: bool = False,
+    seat_limit: limits.SeatLimit | None = None,
 ) -> RegistrationResult:
     """Register someone: the single entry point for every channel.
 
-    Raises RegistrationClosed, EventFull, AlreadyRegistered, ValidationFailed, NotFound.
-    `force_confirm` (walk-ins the organizer allowed over capacity) confirms even when full.
+    Raises RegistrationClosed, EventFull, AlreadyRegistered, ValidationFailed, NotFound,
+    RateLimited. `force_confirm` (walk-ins the organizer allowed over capacity) confirms
+    even when full; `seat_limit`: where a public request comes from (`registrations.limits`).
     """
     event, targeted, questions = await _registering_event(event_id, actor, source)
     fields: dict[str, str] = {}
@@ -176,6 +178,9 @@ async def register(
     if fields:
         raise ValidationFailed(fields=fields)
     capacity.check_party(event, data.party_size, force_confirm)
+    channel = await limits.admit_channel(
+        event, data.party_size, data.group_request, actor, source, seat_limit
+    )
     assert clientele is not None
     if phone != data.phone:
         data = data.model_copy(update={"phone": phone})
@@ -201,6 +206,7 @@ async def register(
                     answers=answers,
                     consents=wanted,
                     draft=draft,
+                    channel=channel,
                 )
             break
         except IntegrityError:
@@ -226,6 +232,7 @@ async def _register_in_transaction(
     answers: dict[str, Any],
     consents: set[ConsentPurpose],
     draft: notices.Draft,
+    channel: limits.Channel,
 ) -> tuple[Registration, bool]:
     """`register`'s writes, in the caller's transaction (validated input only)."""
     from people.models import Consent, Person
@@ -268,8 +275,11 @@ async def _register_in_transaction(
     # is still caught by the unique active_key).
     if not person_created and await Registration.exists(active_key=active_key):
         raise AlreadyRegistered()
-    status = await capacity.decide_status(event, data.party_size, source, settings, force_confirm)
+    status = await capacity.decide_status(
+        event, data.party_size, source, settings, force_confirm, approval=channel.group_request
+    )
     now = datetime.now(UTC)
+    status, hold = holds.held_status(settings, channel, status, now)
     registration = await Registration.create(
         public_id=draft.public_id,
         ticket_code=draft.ticket_code,
@@ -288,6 +298,7 @@ async def _register_in_transaction(
         source=source,
         waitlist_rank=capacity.new_rank() if status == RegistrationStatus.WAITLISTED else None,
         confirmed_at=now if status == RegistrationStatus.CONFIRMED else None,
+        hold_expires_at=hold,
     )
     if consents:
         await Consent.bulk_create(
@@ -369,7 +380,12 @@ async def cancel(
 
 
 async def change_party_size(
-    settings: Settings, registration_id: int, party_size: int, *, actor: Principal | None = None
+    settings: Settings,
+    registration_id: int,
+    party_size: int,
+    *,
+    actor: Principal | None = None,
+    seat_limit: limits.SeatLimit | None = None,
 ) -> Registration:
     """Re-checked against capacity (never above the whole capacity; a confirmed party
     grows only into free places); a smaller party, confirmed or waiting, promotes the
@@ -384,6 +400,8 @@ async def change_party_size(
         event_id = registration.event_id
         if party_size == before:
             return registration
+        if actor is None:  # the registrant's own change (manage link): a public channel
+            await limits.check_growth(event_id, before, party_size, seat_limit)
         await capacity.check_resize(event_id, registration.status, before, party_size)
         registration.party_size = party_size
         await registration.save(update_fields=["party_size", "updated_at"])
@@ -415,11 +433,14 @@ async def modify_registration(
     party_size: int | None = None,
     answers: dict[str, Any] | None = None,
     actor: Principal | None = None,
+    seat_limit: limits.SeatLimit | None = None,
 ) -> Registration:
     """A registrant's change (party size and/or answers): all of it or nothing."""
     async with in_transaction():
         if party_size is not None:
-            await change_party_size(settings, registration_id, party_size, actor=actor)
+            await change_party_size(
+                settings, registration_id, party_size, actor=actor, seat_limit=seat_limit
+            )
         if answers is not None:
             registration = await Registration.get(id=registration_id)
             if not registration.is_active:
@@ -546,9 +567,10 @@ async def resend_manage_link(settings: Settings, event_id: int, email: str) -> N
     )
     if registration is None:
         return
-    await notify(
-        settings, registration, "registration_link", dedupe_suffix=str(int(time.time() // 300))
-    )
+    # A registration held until its e-mail is confirmed gets its confirmation link again.
+    held = registration.status == RegistrationStatus.PENDING_EMAIL
+    template = notices.template_for(registration.status) if held else "registration_link"
+    await notify(settings, registration, template, dedupe_suffix=str(int(time.time() // 300)))
 
 
 # --------------------------------------------------------------------------- manage

@@ -48,6 +48,7 @@
       confirmed: "Confirmée",
       waitlisted: "Liste d'attente",
       pending_approval: "À approuver",
+      pending_email: "Courriel à confirmer",
       cancelled: "Annulée",
       declined: "Refusée",
     },
@@ -594,7 +595,9 @@
     // registrations/door_cases.json (tests/e2e/test_door_cases.py runs them here).
     if (reg.status === "cancelled" || reg.status === "declined") answer.result = "cancelled";
     else if (reg.status === "waitlisted") answer.result = "waitlisted";
-    else if (reg.status === "pending_approval") answer.result = "unapproved";
+    else if (reg.status === "pending_approval" || reg.status === "pending_email") {
+      answer.result = "unapproved";
+    }
     else if (now < Date.parse(event.checkin_opens_at) || now > Date.parse(event.ends_at)) {
       answer.result = "outside_window";
     } else if (reg.checked_in_at && state.roster.day === today) {

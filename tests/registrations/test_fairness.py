@@ -13,6 +13,7 @@ import asyncio
 import pytest
 
 from core.errors import ValidationFailed
+from core.settings import Settings
 from events.models import Event
 from registrations import capacity, service
 from registrations.models import Registration, RegistrationSource, RegistrationStatus
@@ -20,6 +21,15 @@ from tests.registrations.helpers import SYSTEM, person, published_event
 
 WAITLISTED = RegistrationStatus.WAITLISTED
 CONFIRMED = RegistrationStatus.CONFIRMED
+
+
+# These rules are about places, for parties of any size: the public channels' own limits
+# (largest public party, seats per address; tests/registrations/test_abuse.py) are lifted.
+
+
+@pytest.fixture
+def settings(db: Settings) -> Settings:
+    return db.with_(public_seats_per_address_hour=0)
 
 
 async def status_of(registration: Registration) -> RegistrationStatus:
@@ -39,7 +49,7 @@ async def test_a_waiting_group_that_shrinks_is_confirmed_before_the_next_registr
     larger one is now refused at once). Capacity 20, waitlist on: one person registers,
     a group of 20 waits; its manager lowers the party to 19 → the group is confirmed in
     the same request and the next single registrant waits behind."""
-    event = await published_event(capacity=20, waitlist=True)
+    event = await published_event(max_public_party_size=500, capacity=20, waitlist=True)
 
     def body(n: int, party_size: int = 1) -> dict:
         return {
@@ -88,7 +98,7 @@ async def test_every_trigger_promotes_the_first_waiting_party_that_fits(settings
     from events import service as events
     from tests.events.test_service import event_in
 
-    event = await published_event(capacity=10, waitlist=True)
+    event = await published_event(max_public_party_size=500, capacity=10, waitlist=True)
     holder = await register(settings, event, 1, party_size=8)
     await register(settings, event, 2, party_size=2)
     big = await register(settings, event, 3, party_size=10)  # waits first: 0 left
@@ -110,7 +120,7 @@ async def test_every_trigger_promotes_the_first_waiting_party_that_fits(settings
         )
         await events.update_event(SYSTEM, event.id, data)
     else:
-        other = await published_event(title="Autre lancement")
+        other = await published_event(max_public_party_size=500, title="Autre lancement")
         await service.move(settings, SYSTEM, holder.id, other.id)
     # The party of 10 never fits the places freed: it keeps its rank, first.
     assert await status_of(big) == WAITLISTED
@@ -132,7 +142,7 @@ async def test_every_trigger_promotes_the_first_waiting_party_that_fits(settings
 
 
 async def test_promotion_is_first_come_first_served_over_the_parties_that_fit(settings):
-    event = await published_event(capacity=6, waitlist=True)
+    event = await published_event(max_public_party_size=500, capacity=6, waitlist=True)
     holder = await register(settings, event, 1, party_size=6)
     big = await register(settings, event, 2, party_size=6)
     group = await register(settings, event, 3, party_size=3)
@@ -155,7 +165,7 @@ async def test_a_newcomer_never_overtakes_a_waiting_party_that_fits(settings):
     before this rule, or a race on PostgreSQL), a newcomer lets it go first — it is
     promoted then — and takes what is left; one query, run only when the event has a
     waitlist."""
-    event = await published_event(capacity=10, waitlist=True)
+    event = await published_event(max_public_party_size=500, capacity=10, waitlist=True)
     holder = await register(settings, event, 1, party_size=10)
     group = await register(settings, event, 2, party_size=4)
     # Places freed without a promotion (as the old code left them).
@@ -183,7 +193,7 @@ async def test_a_waiting_group_is_confirmed_first_when_a_cancellation_races_newc
     """A cancellation frees enough places for a waiting group (behind a party too large
     for them) while 20 people register at the same time: the group is confirmed first,
     never overtaken, and nothing is oversold (SQLite and PostgreSQL)."""
-    event = await published_event(capacity=20, waitlist=True)
+    event = await published_event(max_public_party_size=500, capacity=20, waitlist=True)
     holder = await register(settings, event, 1, party_size=12)
     await register(settings, event, 2, party_size=8)
     big = await register(settings, event, 3, party_size=20)
@@ -213,7 +223,7 @@ async def test_a_waiting_group_is_confirmed_first_when_a_cancellation_races_newc
 
 
 async def test_a_party_larger_than_the_capacity_is_refused_on_every_channel(settings):
-    event = await published_event(capacity=20, waitlist=True)
+    event = await published_event(max_public_party_size=500, capacity=20, waitlist=True)
     message = (
         "Votre groupe de 25 personnes dépasse la capacité de l'événement (20 places). "
         "Réduisez le nombre ou écrivez à l'organisation."
@@ -231,7 +241,9 @@ async def test_a_party_larger_than_the_capacity_is_refused_on_every_channel(sett
         assert error.value.fields == {"party_size": message}
     assert await Registration.filter(event_id=event.id).count() == 0
 
-    one = await published_event(capacity=1, waitlist=True, title="Rencontre individuelle")
+    one = await published_event(
+        max_public_party_size=500, capacity=1, waitlist=True, title="Rencontre individuelle"
+    )
     with pytest.raises(ValidationFailed) as error:
         await service.register(one.id, person(1, party_size=2), settings=settings)
     assert "(1 place)" in error.value.message
@@ -247,7 +259,7 @@ async def test_a_party_larger_than_the_capacity_is_refused_on_every_channel(sett
 
 
 async def test_places_left_are_said_when_the_waitlist_is_off(settings):
-    event = await published_event(capacity=30)
+    event = await published_event(max_public_party_size=500, capacity=30)
     await register(settings, event, 1, party_size=10)
     with pytest.raises(capacity.EventFull) as error:
         await service.register(event.id, person(2, party_size=25), settings=settings)
@@ -274,7 +286,7 @@ async def test_too_large_and_places_left_messages_through_the_api_and_the_form(c
         "Votre groupe de 25 personnes dépasse la capacité de l'événement (20 places). "
         "Réduisez le nombre ou écrivez à l'organisation."
     )
-    event = await published_event(capacity=20, waitlist=True)
+    event = await published_event(max_public_party_size=500, capacity=20, waitlist=True)
     url = f"/api/v1/events/{event.id}/registrations"
     body = {
         "first_name": "Marc-André",
@@ -312,7 +324,9 @@ async def test_too_large_and_places_left_messages_through_the_api_and_the_form(c
     assert 'name="party_size"' in response.text  # the form again, to lower the number
     assert (await Registration.get(id=mine.id)).party_size == 2
 
-    no_waitlist = await published_event(capacity=30, title="Atelier sans liste d'attente")
+    no_waitlist = await published_event(
+        max_public_party_size=500, capacity=30, title="Atelier sans liste d'attente"
+    )
     await register(settings, no_waitlist, 2, party_size=10)
     body["party_size"] = 25
     response = await client.post(f"/api/v1/events/{no_waitlist.id}/registrations", json=body)

@@ -17,7 +17,7 @@ from PIL import Image
 
 from core.mail.worker import MailWorker
 from core.models import OutboundMessage
-from registrations import manage_links, notices, service
+from registrations import limits, manage_links, notices, service
 from registrations.models import RegistrationSource, RegistrationStatus
 from tests.mail import mail_settings, smtp_server  # noqa: F401
 from tests.registrations.helpers import person, published_event
@@ -105,6 +105,7 @@ async def test_a_full_event_between_draft_and_transaction_gets_the_waitlist_mess
             answers={},
             consents=set(),
             draft=draft,
+            channel=limits.Channel(public=True),
         )
     assert registration.status == RegistrationStatus.WAITLISTED
     message = await OutboundMessage.get(cause_id=str(registration.id))
