@@ -183,6 +183,7 @@ async def _form_context(
         "yes": YES,
         "no": NO,
         "offer_group": bool(values.get("group_request")),
+        "hold_minutes": settings_of(request).email_hold_minutes,
     }
 
 

@@ -257,6 +257,8 @@ def confirm_link(message: OutboundMessage) -> str:
 
 async def test_a_hold_is_confirmed_by_following_the_mailed_link(client, settings):
     event = await published_event(capacity=10, confirm_by_email=True)
+    form = await client.get(f"/events/{event.id}/register")
+    assert "suivez son lien dans les 30 minutes pour confirmer" in form.text
     response = await client.post(f"/api/v1/events/{event.id}/registrations", json=body(1, 3))
     assert response.status_code == 201, response.text
     out = response.json()
