@@ -207,9 +207,7 @@ async def send_due_reminders(settings: Settings, now: datetime | None = None) ->
         async with in_transaction():
             if not await _claim(event, "reminders_sent_at", now):
                 continue
-            for registration in await _registrations(
-                event.id, status=RegistrationStatus.CONFIRMED
-            ):
+            for registration in await _registrations(event.id, status=RegistrationStatus.CONFIRMED):
                 if _reachable(registration.person):
                     await _queue_reminder(settings, event, registration)
                     queued += 1
@@ -221,8 +219,10 @@ async def send_due_reminders(settings: Settings, now: datetime | None = None) ->
 
 async def attendee_registration_ids(event_id: int) -> set[int]:
     """Registrations with a standing check-in (an undone one does not count)."""
-    rows = await CheckIn.filter(event_id=event_id, undone_at=None).values_list(
-        "registration_id", flat=True
+    rows: list[Any] = list(
+        await CheckIn.filter(event_id=event_id, undone_at=None).values_list(
+            "registration_id", flat=True
+        )
     )
     return {int(r) for r in rows}
 

@@ -73,6 +73,7 @@ async def unsubscribe_submit(request: Request) -> Response:
             return Response(status_code=200, headers={"Cache-Control": "no-store"})
     elif request.headers.get("content-length", "0") not in ("", "0"):
         raise ValidationFailed(_("Le formulaire envoyé est dans un format inattendu."))
+    preferences.verify_unsubscribe_token(settings, token)  # a wrong link: 404
     await read_form(request)
     await _hit(request, PAGE_LIMIT, "unsubscribe-page")
     await preferences.withdraw(settings, token, ip=client_ip_of(request))
@@ -106,9 +107,10 @@ async def preferences_page(request: Request) -> Response:
 
 
 async def preferences_submit(request: Request) -> Response:
+    settings = settings_of(request)
+    preferences.verify_preferences_token(settings, _token(request))  # a wrong link: 404
     form = await read_form(request)
     await _hit(request, PAGE_LIMIT, "preferences")
-    settings = settings_of(request)
     wanted = {str(v) for v in form.getlist("purpose")}
     choices = await preferences.set_preferences(
         settings, _token(request), wanted, ip=client_ip_of(request)
@@ -125,11 +127,7 @@ async def preferences_submit(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"], name="unsubscribe"),
-    Route(
-        "/unsubscribe/{token}", unsubscribe_submit, methods=["POST"], name="unsubscribe_submit"
-    ),
+    Route("/unsubscribe/{token}", unsubscribe_submit, methods=["POST"], name="unsubscribe_submit"),
     Route("/preferences/{token}", preferences_page, methods=["GET"], name="preferences"),
-    Route(
-        "/preferences/{token}", preferences_submit, methods=["POST"], name="preferences_submit"
-    ),
+    Route("/preferences/{token}", preferences_submit, methods=["POST"], name="preferences_submit"),
 ]
