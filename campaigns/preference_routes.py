@@ -73,7 +73,6 @@ async def unsubscribe_submit(request: Request) -> Response:
             return Response(status_code=200, headers={"Cache-Control": "no-store"})
     elif request.headers.get("content-length", "0") not in ("", "0"):
         raise ValidationFailed(_("Le formulaire envoyé est dans un format inattendu."))
-    preferences.verify_unsubscribe_token(settings, token)  # a wrong link: 404
     await read_form(request)
     await _hit(request, PAGE_LIMIT, "unsubscribe-page")
     await preferences.withdraw(settings, token, ip=client_ip_of(request))
@@ -107,10 +106,9 @@ async def preferences_page(request: Request) -> Response:
 
 
 async def preferences_submit(request: Request) -> Response:
-    settings = settings_of(request)
-    preferences.verify_preferences_token(settings, _token(request))  # a wrong link: 404
     form = await read_form(request)
     await _hit(request, PAGE_LIMIT, "preferences")
+    settings = settings_of(request)
     wanted = {str(v) for v in form.getlist("purpose")}
     choices = await preferences.set_preferences(
         settings, _token(request), wanted, ip=client_ip_of(request)

@@ -315,3 +315,39 @@ async def test_the_switches_are_in_the_events_api(client, settings):
     )
     assert bad.status_code == 422
     assert "evaluation_url" in bad.json()["error"]["fields"]
+
+
+async def test_the_switches_are_in_the_back_office_form(client, settings):
+    from tests.conftest import login
+    from tests.events.test_backoffice import form
+
+    await login(client, "organizer")
+    page = await client.get("/admin/events/new")
+    for name in ("send_reminder", "send_thanks", "send_change_notices"):
+        assert f'name="{name}" checked' in page.text
+    assert 'name="reminder_days_before"' in page.text and 'value="2"' in page.text
+
+    response = await client.post(
+        "/admin/events/new",
+        data=form(
+            send_reminder="on",
+            send_change_notices="on",
+            reminder_days_before="4",
+            evaluation_url="https://sondage.exemple.qc.ca/x",
+        ),
+    )
+    assert response.status_code == 303, response.text
+    event = await Event.get(title="Colloque régional 2027")
+    assert (event.send_reminder, event.send_thanks, event.send_change_notices) == (
+        True,
+        False,
+        True,
+    )
+    assert event.reminder_days_before == 4
+    assert event.evaluation_url == "https://sondage.exemple.qc.ca/x"
+    edit = await client.get(f"/admin/events/{event.id}/edit")
+    assert 'name="send_thanks" checked' not in edit.text
+    assert 'value="4"' in edit.text
+
+    bad = await client.post(f"/admin/events/{event.id}/edit", data=form(reminder_days_before="99"))
+    assert bad.status_code == 422

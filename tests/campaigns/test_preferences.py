@@ -77,14 +77,17 @@ async def test_one_click_works_multipart_and_without_any_session(client, setting
 
 async def test_a_token_with_one_character_changed_is_a_404(client, settings):
     person = await subscriber()
-    for url in (
-        preferences.unsubscribe_url(settings, person.id, "newsletter"),
-        preferences.preferences_url(settings, person.id),
-    ):
-        for bad in tampered(url):
-            got = await client.post(path(bad), data={"List-Unsubscribe": "One-Click"})
-            assert got.status_code == 404, bad
-            assert (await client.get(path(bad))).status_code == 404, bad
+    for bad in tampered(preferences.unsubscribe_url(settings, person.id, "newsletter")):
+        got = await client.post(path(bad), data={"List-Unsubscribe": "One-Click"})
+        assert got.status_code == 404, bad
+        assert (await client.get(path(bad))).status_code == 404, bad
+    page = await client.get(path(preferences.preferences_url(settings, person.id)))
+    for bad in tampered(preferences.preferences_url(settings, person.id)):
+        assert (await client.get(path(bad))).status_code == 404, bad
+        got = await client.post(
+            path(bad), data={"csrf_token": csrf_from(page.text), "purpose": "jps_news"}
+        )
+        assert got.status_code == 404, bad
     # a preferences token is not an unsubscribe token, nor the reverse
     pref = preferences.preferences_url(settings, person.id).rsplit("/", 1)[1]
     assert (await client.get(f"/unsubscribe/{pref}")).status_code == 404
@@ -220,3 +223,55 @@ def test_tokens_are_personal_and_bound_to_their_purpose(settings):
     assert caught.value.__class__.__name__ == "NotFound"
     with pytest.raises(ValueError):
         preferences.unsubscribe_token(settings, 1, "photos")  # not a mailing purpose
+
+
+def test_the_unsubscribe_mail_command_applies_a_message_piped_by_the_mail_server(tmp_path):
+    """`rassembleur unsubscribe-mail` as a mail server runs it: a real process, the
+    message on stdin, its own database."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    from tests.conftest import make_settings
+
+    root = Path(__file__).resolve().parents[2]
+    secret = "secret-du-serveur-de-courriel-" + "y" * 20
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SMTP_URL", "ENV"}}
+    env.update(
+        DATABASE_URL=f"sqlite://{tmp_path}/mail.sqlite3",
+        VAR_DIR=str(tmp_path / "var"),
+        SECRET_KEY=secret,
+    )
+
+    def run(*args: str, stdin: bytes = b"") -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", *args],
+            input=stdin,
+            capture_output=True,
+            cwd=root,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr.decode()
+        return result.stdout.decode()
+
+    run("migrate")
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("first_name,last_name,email\nAude,Lavoie,aude@exemple.qc.ca\n")
+    run("import-people", str(csv_file))
+    mailto = preferences.unsubscribe_mailto(make_settings(secret_key=secret), 1, "newsletter")
+    message = EmailMessage()
+    message["From"] = "aude@exemple.qc.ca"
+    message["To"] = mailto.removeprefix("mailto:").split("?")[0]
+    message["Subject"] = unquote(mailto.split("subject=")[1])
+    assert "désabonnée : newsletter" in run("unsubscribe-mail", stdin=bytes(message))
+    forged = EmailMessage()
+    forged["Subject"] = "unsubscribe 1.newsletter." + "A" * 24
+    assert "rien n'est changé" in run("unsubscribe-mail", stdin=bytes(forged))
+
+    with sqlite3.connect(tmp_path / "mail.sqlite3") as conn:
+        rows = conn.execute("SELECT purpose, granted, source FROM people_consent").fetchall()
+    assert rows == [("newsletter", 0, "unsubscribe_mail")]
