@@ -351,3 +351,22 @@ async def test_the_switches_are_in_the_back_office_form(client, settings):
 
     bad = await client.post(f"/admin/events/{event.id}/edit", data=form(reminder_days_before="99"))
     assert bad.status_code == 422
+
+
+async def test_an_unsubscribed_registrant_still_gets_the_change_notice(mail_settings, smtp_server):
+    from campaigns import preferences
+    from people.consents import has_consent
+    from people.models import ConsentPurpose
+
+    event = await published_event()
+    (registration,) = await registrants(mail_settings, event, 1)
+    for purpose in preferences.PREFERENCE_PURPOSES:
+        token = preferences.unsubscribe_token(mail_settings, registration.person_id, purpose)
+        await preferences.withdraw(mail_settings, token)
+    assert not await has_consent(registration.person_id, ConsentPurpose.EVENT_COMMUNICATIONS)
+    await deliver(mail_settings)
+    smtp_server.sink.received.clear()
+
+    await change(event, starts_at="2030-03-01T09:00", ends_at="2030-03-01T11:00")
+    await deliver(mail_settings)
+    assert addresses(smtp_server.sink, "horaire") == ["personne1@exemple.qc.ca"]
