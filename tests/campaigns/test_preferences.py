@@ -275,3 +275,16 @@ def test_the_unsubscribe_mail_command_applies_a_message_piped_by_the_mail_server
     with sqlite3.connect(tmp_path / "mail.sqlite3") as conn:
         rows = conn.execute("SELECT purpose, granted, source FROM people_consent").fetchall()
     assert rows == [("newsletter", 0, "unsubscribe_mail")]
+
+
+async def test_a_post_that_is_not_one_click_nor_the_page_changes_nothing(client, settings):
+    person = await subscriber()
+    url = path(preferences.unsubscribe_url(settings, person.id, "newsletter"))
+    for kwargs in (
+        {"json": {"List-Unsubscribe": "One-Click"}},
+        {"data": {"List-Unsubscribe": "Two-Clicks"}},
+        {"content": b""},
+    ):
+        response = await client.post(url, **kwargs)
+        assert 400 <= response.status_code < 500, kwargs
+    assert await has_consent(person.id, ConsentPurpose.NEWSLETTER)
