@@ -132,6 +132,11 @@ async def _copy_event(
         phone_field=source.phone_field,
         max_public_party_size=source.max_public_party_size,
         confirm_by_email=source.confirm_by_email,
+        send_reminder=source.send_reminder,
+        reminder_days_before=source.reminder_days_before,
+        send_thanks=source.send_thanks,
+        evaluation_url=source.evaluation_url,
+        send_change_notices=source.send_change_notices,
         registration_opens_at=source.registration_opens_at + shift
         if source.registration_opens_at
         else None,

@@ -68,6 +68,8 @@ TEXT_FIELDS = [
     "image_url",
     "image_alt",
     "expected_participants",
+    "reminder_days_before",
+    "evaluation_url",
 ]
 BOOL_FIELDS = [
     "all_day",
@@ -76,6 +78,9 @@ BOOL_FIELDS = [
     "allow_walkins_over_capacity",
     "registration_enabled",
     "confirm_by_email",
+    "send_reminder",
+    "send_thanks",
+    "send_change_notices",
 ]
 OPTIONAL_FIELDS = {
     "mode",
@@ -89,6 +94,7 @@ OPTIONAL_FIELDS = {
     "timezone",
     "phone_field",
     "max_public_party_size",
+    "reminder_days_before",
 }
 
 
@@ -199,6 +205,10 @@ def default_values(parent: Event | None) -> dict[str, Any]:
             "waitlist": False,
             "requires_approval": False,
             "allow_walkins_over_capacity": False,
+            "send_reminder": True,
+            "reminder_days_before": "2",
+            "send_thanks": True,
+            "send_change_notices": True,
             "clienteles": [],
             "plan_items": [],
             "partners": [],
