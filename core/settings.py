@@ -36,6 +36,19 @@ def _float(value: str | None, default: float) -> float:
     return float(value)
 
 
+# The longest retention period an event or RETENTION_MONTHS may set (20 years).
+MAX_RETENTION_MONTHS = 240
+
+
+def _months(value: str | None) -> int:
+    try:
+        return _int(value, 24)
+    except ValueError:
+        raise ConfigurationError(
+            f"RETENTION_MONTHS doit être un nombre entier de mois (reçu : {value!r})."
+        ) from None
+
+
 # The region's time zone: events are entered and shown in it unless they say otherwise.
 DEFAULT_TIME_ZONE = "America/Toronto"
 _local_tz: ZoneInfo = ZoneInfo(os.environ.get("TIME_ZONE") or DEFAULT_TIME_ZONE)
@@ -79,6 +92,10 @@ class Settings:
     # higher ceiling per account across every address (LOGIN_ACCOUNT_RATE_LIMIT).
     login_rate_limit: str = "5/minute"
     login_account_rate_limit: str = "50/15 minutes"
+    # Retention (Law 25): personal data of registrations to an event that ended this many
+    # months ago is anonymized (an event may set its own period), and so are people with no
+    # activity for as long and no consent on record.
+    retention_months: int = 24
 
     @property
     def is_production(self) -> bool:
@@ -115,6 +132,11 @@ class Settings:
                 )
         if self.default_language not in {"fr", "en"}:
             raise ConfigurationError("DEFAULT_LANGUAGE doit valoir fr ou en.")
+        if not 1 <= self.retention_months <= MAX_RETENTION_MONTHS:
+            raise ConfigurationError(
+                f"RETENTION_MONTHS doit être un nombre de mois entre 1 et {MAX_RETENTION_MONTHS} "
+                f"(reçu : {self.retention_months})."
+            )
 
 
 def _dev_secret(var_dir: Path) -> str:
@@ -158,6 +180,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env.get("MAX_BODY_BYTES"), 2 * 1024 * 1024),
         login_rate_limit=env.get("LOGIN_RATE_LIMIT") or "5/minute",
         login_account_rate_limit=env.get("LOGIN_ACCOUNT_RATE_LIMIT") or "50/15 minutes",
+        retention_months=_months(env.get("RETENTION_MONTHS")),
     )
     settings.validate()
     return settings

@@ -59,6 +59,7 @@ TEXT_FIELDS = [
     "image_url",
     "image_alt",
     "expected_participants",
+    "retention_months",
 ]
 BOOL_FIELDS = [
     "all_day",
@@ -76,6 +77,7 @@ OPTIONAL_FIELDS = {
     "parent_id",
     "organizer_organization_id",
     "expected_participants",
+    "retention_months",
     "timezone",
     "phone_field",
 }

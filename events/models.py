@@ -143,6 +143,9 @@ class Event(Model):
     seats_taken = fields.IntField(default=0)
     sequence = fields.IntField(default=0)  # iCalendar SEQUENCE, +1 when dates change
     cancel_reason = fields.TextField(default="")
+    # Months after the end before the registrations' personal data is anonymized
+    # (Loi 25); null = the RETENTION_MONTHS setting.
+    retention_months = fields.IntField(null=True)
     clienteles: fields.ManyToManyRelation[Clientele] = fields.ManyToManyField(
         "people.Clientele",
         related_name=False,  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.i18n import _
-from core.settings import DEFAULT_TIME_ZONE
+from core.settings import DEFAULT_TIME_ZONE, MAX_RETENTION_MONTHS
 from events.models import (
     AttendanceMode,
     EventKind,
@@ -38,6 +38,10 @@ def check_url(value: str) -> str:
     return value
 
 
+RETENTION_MONTHS = (
+    "Mois après la fin de l'événement avant l'anonymisation des données personnelles de ses "
+    "inscriptions (Loi 25); null : la durée par défaut du service (RETENTION_MONTHS)."
+)
 CONFIRM_OVER_CAPACITY = (
     "Une capacité inférieure aux personnes déjà confirmées est refusée (409 "
     "`over_capacity`, avec `over_by`) sauf si ce drapeau est vrai; personne n'est désinscrit."
@@ -91,6 +95,9 @@ class EventIn(BaseModel):
     image_url: str = Field(default="", max_length=500)
     image_alt: str = Field(default="", max_length=300)
     expected_participants: int | None = Field(default=None, ge=0, le=1_000_000)
+    retention_months: int | None = Field(
+        default=None, ge=1, le=MAX_RETENTION_MONTHS, description=RETENTION_MONTHS
+    )
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
     _clean = field_validator("title", "description", "venue_name", "address", mode="before")(
@@ -176,6 +183,7 @@ class EventPatch(BaseModel):
     image_url: str | None = None
     image_alt: str | None = None
     expected_participants: int | None = None
+    retention_months: int | None = Field(default=None, description=RETENTION_MONTHS)
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
 
@@ -242,6 +250,7 @@ class EventOut(BaseModel):
     contact_phone: str
     image_url: str
     image_alt: str
+    retention_months: int | None = Field(description=RETENTION_MONTHS)
     sequence: int
     created_at: datetime
     published_at: datetime | None

@@ -178,6 +178,7 @@ def _columns(data: EventIn, refs: dict[str, Any]) -> dict[str, Any]:
         "image_url": data.image_url,
         "image_alt": data.image_alt,
         "expected_participants": data.expected_participants,
+        "retention_months": data.retention_months,
     }
 
 
@@ -248,6 +249,7 @@ async def event_input(event: Event) -> EventIn:
         image_url=event.image_url,
         image_alt=event.image_alt,
         expected_participants=event.expected_participants,
+        retention_months=event.retention_months,
     )
 
 
@@ -522,6 +524,7 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "contact_phone": event.contact_phone,
         "image_url": event.image_url,
         "image_alt": event.image_alt,
+        "retention_months": event.retention_months,
         "sequence": event.sequence,
         "created_at": event.local_iso(event.created_at),
         "published_at": event.local_iso(event.published_at),
