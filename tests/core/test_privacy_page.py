@@ -38,3 +38,16 @@ def test_retention_months_setting(tmp_path):
     for bad in ("0", "241", "deux ans"):
         with pytest.raises(ConfigurationError, match="RETENTION_MONTHS"):
             load_settings({"VAR_DIR": str(tmp_path), "RETENTION_MONTHS": bad})
+
+
+async def test_the_registration_form_states_the_event_period(client):
+    from events.models import Event
+    from tests.registrations.helpers import published_event
+
+    event = await published_event()
+    page = await client.get(f"/events/{event.id}/register")
+    assert "anonymisés 24 mois après l" in page.text
+    assert 'href="/confidentialite#conservation"' in page.text
+    await Event.filter(id=event.id).update(retention_months=12)
+    page = await client.get(f"/events/{event.id}/register")
+    assert "anonymisés 12 mois après l" in page.text
