@@ -1,6 +1,6 @@
 """Retention (Québec Law 25): personal data is kept as long as it serves, then anonymized.
 
-The rule, applied by the periodic upkeep (task `registrations.retention`) and on demand by
+The rule, applied by the periodic upkeep (task `registrations.retention`, at most hourly) and on demand by
 `rassembleur retention` (`--dry-run` prints what it would do):
 
 - A registration to an event that ended more than its retention period ago (the event's
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from registrations.tickets import new_public_id, new_ticket_code
 log = logging.getLogger("rassembleur.retention")
 
 BATCH_SIZE = 200
+UPKEEP_EVERY = 3600.0  # seconds between two runs by the periodic upkeep (per process)
 REGISTRATION_CAUSE = "registrations.Registration"
 EVENT_CAUSE = "events.Event"
 # Consents that keep a person (a standing relationship). The parental consent belongs to
@@ -386,10 +388,17 @@ async def preview_retention(settings: Settings, *, now: datetime | None = None) 
     return preview
 
 
-def register_upkeep(settings: Settings) -> None:
-    """Run the rule with the periodic upkeep (beside the mail worker)."""
+def register_upkeep(settings: Settings, every: float = UPKEEP_EVERY) -> None:
+    """Run the rule with the periodic upkeep (beside the mail worker), at most once every
+    `every` seconds per process: periods are counted in months, and an idle run still
+    reads every person's activity."""
+    last: list[float] = []
 
     async def retention() -> int:
+        now = time.monotonic()
+        if last and now - last[-1] < every:
+            return 0
+        last[:] = [now]
         return (await apply_retention(settings)).changed
 
     maintenance.register("registrations.retention", retention)

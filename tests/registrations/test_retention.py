@@ -18,7 +18,12 @@ from events.models import Event
 from people.models import Consent, ConsentPurpose, Person
 from people.privacy import ANONYMIZED_LAST_NAME
 from registrations.models import CheckIn, Question, QuestionKind, Registration, Scan
-from registrations.retention import apply_retention, months_before, preview_retention
+from registrations.retention import (
+    apply_retention,
+    months_before,
+    preview_retention,
+    register_upkeep,
+)
 from tests.conftest import make_user, token_for
 from tests.registrations.helpers import published_event
 
@@ -367,10 +372,15 @@ async def test_concurrent_runs_share_the_work_and_do_it_once(client, settings):
     assert sum(d["registrations_anonymized"] for d in details) == 24  # type: ignore[index]
 
 
-async def test_the_upkeep_runs_the_rule(client, settings):
+async def test_the_upkeep_runs_the_rule_at_most_hourly(client, settings):
     await _event_with_people(client, 25, people=range(0, 2))
     results = await maintenance.run_tasks_once()
     assert results["registrations.retention"] == 2
+    await _event_with_people(client, 26, people=range(10, 11))
+    assert (await maintenance.run_tasks_once())["registrations.retention"] == 0  # within the hour
+    assert await Registration.filter(anonymized_at__isnull=True).count() == 1
+    register_upkeep(settings, every=0)
+    assert (await maintenance.run_tasks_once())["registrations.retention"] == 1
     assert (await maintenance.run_tasks_once())["registrations.retention"] == 0
 
 
