@@ -1,7 +1,7 @@
 """Retention (Québec Law 25): personal data is kept as long as it serves, then anonymized.
 
-The rule, applied by the periodic upkeep (task `registrations.retention`, at most hourly) and on demand by
-`rassembleur retention` (`--dry-run` prints what it would do):
+The rule, applied by the periodic upkeep (task `registrations.retention`, at most hourly)
+and on demand by `rassembleur retention` (`--dry-run` prints what it would do):
 
 - A registration to an event that ended more than its retention period ago (the event's
   `retention_months`, else the RETENTION_MONTHS setting) is anonymized
