@@ -280,6 +280,42 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    from core.auth import Principal
+    from core.i18n import format_day
+    from registrations.retention import apply_retention, preview_retention
+
+    async def run() -> None:
+        if args.dry_run:
+            preview = await preview_retention(settings)
+            _print(
+                f"Essai à blanc (rien n'est modifié). Durée de conservation par défaut : "
+                f"{preview.retention_months} mois."
+            )
+            for item in preview.events:
+                event = item.event
+                months = event.retention_months or preview.retention_months
+                _print(
+                    f"  événement {event.id} « {event.title} », terminé le "
+                    f"{format_day(event.ends_at)} (conservation : {months} mois) : "
+                    f"{item.registrations} inscription(s) à anonymiser"
+                )
+            _print(
+                f"Inscriptions à anonymiser : {preview.registrations}; personnes sans activité "
+                f"ni consentement à anonymiser : {preview.people}."
+            )
+            return
+        report = await apply_retention(settings, actor=Principal.system("cli"))
+        _print(
+            f"Conservation appliquée ({report.retention_months} mois par défaut) : "
+            f"{report.people_erased} personne(s) et {report.registrations_anonymized} "
+            "inscription(s) anonymisées."
+        )
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rassembleur", description="Rassembleur : événements et mobilisation."
@@ -327,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
         "unsubscribe-mail",
         help="appliquer un courriel de désabonnement reçu (lu sur l'entrée standard)",
     ).set_defaults(func=cmd_unsubscribe_mail)
+    p = sub.add_parser(
+        "retention", help="anonymiser maintenant ce qui a dépassé la durée de conservation"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="afficher ce qui serait anonymisé, sans rien changer"
+    )
+    p.set_defaults(func=cmd_retention)
 
     p = sub.add_parser("demo", help="charger les données de démonstration")
     p.add_argument("--if-empty", action="store_true", help="seulement si aucune donnée")

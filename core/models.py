@@ -116,4 +116,5 @@ class OutboundMessage(Model):
 
     class Meta:
         table = "core_outbound_message"
-        indexes = (("status", "next_attempt_at"),)
+        # (cause_type, cause_id): a registration's messages, found when it is anonymized.
+        indexes = (("status", "next_attempt_at"), ("cause_type", "cause_id"))

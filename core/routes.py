@@ -27,6 +27,12 @@ async def home(request: Request) -> Response:
     return render(request, "core/home.html")
 
 
+async def privacy(request: Request) -> Response:
+    """The public privacy notice (Loi 25): what is kept, why, and for how long."""
+    await current_principal(request)
+    return render(request, "core/privacy.html")
+
+
 @api_doc(
     summary="État du service et de la base de données",
     tags=["système"],
@@ -234,6 +240,7 @@ async def not_found_page(request: Request) -> Response:
 
 routes = [
     Route("/", home, name="home"),
+    Route("/confidentialite", privacy, name="privacy"),
     Route("/api/v1/health", health, name="health"),
     Route("/api/v1/openapi.json", openapi, name="openapi"),
     Route("/login", login_page, name="login"),

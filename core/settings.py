@@ -36,6 +36,19 @@ def _float(value: str | None, default: float) -> float:
     return float(value)
 
 
+# The longest retention period an event or RETENTION_MONTHS may set (20 years).
+MAX_RETENTION_MONTHS = 240
+
+
+def _months(value: str | None) -> int:
+    try:
+        return _int(value, 24)
+    except ValueError:
+        raise ConfigurationError(
+            f"RETENTION_MONTHS doit être un nombre entier de mois (reçu : {value!r})."
+        ) from None
+
+
 # The region's time zone: events are entered and shown in it unless they say otherwise.
 DEFAULT_TIME_ZONE = "America/Toronto"
 _local_tz: ZoneInfo = ZoneInfo(os.environ.get("TIME_ZONE") or DEFAULT_TIME_ZONE)
@@ -85,6 +98,10 @@ class Settings:
     # event per hour (0: no limit), and how long a "confirmer par courriel" hold lasts.
     public_seats_per_address_hour: int = 20
     email_hold_minutes: int = 30
+    # Retention (Law 25): personal data of registrations to an event that ended this many
+    # months ago is anonymized (an event may set its own period), and so are people with no
+    # activity for as long and no consent on record.
+    retention_months: int = 24
 
     @property
     def is_production(self) -> bool:
@@ -125,6 +142,11 @@ class Settings:
             raise ConfigurationError("EMAIL_HOLD_MINUTES doit être au moins 1.")
         if self.default_language not in {"fr", "en"}:
             raise ConfigurationError("DEFAULT_LANGUAGE doit valoir fr ou en.")
+        if not 1 <= self.retention_months <= MAX_RETENTION_MONTHS:
+            raise ConfigurationError(
+                f"RETENTION_MONTHS doit être un nombre de mois entre 1 et {MAX_RETENTION_MONTHS} "
+                f"(reçu : {self.retention_months})."
+            )
 
 
 def _dev_secret(var_dir: Path) -> str:
@@ -171,6 +193,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         login_account_rate_limit=env.get("LOGIN_ACCOUNT_RATE_LIMIT") or "50/15 minutes",
         public_seats_per_address_hour=_int(env.get("PUBLIC_SEATS_PER_ADDRESS_HOUR"), 20),
         email_hold_minutes=_int(env.get("EMAIL_HOLD_MINUTES"), 30),
+        retention_months=_months(env.get("RETENTION_MONTHS")),
     )
     settings.validate()
     return settings

@@ -153,6 +153,7 @@ async def _copy_event(
         image_url=source.image_url,
         image_alt=source.image_alt,
         expected_participants=source.expected_participants,
+        retention_months=source.retention_months,
         created_by_id=actor.user_id,
     )
     if source.clienteles:

@@ -70,6 +70,7 @@ TEXT_FIELDS = [
     "expected_participants",
     "reminder_days_before",
     "evaluation_url",
+    "retention_months",
 ]
 BOOL_FIELDS = [
     "all_day",
@@ -91,6 +92,7 @@ OPTIONAL_FIELDS = {
     "parent_id",
     "organizer_organization_id",
     "expected_participants",
+    "retention_months",
     "timezone",
     "phone_field",
     "max_public_party_size",

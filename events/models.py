@@ -164,6 +164,9 @@ class Event(Model):
     # When the upkeep queued them (null: not yet); a move of the dates clears them.
     reminders_sent_at = fields.DatetimeField(null=True)
     thanks_sent_at = fields.DatetimeField(null=True)
+    # Months after the end before the registrations' personal data is anonymized
+    # (Loi 25); null = the RETENTION_MONTHS setting.
+    retention_months = fields.IntField(null=True)
     clienteles: fields.ManyToManyRelation[Clientele] = fields.ManyToManyField(
         "people.Clientele",
         related_name=False,  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.i18n import _
-from core.settings import DEFAULT_TIME_ZONE
+from core.settings import DEFAULT_TIME_ZONE, MAX_RETENTION_MONTHS
 from events.models import (
     DEFAULT_MAX_PUBLIC_PARTY,
     AttendanceMode,
@@ -39,6 +39,10 @@ def check_url(value: str) -> str:
     return value
 
 
+RETENTION_MONTHS = (
+    "Mois après la fin de l'événement avant l'anonymisation des données personnelles de ses "
+    "inscriptions (Loi 25); null : la durée par défaut du service (RETENTION_MONTHS)."
+)
 CONFIRM_OVER_CAPACITY = (
     "Une capacité inférieure aux personnes déjà confirmées est refusée (409 "
     "`over_capacity`, avec `over_by`) sauf si ce drapeau est vrai; personne n'est désinscrit."
@@ -126,6 +130,9 @@ class EventIn(BaseModel):
     send_thanks: bool = Field(default=True, description=SEND_THANKS)
     evaluation_url: str = Field(default="", max_length=500)
     send_change_notices: bool = Field(default=True, description=SEND_CHANGE_NOTICES)
+    retention_months: int | None = Field(
+        default=None, ge=1, le=MAX_RETENTION_MONTHS, description=RETENTION_MONTHS
+    )
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
     _clean = field_validator("title", "description", "venue_name", "address", mode="before")(
@@ -220,6 +227,7 @@ class EventPatch(BaseModel):
     send_thanks: bool | None = None
     evaluation_url: str | None = None
     send_change_notices: bool | None = None
+    retention_months: int | None = Field(default=None, description=RETENTION_MONTHS)
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
 
@@ -288,6 +296,7 @@ class EventOut(BaseModel):
     contact_phone: str
     image_url: str
     image_alt: str
+    retention_months: int | None = Field(description=RETENTION_MONTHS)
     sequence: int
     send_reminder: bool
     reminder_days_before: int

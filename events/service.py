@@ -185,6 +185,7 @@ def _columns(data: EventIn, refs: dict[str, Any]) -> dict[str, Any]:
         "send_thanks": data.send_thanks,
         "evaluation_url": data.evaluation_url,
         "send_change_notices": data.send_change_notices,
+        "retention_months": data.retention_months,
     }
 
 
@@ -262,6 +263,7 @@ async def event_input(event: Event) -> EventIn:
         send_thanks=event.send_thanks,
         evaluation_url=event.evaluation_url,
         send_change_notices=event.send_change_notices,
+        retention_months=event.retention_months,
     )
 
 
@@ -547,6 +549,7 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "contact_phone": event.contact_phone,
         "image_url": event.image_url,
         "image_alt": event.image_alt,
+        "retention_months": event.retention_months,
         "sequence": event.sequence,
         "send_reminder": event.send_reminder,
         "reminder_days_before": event.reminder_days_before,

@@ -144,6 +144,8 @@ class Consent(Model):
     class Meta:
         table = "people_consent"
         ordering = ["at", "id"]
+        # A person's ledger (history, erasure, the retention rule's "consent on record").
+        indexes = (("person_id", "purpose"),)
 
 
 class PlanLevel(StrEnum):

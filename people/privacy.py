@@ -7,6 +7,7 @@ keeps the rows, so aggregate counts stay right. Both check their right themselve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,32 +101,58 @@ async def export_person(actor: Principal, person_id: int) -> dict[str, Any]:
 
 
 async def erase_person(actor: Principal, person_id: int) -> Person:
-    """Anonymize a person: personal data gone, the row (and aggregate counts) kept.
+    """Anonymize a person on request: personal data gone, the row (and counts) kept.
 
     Erasing an erased person changes nothing. Returns the person with its clientele and
     territory fetched (they stay: the counts by clientele and territory need them).
     """
     authorize(actor, "people.erase")
     async with in_transaction():
-        person = await Person.get_or_none(id=person_id).select_related(
-            "organization", "clientele", "territory"
-        )
-        if person is None:
+        found = await anonymize_person(person_id, actor)
+        if found is None:
             raise NotFound(_("Cette personne n'existe pas."))
-        if person.erased_at is not None:
-            return person
-        erased: dict[str, int] = {}
-        for counts in await person_erasing.send(PersonErasing(person)):
-            erased.update(counts)
-        erased["messages_anonymized"] = await forget_person_messages(person.id)
-        consents = await Consent.filter(person_id=person.id).delete()
-        person.first_name = ANONYMIZED_FIRST_NAME
-        person.last_name = ANONYMIZED_LAST_NAME
-        person.email = None
-        person.email_key = None
-        person.phone = ""
-        person.organization = None
-        person.erased_at = datetime.now(UTC)
-        await person.save()
-        await audit(actor, "person.erased", person, {"consents_deleted": consents, **erased})
-    return person
+    return found.person
+
+
+@dataclass(frozen=True)
+class Erasure:
+    person: Person
+    # What each package anonymized ({"registrations_anonymized": n, ...}); None when the
+    # person was already erased (nothing done).
+    counts: dict[str, int] | None
+
+
+async def anonymize_person(
+    person_id: int, actor: Principal | None, details: dict[str, Any] | None = None
+) -> Erasure | None:
+    """The one erasure rule (a request, or the retention period over): call it inside a
+    transaction. Every package anonymizes what it holds (`person_erasing`), the stored
+    messages are emptied, the consent ledger deleted, the person's name, e-mail, phone and
+    organization removed; the rows stay so that every count stays.
+
+    Returns the person and what was anonymized (None when already erased), or None when
+    there is no such person. The person row is locked first (PostgreSQL), so two
+    concurrent erasures do it once.
+    """
+    locked = await Person.filter(id=person_id).select_for_update().first()
+    if locked is None:
+        return None
+    person = await Person.get(id=person_id).select_related("organization", "clientele", "territory")
+    if person.erased_at is not None:
+        return Erasure(person, None)
+    erased: dict[str, int] = {}
+    for counts in await person_erasing.send(PersonErasing(person)):
+        erased.update(counts)
+    erased["messages_anonymized"] = await forget_person_messages(person.id)
+    consents = await Consent.filter(person_id=person.id).delete()
+    person.first_name = ANONYMIZED_FIRST_NAME
+    person.last_name = ANONYMIZED_LAST_NAME
+    person.email = None
+    person.email_key = None
+    person.phone = ""
+    person.organization = None
+    person.erased_at = datetime.now(UTC)
+    await person.save()
+    erased["consents_deleted"] = consents
+    await audit(actor, "person.erased", person, {**erased, **(details or {})})
+    return Erasure(person, erased)

@@ -101,7 +101,8 @@ class Registration(Model):
     class Meta:
         table = "registrations_registration"
         ordering = ["created_at", "id"]
-        indexes = (("event_id", "status"),)
+        # person_id: a person's registrations (export, erasure, the retention rule).
+        indexes = (("event_id", "status"), ("person_id",))
 
     @property
     def is_active(self) -> bool:
@@ -225,7 +226,7 @@ class CheckIn(Model):
 
     class Meta:
         table = "registrations_checkin"
-        indexes = (("event_id", "day"),)
+        indexes = (("event_id", "day"), ("registration_id",))
 
 
 class Scan(Model):
@@ -262,4 +263,4 @@ class Scan(Model):
 
     class Meta:
         table = "registrations_scan"
-        indexes = (("event_id", "scanned_at"),)
+        indexes = (("event_id", "scanned_at"), ("registration_id",))

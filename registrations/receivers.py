@@ -9,14 +9,15 @@ Connected at start-up by `connect(settings)` (called by `core.db.load_packages`)
   (audit `event.change_recorded` with how many are concerned; the campaigns package sends
   the notice itself, and the cancellation notice too);
 - a person's data is exported → their registrations, answers and check-ins are added;
-- a person is erased → their answers and what they typed at the door are anonymized,
-  while the registrations (status, party size, clientele, territory) and check-ins stay,
-  so that every count is unchanged.
+- a person is erased → their registrations are anonymized (`anonymize_registrations`:
+  answers, tickets and manage links, what was typed at the door, their messages), while
+  the registrations (status, party size, clientele, territory) and check-ins stay, so
+  that every count is unchanged;
+- the periodic upkeep applies the retention rule (`registrations.retention`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from core.audit import audit
@@ -34,8 +35,9 @@ from people.signals import PersonErasing, PersonExporting, person_erasing, perso
 from registrations import holds
 from registrations.attendance import door_panel
 from registrations.capacity import promote_waitlist
-from registrations.models import ACTIVE_STATUSES, CheckIn, Registration, Scan
+from registrations.models import ACTIVE_STATUSES, CheckIn, Registration
 from registrations.notices import TICKET_QR_MAKER, ticket_qr_attachment
+from registrations.retention import anonymize_registrations, register_upkeep
 
 _current_settings: Settings | None = None
 
@@ -120,14 +122,8 @@ async def export_registrations(signal: PersonExporting) -> dict[str, Any]:
 
 async def erase_registrations(signal: PersonErasing) -> dict[str, int]:
     """Anonymize what the registrations hold on the person; every count stays."""
-    ids = list(await Registration.filter(person_id=signal.person.id).values_list("id", flat=True))
-    if not ids:
-        return {"registrations_anonymized": 0}
-    now = datetime.now(UTC)
-    await Registration.filter(id__in=ids).update(answers={}, anonymized_at=now)
-    # What staff typed at the door about this person (search terms, walk-in notes).
-    await Scan.filter(registration_id__in=ids).update(detail="")
-    return {"registrations_anonymized": len(ids)}
+    ids = [row["id"] for row in await Registration.filter(person_id=signal.person.id).values("id")]
+    return {"registrations_anonymized": await anonymize_registrations(ids)}
 
 
 # --------------------------------------------------------------------------- start-up
@@ -146,3 +142,4 @@ def connect(settings: Settings) -> None:
     from core import maintenance
 
     maintenance.register("registrations.expire_email_holds", expire_email_holds)
+    register_upkeep(settings)

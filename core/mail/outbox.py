@@ -62,6 +62,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateNotFound
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core import i18n
@@ -73,6 +74,8 @@ from core.settings import Settings, load_settings
 from core.signals import Signal
 
 if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
+
     from core.auth import Principal
 
 CATEGORIES = ("transactional", "bulk")
@@ -547,7 +550,40 @@ async def forget_person_messages(person_id: int) -> int:
 
     A message not yet delivered is never sent: it is marked failed.
     """
-    rows = OutboundMessage.filter(person_id=person_id)
+    return await _forget(OutboundMessage.filter(person_id=person_id))
+
+
+async def forget_caused_messages(
+    causes: Iterable[tuple[str, object]],
+    *,
+    person_id: int | None = None,
+    new_person_id: int | None = None,
+) -> int:
+    """Anonymize the stored copies of the messages sent because of `causes` ((type, id)
+    pairs, as given to `queue_mail`), to `person_id` only when given; `new_person_id`
+    moves them to another person (an anonymous one: they no longer tell whom they went to).
+    """
+    by_type: dict[str, list[str]] = {}
+    for cause_type, cause_id in causes:
+        by_type.setdefault(cause_type, []).append(str(cause_id))
+    if not by_type:
+        return 0
+    rows = OutboundMessage.filter(
+        Q(
+            *(Q(cause_type=kind, cause_id__in=ids) for kind, ids in by_type.items()),
+            join_type="OR",
+        )
+    )
+    if person_id is not None:
+        rows = rows.filter(person_id=person_id)
+    if new_person_id is not None:
+        ids = list(await rows.values_list("id", flat=True))
+        rows = OutboundMessage.filter(id__in=ids)
+        await rows.update(person_id=new_person_id)
+    return await _forget(rows)
+
+
+async def _forget(rows: QuerySet[OutboundMessage]) -> int:
     await rows.filter(status__in=(MessageStatus.QUEUED, MessageStatus.SENDING)).update(
         status=MessageStatus.FAILED, claimed_until=None
     )

@@ -220,3 +220,76 @@ def test_make_run_passes_port_and_host():
         ["make", "-n", "run"], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
     assert "rassembleur serve --host 127.0.0.1 --port 8000" in default.stdout
+
+
+SEED_REGISTRATIONS = """
+import asyncio
+
+from core.db import close_orm, init_orm
+from core.settings import load_settings
+from registrations import service
+from tests.registrations.helpers import person, published_event
+
+
+async def main():
+    settings = load_settings()
+    await init_orm(settings)
+    try:
+        event = await published_event(title="Colloque de 2023")
+        for n in range(3):
+            await service.register(event.id, person(n), settings=settings)
+        print(event.id)
+    finally:
+        await close_orm()
+
+
+asyncio.run(main())
+"""
+
+
+def test_retention_dry_run_prints_what_it_would_anonymize_then_the_run_does_it(
+    run, cli_env, tmp_path
+):
+    import sqlite3
+
+    run("migrate")
+    seeded = subprocess.run(
+        [sys.executable, "-c", SEED_REGISTRATIONS],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env,
+        timeout=120,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    event_id = int(seeded.stdout.split()[-1])
+    db = sqlite3.connect(tmp_path / "cli.sqlite3")
+    with db:  # it ended three years ago
+        db.execute(
+            "UPDATE events_event SET starts_at = '2023-01-10 14:00:00+00:00', "
+            "ends_at = '2023-01-10 16:00:00+00:00' WHERE id = ?",
+            (event_id,),
+        )
+    people = db.execute("SELECT email FROM people_person ORDER BY id").fetchall()
+
+    dry = run("retention", "--dry-run")
+    assert "Essai à blanc" in dry.stdout and "24 mois" in dry.stdout
+    assert f"événement {event_id} « Colloque de 2023 », terminé le mardi 10 janvier 2023" in (
+        dry.stdout
+    )
+    assert "3 inscription(s) à anonymiser" in dry.stdout
+    assert "Inscriptions à anonymiser : 3; personnes sans activité" in dry.stdout
+    assert db.execute("SELECT email FROM people_person ORDER BY id").fetchall() == people
+    audit = "SELECT details FROM core_audit_entry WHERE action = 'retention.applied'"
+    assert not db.execute(audit).fetchall()
+
+    done = run("retention")
+    assert "Conservation appliquée (24 mois par défaut)" in done.stdout
+    assert "3 inscription(s) anonymisées" in done.stdout
+    (left,) = db.execute(
+        "SELECT COUNT(*) FROM registrations_registration WHERE anonymized_at IS NULL"
+    ).fetchone()
+    assert left == 0
+    (details,) = db.execute(audit).fetchone()
+    assert json.loads(details)["registrations_anonymized"] == 3
+    assert "Inscriptions à anonymiser : 0;" in run("retention", "--dry-run").stdout
