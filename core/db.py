@@ -15,7 +15,7 @@ M = TypeVar("M", bound=Model)
 
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
-APPS: list[str] = ["core", "people", "events", "registrations"]
+APPS: list[str] = ["core", "people", "events", "registrations", "campaigns"]
 
 SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}
 

@@ -1,0 +1,1 @@
+"""Campaigns: audiences, invitations with RSVP, newsletters, reminders, follow-ups."""
