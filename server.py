@@ -52,6 +52,7 @@ ROUTE_MODULES = [
     "registrations.checkin_routes",
     "registrations.checkin_admin_routes",
     "registrations.tablet_routes",
+    "campaigns.preference_routes",
 ]
 
 

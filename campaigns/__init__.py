@@ -1,1 +1,2 @@
-"""Campaigns: audiences, invitations with RSVP, newsletters, reminders, follow-ups."""
+"""Campaigns: audiences, invitations with RSVP, newsletters, automatic messages per event
+(reminders, thank-yous, change notices), unsubscribe and preferences."""

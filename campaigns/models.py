@@ -144,8 +144,6 @@ class CampaignRecipient(Model):
     )
     person_id: int
     status = fields.CharEnumField(RecipientStatus, max_length=10, default=RecipientStatus.PENDING)
-    # The outbox message (core.OutboundMessage id; no FK: core knows no feature package).
-    message_id = fields.BigIntField(null=True)
     skip_reason = fields.CharField(max_length=32, default="")
     rsvp = fields.CharEnumField(Rsvp, max_length=3, null=True)
     rsvp_at = fields.DatetimeField(null=True)

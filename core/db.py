@@ -16,6 +16,8 @@ M = TypeVar("M", bound=Model)
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
 APPS: list[str] = ["core", "people", "events", "registrations", "campaigns"]
+# Packages whose service and receivers are loaded (every app; campaigns has models too).
+PACKAGES: list[str] = list(APPS)
 
 SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}
 
@@ -33,7 +35,7 @@ def load_packages(settings: Settings | None = None) -> None:
 
     settings = settings or load_settings()
     use_time_zone(settings.time_zone)
-    for app in APPS:
+    for app in dict.fromkeys(PACKAGES):
         for part in ("service", "receivers"):
             name = f"{app}.{part}"
             try:

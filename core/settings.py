@@ -61,6 +61,8 @@ class Settings:
     mail_from: str = "Rassembleur <no-reply@rassembleur.local>"
     # Sender identification required in every message (CASL / Loi 25).
     mail_sender_address: str = "Instance régionale de concertation, Québec"
+    # The mailto of List-Unsubscribe ("" = unsubscribe@<MAIL_FROM's domain>).
+    unsubscribe_address: str = ""
     redis_url: str = ""
     rate_limit_enabled: bool = True
     time_zone: str = DEFAULT_TIME_ZONE
@@ -144,6 +146,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_url=env.get("SMTP_URL", ""),
         mail_from=env.get("MAIL_FROM") or Settings.mail_from,
         mail_sender_address=env.get("MAIL_SENDER_ADDRESS") or Settings.mail_sender_address,
+        unsubscribe_address=env.get("UNSUBSCRIBE_ADDRESS", "").strip(),
         redis_url=env.get("REDIS_URL", ""),
         rate_limit_enabled=_bool(env.get("RATE_LIMIT_ENABLED"), True),
         time_zone=env.get("TIME_ZONE") or DEFAULT_TIME_ZONE,

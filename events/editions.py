@@ -130,6 +130,11 @@ async def _copy_event(
         allow_walkins_over_capacity=source.allow_walkins_over_capacity,
         registration_enabled=source.registration_enabled,
         phone_field=source.phone_field,
+        send_reminder=source.send_reminder,
+        reminder_days_before=source.reminder_days_before,
+        send_thanks=source.send_thanks,
+        evaluation_url=source.evaluation_url,
+        send_change_notices=source.send_change_notices,
         registration_opens_at=source.registration_opens_at + shift
         if source.registration_opens_at
         else None,

@@ -59,6 +59,8 @@ TEXT_FIELDS = [
     "image_url",
     "image_alt",
     "expected_participants",
+    "reminder_days_before",
+    "evaluation_url",
 ]
 BOOL_FIELDS = [
     "all_day",
@@ -66,6 +68,9 @@ BOOL_FIELDS = [
     "requires_approval",
     "allow_walkins_over_capacity",
     "registration_enabled",
+    "send_reminder",
+    "send_thanks",
+    "send_change_notices",
 ]
 OPTIONAL_FIELDS = {
     "mode",
@@ -78,6 +83,7 @@ OPTIONAL_FIELDS = {
     "expected_participants",
     "timezone",
     "phone_field",
+    "reminder_days_before",
 }
 
 
@@ -186,6 +192,10 @@ def default_values(parent: Event | None) -> dict[str, Any]:
             "waitlist": False,
             "requires_approval": False,
             "allow_walkins_over_capacity": False,
+            "send_reminder": True,
+            "reminder_days_before": "2",
+            "send_thanks": True,
+            "send_change_notices": True,
             "clienteles": [],
             "plan_items": [],
             "partners": [],

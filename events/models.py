@@ -143,6 +143,18 @@ class Event(Model):
     seats_taken = fields.IntField(default=0)
     sequence = fields.IntField(default=0)  # iCalendar SEQUENCE, +1 when dates change
     cancel_reason = fields.TextField(default="")
+    # Automatic messages (sent by the campaigns package), each on by default: a reminder
+    # `reminder_days_before` days before to confirmed registrants, a thank-you after the
+    # event to those who attended (with `evaluation_url` when set), a notice to every
+    # active registrant when the dates or place change or the event is cancelled.
+    send_reminder = fields.BooleanField(default=True)
+    reminder_days_before = fields.IntField(default=2)
+    send_thanks = fields.BooleanField(default=True)
+    evaluation_url = fields.CharField(max_length=500, default="")
+    send_change_notices = fields.BooleanField(default=True)
+    # When the upkeep queued them (null: not yet); a move of the dates clears them.
+    reminders_sent_at = fields.DatetimeField(null=True)
+    thanks_sent_at = fields.DatetimeField(null=True)
     clienteles: fields.ManyToManyRelation[Clientele] = fields.ManyToManyField(
         "people.Clientele",
         related_name=False,  # type: ignore[arg-type]

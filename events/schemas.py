@@ -44,6 +44,20 @@ CONFIRM_OVER_CAPACITY = (
 )
 
 
+SEND_REMINDER = (
+    "Rappel courriel aux personnes confirmées `reminder_days_before` jours avant, avec le "
+    "billet et le fichier ICS."
+)
+SEND_THANKS = (
+    "Remerciement après l'événement aux personnes présentes (accueil), avec "
+    "`evaluation_url` si fourni."
+)
+SEND_CHANGE_NOTICES = (
+    "Avis à chaque personne inscrite quand la date, l'heure ou le lieu change ou que "
+    "l'événement est annulé (ICS avec SEQUENCE augmentée; METHOD:CANCEL à l'annulation)."
+)
+
+
 class PartnerIn(BaseModel):
     organization_id: int
     role: PartnerRole = PartnerRole.PARTNER
@@ -91,13 +105,18 @@ class EventIn(BaseModel):
     image_url: str = Field(default="", max_length=500)
     image_alt: str = Field(default="", max_length=300)
     expected_participants: int | None = Field(default=None, ge=0, le=1_000_000)
+    send_reminder: bool = Field(default=True, description=SEND_REMINDER)
+    reminder_days_before: int = Field(default=2, ge=0, le=60)
+    send_thanks: bool = Field(default=True, description=SEND_THANKS)
+    evaluation_url: str = Field(default="", max_length=500)
+    send_change_notices: bool = Field(default=True, description=SEND_CHANGE_NOTICES)
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
     _clean = field_validator("title", "description", "venue_name", "address", mode="before")(
         _clean_text
     )
 
-    @field_validator("online_url", "image_url")
+    @field_validator("online_url", "image_url", "evaluation_url")
     @classmethod
     def _urls(cls, value: str) -> str:
         return check_url(value)
@@ -176,6 +195,11 @@ class EventPatch(BaseModel):
     image_url: str | None = None
     image_alt: str | None = None
     expected_participants: int | None = None
+    send_reminder: bool | None = None
+    reminder_days_before: int | None = None
+    send_thanks: bool | None = None
+    evaluation_url: str | None = None
+    send_change_notices: bool | None = None
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
 
@@ -243,6 +267,11 @@ class EventOut(BaseModel):
     image_url: str
     image_alt: str
     sequence: int
+    send_reminder: bool
+    reminder_days_before: int
+    send_thanks: bool
+    evaluation_url: str | None = Field(description="Seulement pour l'équipe.")
+    send_change_notices: bool
     created_at: datetime
     published_at: datetime | None
     cancelled_at: datetime | None

@@ -178,6 +178,11 @@ def _columns(data: EventIn, refs: dict[str, Any]) -> dict[str, Any]:
         "image_url": data.image_url,
         "image_alt": data.image_alt,
         "expected_participants": data.expected_participants,
+        "send_reminder": data.send_reminder,
+        "reminder_days_before": data.reminder_days_before,
+        "send_thanks": data.send_thanks,
+        "evaluation_url": data.evaluation_url,
+        "send_change_notices": data.send_change_notices,
     }
 
 
@@ -248,6 +253,11 @@ async def event_input(event: Event) -> EventIn:
         image_url=event.image_url,
         image_alt=event.image_alt,
         expected_participants=event.expected_participants,
+        send_reminder=event.send_reminder,
+        reminder_days_before=event.reminder_days_before,
+        send_thanks=event.send_thanks,
+        evaluation_url=event.evaluation_url,
+        send_change_notices=event.send_change_notices,
     )
 
 
@@ -321,12 +331,15 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
         )
         for name, value in columns.items():
             setattr(event, name, value)
-        if (
-            dates_changed
-            or before["venue_name"] != event.venue_name
-            or (before["address"] != event.address)
-        ):
+        place_changed = (before["venue_name"], before["address"]) != (
+            event.venue_name,
+            event.address,
+        )
+        if dates_changed or place_changed:
             event.sequence += 1
+        if dates_changed:
+            # The automatic reminder and thank-you follow the new dates.
+            event.reminders_sent_at = event.thanks_sent_at = None
         await event.save()
         await _set_relations(event, refs)
         details: dict[str, Any] = {}
@@ -337,6 +350,12 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
                 "sequence": event.sequence,
             }
             await audit(actor, "event.dates_changed", event, details)
+        if place_changed:
+            details["place"] = {
+                "from": [before["venue_name"], before["address"]],
+                "to": [event.venue_name, event.address],
+            }
+            details["sequence"] = event.sequence
         if before["capacity"] != event.capacity:
             await audit(
                 actor,
@@ -349,7 +368,7 @@ async def update_event(actor: Principal, event_id: int, data: EventIn) -> Event:
                 CapacityChanged(actor, event, previous if isinstance(previous, int) else None)
             )
         await audit(actor, "event.updated", event, {"title": event.title})
-        if event.status == EventStatus.PUBLISHED and (dates_changed or event.sequence != 0):
+        if event.status == EventStatus.PUBLISHED and (dates_changed or place_changed):
             await event_changed.send(EventChanged(actor, event, details))
     return event
 
@@ -523,6 +542,11 @@ async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict
         "image_url": event.image_url,
         "image_alt": event.image_alt,
         "sequence": event.sequence,
+        "send_reminder": event.send_reminder,
+        "reminder_days_before": event.reminder_days_before,
+        "send_thanks": event.send_thanks,
+        "evaluation_url": event.evaluation_url if staff else None,
+        "send_change_notices": event.send_change_notices,
         "created_at": event.local_iso(event.created_at),
         "published_at": event.local_iso(event.published_at),
         "cancelled_at": event.local_iso(event.cancelled_at),

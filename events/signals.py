@@ -21,8 +21,10 @@ class EventCancelled:
 class EventChanged:
     actor: Principal
     event: Event
-    # {"from": [starts, ends], "to": [starts, ends], "sequence": n} when the dates moved;
-    # empty when only the place changed (the event's SEQUENCE went up either way).
+    # Sent only when this update moved the dates or changed the place (the event's
+    # SEQUENCE went up): {"from": [starts, ends], "to": [starts, ends]} when the dates
+    # moved, "place": {"from": [venue, address], "to": [...]} when the place changed,
+    # and "sequence": n.
     details: dict[str, Any] = field(default_factory=dict)
 
 

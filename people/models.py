@@ -124,6 +124,7 @@ class ConsentPurpose(StrEnum):
     NEWSLETTER = "newsletter"
     PHOTOS = "photos"
     PARENTAL = "parental"  # parent or guardian consent for a youth under 14
+    JPS_NEWS = "jps_news"  # news of the Journées de la persévérance scolaire
 
 
 class Consent(Model):

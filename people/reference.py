@@ -71,6 +71,7 @@ PURPOSE_LABELS: dict[str, str] = {
     ConsentPurpose.NEWSLETTER: N_("Infolettre"),
     ConsentPurpose.PHOTOS: N_("Photos et vidéos"),
     ConsentPurpose.PARENTAL: N_("Consentement parental (moins de 14 ans)"),
+    ConsentPurpose.JPS_NEWS: N_("Nouvelles des Journées de la persévérance scolaire"),
 }
 
 

@@ -2,11 +2,10 @@
 
 Connected at start-up by `connect(settings)` (called by `core.db.load_packages`):
 
-- an event is cancelled → every active registrant is mailed, with an ICS METHOD:CANCEL;
 - an event's capacity changes → the waitlist is promoted into the places freed;
 - a published event's dates or place change → the change is recorded for its registrants
   (audit `event.change_recorded` with how many are concerned; the campaigns package sends
-  the notice itself);
+  the notice itself, and the cancellation notice too);
 - a person's data is exported → their registrations, answers and check-ins are added;
 - a person is erased → their answers and what they typed at the door are anonymized,
   while the registrations (status, party size, clientele, territory) and check-ins stay,
@@ -20,16 +19,13 @@ from typing import Any
 
 from core.audit import audit
 from core.i18n import iso_or_none
-from core.mail.outbox import attachment_maker, queue_mail
+from core.mail.outbox import attachment_maker
 from core.panels import dashboard_panels
 from core.settings import Settings, load_settings
-from events.ics import cancellation_ics
 from events.signals import (
     CapacityChanged,
-    EventCancelled,
     EventChanged,
     capacity_changed,
-    event_cancelled,
     event_changed,
 )
 from people.signals import PersonErasing, PersonExporting, person_erasing, person_exporting
@@ -46,42 +42,6 @@ def _settings() -> Settings:
 
 
 # --------------------------------------------------------------------------- events
-
-
-async def tell_registrants_of_cancellation(signal: EventCancelled) -> int:
-    """Tell every active registrant, with an ICS METHOD:CANCEL attachment."""
-    event, message = signal.event, signal.message
-    settings = _settings()
-    ics = cancellation_ics(event, settings.base_url)
-    count = 0
-    registrations = await Registration.filter(
-        event_id=event.id, status__in=ACTIVE_STATUSES
-    ).select_related("person")
-    for registration in registrations:
-        person = registration.person
-        if not person.email:
-            continue
-        await queue_mail(
-            to_address=person.email,
-            to_name=f"{person.first_name} {person.last_name}".strip(),
-            template="event_cancelled",
-            context={"event": event, "message": message, "person": person},
-            language=registration.language,
-            dedupe_key=f"event_cancelled:{event.id}:{registration.public_id}",
-            attachments=[
-                {
-                    "filename": "annulation.ics",
-                    "content_type": "text/calendar; method=CANCEL",
-                    "data": ics,
-                    "content_id": None,
-                }
-            ],
-            person_id=person.id,
-            cause=("events.Event", event.id),
-            settings=settings,
-        )
-        count += 1
-    return count
 
 
 async def promote_into_new_capacity(signal: CapacityChanged) -> None:
@@ -170,7 +130,6 @@ def connect(settings: Settings) -> None:
     global _current_settings
     _current_settings = settings
     attachment_maker.connect(ticket_qr_attachment, key=TICKET_QR_MAKER)
-    event_cancelled.connect(tell_registrants_of_cancellation)
     capacity_changed.connect(promote_into_new_capacity)
     event_changed.connect(record_change_for_registrants)
     person_exporting.connect(export_registrations)

@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0002_user_session_version'), ('events', '0002_all_day_phone_field'), ('people', '0001_initial')]
+    dependencies = [('core', '0002_user_session_version'), ('events', '0003_campb_automatic_messages'), ('people', '0003_campa_tags')]
 
     initial = True
 
@@ -69,7 +69,6 @@ class Migration(migrations.Migration):
                 ('campaign', fields.ForeignKeyField('campaigns.Campaign', source_field='campaign_id', db_constraint=True, to_field='id', related_name='recipients', on_delete=OnDelete.CASCADE)),
                 ('person', fields.ForeignKeyField('people.Person', source_field='person_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
                 ('status', fields.CharEnumField(default=RecipientStatus.PENDING, description='PENDING: pending\nQUEUED: queued\nSKIPPED: skipped', enum_type=RecipientStatus, max_length=10)),
-                ('message_id', fields.BigIntField(null=True)),
                 ('skip_reason', fields.CharField(default='', max_length=32)),
                 ('rsvp', fields.CharEnumField(null=True, description='YES: yes\nNO: no', enum_type=Rsvp, max_length=3)),
                 ('rsvp_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),

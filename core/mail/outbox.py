@@ -20,7 +20,9 @@ message identifies its sender), `base_url`, `to_name`, `to_address`, `language`,
 
 Bulk messages (`category="bulk"`) that carry an unsubscribe URL (in `context` as
 `unsubscribe_url`, or in `headers` as `List-Unsubscribe`) get the RFC 8058 headers
-`List-Unsubscribe: <url>` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+`List-Unsubscribe: <url>` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`; with
+`unsubscribe_mailto` in `context` too (a `mailto:` URL, see `campaigns.preferences`),
+`List-Unsubscribe: <url>, <mailto>` (RFC 2369: the https URL first, for RFC 8058).
 
 Header safety: CR, LF and other control characters are removed from the recipient's name
 and address, the subject, extra header names and values, attachment names and content
@@ -306,8 +308,14 @@ def compose_mail(
         unsubscribe_url=unsubscribe_url,
         preferences_url=one_line(values.get("preferences_url") or ""),
     )
+    unsubscribe_mailto = one_line(values.get("unsubscribe_mailto") or "")
+    if not unsubscribe_mailto.startswith("mailto:"):
+        unsubscribe_mailto = ""
     if category == "bulk" and unsubscribe_url:
-        extra_headers.setdefault("List-Unsubscribe", f"<{unsubscribe_url}>")
+        entries = f"<{unsubscribe_url}>" + (
+            f", <{unsubscribe_mailto}>" if unsubscribe_mailto else ""
+        )
+        extra_headers.setdefault("List-Unsubscribe", entries)
         extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     subject, text_body, html_body = render_message(template, values, language, settings)
     cause_type, cause_id = (one_line(cause[0], 64), one_line(cause[1], 64)) if cause else ("", "")

@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('people', '0001_initial')]
+    dependencies = [('people', '0002_campb_jps_news_purpose')]
 
     initial = False
 

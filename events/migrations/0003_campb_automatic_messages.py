@@ -1,0 +1,46 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('core', '0001_initial'), ('events', '0002_all_day_phone_field'), ('people', '0001_initial')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='Event',
+            name='send_reminder',
+            field=fields.BooleanField(default=True),
+        ),
+        ops.AddField(
+            model_name='Event',
+            name='reminder_days_before',
+            field=fields.IntField(default=2),
+        ),
+        ops.AddField(
+            model_name='Event',
+            name='send_thanks',
+            field=fields.BooleanField(default=True),
+        ),
+        ops.AddField(
+            model_name='Event',
+            name='evaluation_url',
+            field=fields.CharField(default='', max_length=500),
+        ),
+        ops.AddField(
+            model_name='Event',
+            name='send_change_notices',
+            field=fields.BooleanField(default=True),
+        ),
+        ops.AddField(
+            model_name='Event',
+            name='reminders_sent_at',
+            field=fields.DatetimeField(null=True),
+        ),
+        ops.AddField(
+            model_name='Event',
+            name='thanks_sent_at',
+            field=fields.DatetimeField(null=True),
+        ),
+    ]
