@@ -328,7 +328,8 @@ async def create_static_audience(
         person_ids: list[int] = []
         for start in range(0, len(keys), 500):
             chunk = [k for k in keys[start : start + 500] if k]
-            person_ids += await Person.filter(email_key__in=chunk).values_list("id", flat=True)
+            found: list[Any] = await Person.filter(email_key__in=chunk).values_list("id", flat=True)
+            person_ids += [int(pid) for pid in found]
         await AudienceMember.bulk_create(
             [AudienceMember(audience_id=audience.id, person_id=pid) for pid in person_ids],
             batch_size=500,

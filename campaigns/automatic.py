@@ -207,9 +207,7 @@ async def send_due_reminders(settings: Settings, now: datetime | None = None) ->
         async with in_transaction():
             if not await _claim(event, "reminders_sent_at", now):
                 continue
-            for registration in await _registrations(
-                event.id, status=RegistrationStatus.CONFIRMED
-            ):
+            for registration in await _registrations(event.id, status=RegistrationStatus.CONFIRMED):
                 if _reachable(registration.person):
                     await _queue_reminder(settings, event, registration)
                     queued += 1

@@ -125,11 +125,7 @@ async def preferences_submit(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"], name="unsubscribe"),
-    Route(
-        "/unsubscribe/{token}", unsubscribe_submit, methods=["POST"], name="unsubscribe_submit"
-    ),
+    Route("/unsubscribe/{token}", unsubscribe_submit, methods=["POST"], name="unsubscribe_submit"),
     Route("/preferences/{token}", preferences_page, methods=["GET"], name="preferences"),
-    Route(
-        "/preferences/{token}", preferences_submit, methods=["POST"], name="preferences_submit"
-    ),
+    Route("/preferences/{token}", preferences_submit, methods=["POST"], name="preferences_submit"),
 ]

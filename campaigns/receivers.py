@@ -39,6 +39,12 @@ async def thanks_task() -> int:
     return await automatic.send_due_thanks(_settings())
 
 
+async def campaigns_task() -> int:
+    from campaigns.sending import run_due_campaigns
+
+    return await run_due_campaigns(_settings())
+
+
 def connect(settings: Settings) -> None:
     """Connect the receivers and upkeep tasks (idempotent); keep the settings for mail."""
     global _current_settings
@@ -47,3 +53,4 @@ def connect(settings: Settings) -> None:
     event_cancelled.connect(send_cancellation_notice)
     maintenance.register("campaigns.event_reminders", reminders_task)
     maintenance.register("campaigns.event_thanks", thanks_task)
+    maintenance.register("campaigns.send", campaigns_task)

@@ -62,7 +62,7 @@ async def organization_tags(organization_id: int) -> list[str]:
 
 
 async def all_tags() -> list[str]:
-    return list(await Tag.all().order_by("name").values_list("name", flat=True))
+    return [str(name) for name in await Tag.all().order_by("name").values_list("name", flat=True)]
 
 
 async def set_person_tags(actor: Principal, person_id: int, raw: str | list[str]) -> list[str]:
