@@ -53,6 +53,7 @@ ROUTE_MODULES = [
     "registrations.checkin_admin_routes",
     "registrations.tablet_routes",
     "campaigns.preference_routes",
+    "campaigns.api_routes",
 ]
 
 

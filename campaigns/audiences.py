@@ -337,3 +337,43 @@ async def create_static_audience(
         )
         await audit(actor, "audience.created", audience, {"name": name, "static": len(person_ids)})
     return audience, list(report.rejected)
+
+
+async def audience_out(audience: Audience, *, with_preview: bool = False) -> dict[str, Any]:
+    """The audience as the API answers it: {id, count, excluded: {reason: n}, ...}."""
+    summary = await summarize(audience)
+    body: dict[str, Any] = {
+        "id": audience.id,
+        "name": audience.name,
+        "kind": str(audience.kind),
+        "filters": dict(audience.filters or {}),
+        "purpose": summary.purpose,
+        "count": summary.count,
+        "excluded": summary.excluded,
+    }
+    if with_preview:
+        people = await preview_people(audience, summary.purpose)
+        body["preview"] = [
+            {
+                "id": p.id,
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "email": p.email or "",
+                "language": p.language,
+                "organization": p.organization.name if p.organization else None,
+            }
+            for p in people
+        ]
+    return body
+
+
+async def unsaved_audience(actor: Principal, data: AudienceIn) -> Audience:
+    """An audience not stored (the builder's live count and preview)."""
+    authorize(actor, "campaigns.manage")
+    await _check_references(data.filters)
+    return Audience(
+        id=0,
+        name=data.name,
+        kind=AudienceKind.FILTER,
+        filters=data.filters.model_dump(mode="json", exclude_defaults=True),
+    )

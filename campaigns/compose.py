@@ -14,6 +14,7 @@ an unsafe access is refused there with a French message, before anything is sent
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,12 +69,16 @@ def check_template(text: str, field: str) -> None:
         ) from None
 
 
+_JINJA_SYNTAX = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+
+
 def fill(text: str, values: Mapping[str, Any]) -> str:
-    """The placeholders of `text` filled in (sandboxed; an error leaves the text as is)."""
+    """The placeholders of `text` filled in (sandboxed). Saved texts passed
+    `check_template`; should one still fail, its placeholders are dropped, not shown."""
     try:
         return _lenient.from_string(text).render(dict(values))
-    except TemplateError:
-        return text
+    except (TemplateError, TypeError, ValueError, ArithmeticError):
+        return _JINJA_SYNTAX.sub("", text)
 
 
 def markdown_html(markdown: str) -> str:

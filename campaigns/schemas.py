@@ -124,3 +124,77 @@ class CampaignIn(BaseModel):
                 _("La version anglaise demande un objet et un texte (ou ni l'un ni l'autre).")
             )
         return self
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+class AudienceOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    filters: dict[str, Any]
+    purpose: str = Field(description="Consentement exigé des destinataires.")
+    count: int = Field(description="Personnes jointes, exclusions retirées.")
+    excluded: dict[str, int] = Field(
+        description="Exclus par raison : erased, no_email, hard_bounced, unsubscribed, no_consent."
+    )
+
+
+class PreviewPerson(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    language: str
+    organization: str | None
+
+
+class AudiencePreviewOut(AudienceOut):
+    preview: list[PreviewPerson]
+
+
+class CampaignStateOut(BaseModel):
+    id: int
+    status: str
+
+
+class FunnelOut(BaseModel):
+    audience: int
+    excluded: int
+    pending: int
+    queued: int
+    sent: int
+    failed: int
+    bounced: int
+    opened: int | None = Field(description="Non suivi pour l'instant (null).")
+    clicked: int | None = Field(description="Non suivi pour l'instant (null).")
+    accepted: int
+    declined: int
+    registered: int | None = Field(description="null sans événement visé.")
+    attended: int | None = Field(description="null sans événement visé.")
+
+
+class BreakdownRow(BaseModel):
+    code: str | None
+    label: str
+    recipients: int
+    sent: int
+
+
+class CampaignOut(BaseModel):
+    id: int
+    kind: CampaignKind
+    name: str
+    status: str
+    purpose: str
+    audience_id: int | None
+    event_id: int | None
+    subject_fr: str
+    subject_en: str
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    funnel: FunnelOut
+    by_clientele: list[BreakdownRow]
+    by_territory: list[BreakdownRow]
