@@ -54,6 +54,7 @@ ROUTE_MODULES = [
     "registrations.tablet_routes",
     "campaigns.preference_routes",
     "campaigns.api_routes",
+    "campaigns.admin_routes",
 ]
 
 

@@ -301,7 +301,8 @@ async def send_test(
     message, _person = await preview(actor, settings, campaign, person_id)
     message.to_address = to_address
     message.to_name = ""
-    message.subject = f"[{_('Essai')}] {message.subject}"[:300]
+    label = _("Essai")
+    message.subject = f"[{label}] {message.subject}"[:300]
     message.dedupe_key = f"campaign-test:{campaign.id}:{uuid.uuid4().hex}"
     message.person_id = None
     message.cause_type = "campaign_test"
