@@ -55,6 +55,7 @@ ROUTE_MODULES = [
     "campaigns.preference_routes",
     "campaigns.api_routes",
     "campaigns.admin_routes",
+    "campaigns.rsvp_routes",
 ]
 
 

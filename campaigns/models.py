@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from core.models import User
     from events.models import Event
     from people.models import Person
+    from registrations.models import Registration
 
 
 class AudienceKind(StrEnum):
@@ -91,6 +92,11 @@ class Campaign(Model):
         "events.Event", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     event_id: int | None
+    # A reminder of an invitation: sent only to its invitees who have not answered.
+    follows: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    follows_id: int | None
     # The consent purpose its recipients must have granted (people.ConsentPurpose value).
     purpose = fields.CharField(max_length=32)
     subject_fr = fields.CharField(max_length=300)
@@ -147,6 +153,11 @@ class CampaignRecipient(Model):
     skip_reason = fields.CharField(max_length=32, default="")
     rsvp = fields.CharEnumField(Rsvp, max_length=3, null=True)
     rsvp_at = fields.DatetimeField(null=True)
+    # The registration made from this invitation's RSVP link (source "invitation").
+    registration: fields.ForeignKeyNullableRelation[Registration] = fields.ForeignKeyField(
+        "registrations.Registration", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    registration_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     queued_at = fields.DatetimeField(null=True)
 

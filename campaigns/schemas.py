@@ -97,13 +97,17 @@ class CampaignIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     audience_id: int | None = None
     event_id: int | None = None
+    follows_id: int | None = Field(
+        default=None,
+        description="Rappel d'une invitation : envoyé seulement à ses invités sans réponse.",
+    )
     subject_fr: str = Field(min_length=1, max_length=300)
     body_fr: str = Field(min_length=1, max_length=100_000)
     subject_en: str = Field(default="", max_length=300)
     body_en: str = Field(default="", max_length=100_000)
     scheduled_at: datetime | None = None
 
-    @field_validator("audience_id", "event_id", "scheduled_at", mode="before")
+    @field_validator("audience_id", "event_id", "follows_id", "scheduled_at", mode="before")
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -24,9 +24,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from campaigns import audiences
+from campaigns import audiences, rsvp
 from campaigns.compose import PLACEHOLDERS, inline_css, render_for
 from campaigns.models import (
     Campaign,
@@ -47,6 +49,7 @@ from core.models import OutboundMessage
 from core.settings import Settings, load_settings
 from events.models import Event
 from people.models import Organization, Person
+from registrations.models import ACTIVE_STATUSES, Registration
 
 log = logging.getLogger("rassembleur.campaigns")
 
@@ -71,9 +74,38 @@ def event_values(event: Event | None, base_url: str) -> dict[str, str]:
     }
 
 
-def rsvp_link(settings: Settings, campaign: Campaign, person_id: int) -> str:
-    """The personal RSVP link of an invitation (empty until RSVP is available)."""
-    return ""
+async def rsvp_links(
+    settings: Settings, campaign: Campaign, pending: list[tuple[int, int]]
+) -> dict[int, str]:
+    """person id → personal RSVP link: the invitation's own recipient rows, or, for a
+    reminder of an invitation, the rows of the invitation it follows (one query)."""
+    if campaign.kind == CampaignKind.INVITATION and campaign.event_id:
+        return {pid: rsvp.rsvp_url(settings, rid) for rid, pid in pending}
+    if campaign.follows_id:
+        ids = await rsvp.recipient_ids(campaign.follows_id, [pid for _rid, pid in pending])
+        return {pid: rsvp.rsvp_url(settings, rid) for pid, rid in ids.items()}
+    return {}
+
+
+def recipients_query(campaign: Campaign) -> QuerySet[Person]:
+    """Who the campaign writes to: its audience, or — for a reminder of an invitation —
+    the invitees who neither answered nor registered; exclusions applied."""
+    if campaign.follows_id is None:
+        assert campaign.audience is not None
+        return audiences.recipients_query(campaign.audience, campaign.purpose)
+    invited = CampaignRecipient.filter(
+        campaign_id=campaign.follows_id,
+        status=RecipientStatus.QUEUED,
+        rsvp__isnull=True,
+        registration_id__isnull=True,
+    )
+    query = Person.filter(id__in=Subquery(invited.values("person_id")))
+    if campaign.event_id:
+        registered = Registration.filter(event_id=campaign.event_id, status__in=ACTIVE_STATUSES)
+        query = query.exclude(id__in=Subquery(registered.values("person_id")))
+    for _reason, condition in audiences.exclusion_conditions(campaign.purpose):
+        query = query.filter(~condition)
+    return query
 
 
 def compose_for(
@@ -82,6 +114,7 @@ def compose_for(
     person: Person,
     organization: str,
     event: Event | None,
+    rsvp_link: str = "",
 ) -> OutboundMessage:
     """One recipient's message, rendered and checked, not stored."""
     lang = person.language if person.language in i18n.LANGUAGES else "fr"
@@ -93,7 +126,7 @@ def compose_for(
     links = {
         "lien_desinscription": unsubscribe_url(settings, person.id, campaign.purpose),
         "lien_preferences": preferences_url(settings, person.id),
-        "lien_rsvp": rsvp_link(settings, campaign, person.id),
+        "lien_rsvp": rsvp_link,
     }
     values.update(
         prenom=person.first_name,
@@ -137,10 +170,7 @@ def compose_for(
 
 async def resolve(campaign: Campaign) -> int:
     """Store the campaign's recipients (once; safe to run again after a crash)."""
-    assert campaign.audience is not None
-    ids = await audiences.recipients_query(campaign.audience, campaign.purpose).values_list(
-        "id", flat=True
-    )
+    ids = await recipients_query(campaign).values_list("id", flat=True)
     for start in range(0, len(ids), 1000):
         await CampaignRecipient.bulk_create(
             [
@@ -174,7 +204,6 @@ async def queue_batch(settings: Settings, campaign: Campaign, size: int | None =
     if not pending:
         return 0
     person_ids = [pid for _rid, pid in pending]
-    assert campaign.audience is not None
     # Exclusions again, for this batch only (one query): unsubscribes apply at once.
     allowed = Person.filter(id__in=person_ids)
     for _reason, condition in audiences.exclusion_conditions(campaign.purpose):
@@ -182,8 +211,16 @@ async def queue_batch(settings: Settings, campaign: Campaign, size: int | None =
     people = list(await allowed)
     organizations = await _organization_names(people)
     event = await Event.get_or_none(id=campaign.event_id) if campaign.event_id else None
+    links = await rsvp_links(settings, campaign, pending)
     messages = [
-        compose_for(settings, campaign, p, organizations.get(p.organization_id or 0, ""), event)
+        compose_for(
+            settings,
+            campaign,
+            p,
+            organizations.get(p.organization_id or 0, ""),
+            event,
+            links.get(p.id, ""),
+        )
         for p in people
     ]
     kept = {p.id for p in people}
@@ -265,8 +302,8 @@ async def preview(
     chosen), or with example values when the audience is empty."""
     authorize(actor, "campaigns.manage")
     person: Person | None = None
-    if campaign.audience is not None:
-        query = audiences.recipients_query(campaign.audience, campaign.purpose)
+    if campaign.audience is not None or campaign.follows_id is not None:
+        query = recipients_query(campaign)
         if person_id is not None:
             person = await query.filter(id=person_id).first()
             if person is None:
@@ -276,6 +313,8 @@ async def preview(
         else:
             person = await query.order_by("last_name", "first_name", "id").first()
     event = await Event.get_or_none(id=campaign.event_id) if campaign.event_id else None
+    example = f"{settings.base_url.rstrip('/')}/rsvp/exemple"
+    link = example if campaign.kind == CampaignKind.INVITATION or campaign.follows_id else ""
     if person is None:
         sample = Person(
             id=0,
@@ -284,10 +323,11 @@ async def preview(
             email=PLACEHOLDERS["courriel"],
             language="fr",
         )
-        return compose_for(settings, campaign, sample, PLACEHOLDERS["organisme"], event), None
+        message = compose_for(settings, campaign, sample, PLACEHOLDERS["organisme"], event, link)
+        return message, None
     names = await _organization_names([person])
     organization = names.get(person.organization_id or 0, "")
-    return compose_for(settings, campaign, person, organization, event), person
+    return compose_for(settings, campaign, person, organization, event, link), person
 
 
 async def send_test(

@@ -97,6 +97,12 @@ def _check_templates(data: CampaignIn) -> None:
 async def _references(data: CampaignIn) -> tuple[Audience | None, Event | None]:
     errors: dict[str, str] = {}
     audience = event = None
+    if data.follows_id is not None:
+        followed = await Campaign.get_or_none(id=data.follows_id)
+        if followed is None or followed.kind != CampaignKind.INVITATION:
+            errors["follows_id"] = _("Choisissez une campagne d'invitation.")
+        elif data.event_id not in (None, followed.event_id):
+            errors["event_id"] = _("Le rappel vise l'événement de son invitation.")
     if data.audience_id is not None:
         audience = await Audience.get_or_none(id=data.audience_id)
         if audience is None:
@@ -120,6 +126,7 @@ async def create_campaign(actor: Principal, data: CampaignIn) -> Campaign:
             name=data.name,
             audience_id=data.audience_id,
             event_id=data.event_id,
+            follows_id=data.follows_id,
             purpose=purpose_for(data.kind, audience),
             subject_fr=data.subject_fr,
             body_fr=data.body_fr,
@@ -142,6 +149,7 @@ async def update_campaign(actor: Principal, campaign_id: int, data: CampaignIn) 
             "name": data.name,
             "audience_id": data.audience_id,
             "event_id": data.event_id,
+            "follows_id": data.follows_id,
             "purpose": purpose_for(data.kind, audience),
             "subject_fr": data.subject_fr,
             "body_fr": data.body_fr,
@@ -191,7 +199,7 @@ def _illegal(current: CampaignStatus, to: CampaignStatus) -> Conflict:
 
 
 def _check_ready(campaign: Campaign) -> None:
-    if campaign.audience_id is None:
+    if campaign.audience_id is None and campaign.follows_id is None:
         raise ValidationFailed(
             fields={"audience_id": _("Choisissez une audience avant d'envoyer.")}
         )

@@ -139,6 +139,7 @@ ACTION_LABELS: dict[str, str] = {
     "campaign.resumed": N_("Campagne reprise"),
     "campaign.cancelled": N_("Campagne annulée"),
     "campaign.test_sent": N_("Essai de campagne envoyé"),
+    "campaign.rsvp": N_("Réponse à une invitation"),
 }
 
 DETAIL_LABELS: dict[str, str] = {

@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0002_user_session_version'), ('events', '0003_campb_automatic_messages'), ('people', '0003_campa_tags')]
+    dependencies = [('core', '0002_user_session_version'), ('events', '0003_campb_automatic_messages'), ('people', '0003_campa_tags'), ('registrations', '0002_checkin_volunteer')]
 
     initial = True
 
@@ -45,6 +45,7 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(max_length=200)),
                 ('audience', fields.ForeignKeyField('campaigns.Audience', source_field='audience_id', null=True, db_constraint=True, to_field='id', related_name='campaigns', on_delete=OnDelete.RESTRICT)),
                 ('event', fields.ForeignKeyField('events.Event', source_field='event_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('follows', fields.ForeignKeyField('campaigns.Campaign', source_field='follows_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
                 ('purpose', fields.CharField(max_length=32)),
                 ('subject_fr', fields.CharField(max_length=300)),
                 ('body_fr', fields.TextField(unique=False)),
@@ -72,6 +73,7 @@ class Migration(migrations.Migration):
                 ('skip_reason', fields.CharField(default='', max_length=32)),
                 ('rsvp', fields.CharEnumField(null=True, description='YES: yes\nNO: no', enum_type=Rsvp, max_length=3)),
                 ('rsvp_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('registration', fields.ForeignKeyField('registrations.Registration', source_field='registration_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('queued_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
