@@ -11,10 +11,16 @@ Connected at start-up by `connect(settings)` (called by `core.db.load_packages`)
 
 from __future__ import annotations
 
-from campaigns import automatic
+from campaigns import automatic, rsvp
 from core import maintenance
 from core.settings import Settings, load_settings
-from events.signals import EventCancelled, EventChanged, event_cancelled, event_changed
+from events.signals import (
+    EventCancelled,
+    EventChanged,
+    event_admin_panels,
+    event_cancelled,
+    event_changed,
+)
 
 _current_settings: Settings | None = None
 
@@ -54,3 +60,4 @@ def connect(settings: Settings) -> None:
     maintenance.register("campaigns.event_reminders", reminders_task)
     maintenance.register("campaigns.event_thanks", thanks_task)
     maintenance.register("campaigns.send", campaigns_task)
+    event_admin_panels.connect(rsvp.event_panel)

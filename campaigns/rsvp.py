@@ -26,8 +26,11 @@ from campaigns.models import Campaign, CampaignKind, CampaignRecipient, Rsvp
 from core.audit import audit
 from core.auth import Principal
 from core.errors import NotFound
+from core.i18n import _
+from core.panels import Panel, PanelItem, PanelLink
 from core.settings import Settings
 from events.models import Event
+from events.signals import EventPanelsAsked
 from people.models import Person
 from registrations import service as registrations
 from registrations.models import RegistrationSource
@@ -174,3 +177,32 @@ async def default_clientele(found: Invitation, offered: list[tuple[str, str]]) -
         if found.person.clientele and found.person.clientele.code in codes:
             return found.person.clientele.code
     return codes[0] if len(codes) == 1 else ""
+
+
+async def event_panel(asked: EventPanelsAsked) -> Panel | None:
+    """On the event's back-office page: invited / accepted / declined / no answer, per
+    invitation campaign of the event (for those who manage campaigns)."""
+    if not asked.actor.can("campaigns.manage"):
+        return None
+    campaigns = await Campaign.filter(
+        event_id=asked.event.id, kind=CampaignKind.INVITATION
+    ).order_by("created_at", "id")
+    items = []
+    for campaign in campaigns:
+        figures = await answers(campaign.id)
+        items.append(
+            PanelItem(
+                title=campaign.name,
+                detail=_(
+                    "%(invited)s invité(s) · %(accepted)s oui · %(declined)s non · "
+                    "%(no_answer)s sans réponse",
+                    **figures,
+                ),
+                links=(PanelLink(_("Voir la campagne"), f"/admin/campaigns/{campaign.id}"),),
+            )
+        )
+    return Panel(
+        title=_("Invitations"),
+        items=items,
+        empty=_("Aucune invitation n'a été envoyée pour cet événement."),
+    )

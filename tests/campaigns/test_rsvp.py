@@ -100,3 +100,18 @@ async def test_yes_registers_no_declines_and_reminder_goes_to_the_others(client,
     text = (await OutboundMessage.get(cause_id=str(reminder.id), person_id=cleo.id)).text_body
     first = (await OutboundMessage.get(cause_id=str(campaign_id), person_id=cleo.id)).text_body
     assert re.search(r"/rsvp/\S+", text).group(0) == re.search(r"/rsvp/\S+", first).group(0)
+
+
+async def test_event_page_shows_invitation_answers(client, settings):
+    from core.models import Role
+    from tests.conftest import login
+
+    ana, bob = await f.person("Ana"), await f.person("Bob")
+    ev = await f.event("Colloque")
+    campaign_id = await _invite(settings, [ana, bob], ev)
+    await rsvp.answer(settings, (await _link(bob)).rsplit("/", 1)[1], Rsvp.NO)
+    await login(client, Role.ORGANIZER)
+    page = await client.get(f"/admin/events/{ev.id}")
+    assert page.status_code == 200
+    assert "2 invité(s) · 0 oui · 1 non · 1 sans réponse" in page.text
+    assert f"/admin/campaigns/{campaign_id}" in page.text
