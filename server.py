@@ -56,6 +56,7 @@ ROUTE_MODULES = [
     "campaigns.api_routes",
     "campaigns.admin_routes",
     "campaigns.rsvp_routes",
+    "campaigns.tracking_routes",
 ]
 
 

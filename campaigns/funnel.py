@@ -1,7 +1,8 @@
 """A campaign's figures: the funnel (audience → sent → answered → registered → attended)
 and its breakdown by clientele and by the participant's territory (MRC). SQL counts only.
 
-Opens and clicks are not tracked yet: they are `null` (unknown), never a made-up 0.
+Opens are approximate (image pixel: blocked by many clients, prefetched by others);
+clicks count the campaign's own links of the HTML part (see `campaigns.tracking`).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ async def funnel(campaign: Campaign) -> dict[str, Any]:
         "sent": figures.sent,
         "failed": figures.failed,
         "bounced": figures.bounced,
-        "opened": None,
-        "clicked": None,
+        "opened": figures.opened,
+        "clicked": figures.clicked,
         "accepted": figures.accepted,
         "declined": figures.declined,
         "registered": registered,

@@ -160,6 +160,10 @@ class CampaignRecipient(Model):
     registration_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     queued_at = fields.DatetimeField(null=True)
+    # Tracking (see campaigns.tracking): first open (pixel, approximate), first click.
+    opened_at = fields.DatetimeField(null=True)
+    clicked_at = fields.DatetimeField(null=True)
+    clicks = fields.IntField(default=0)
 
     class Meta:
         table = "campaigns_recipient"

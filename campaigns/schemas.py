@@ -171,8 +171,8 @@ class FunnelOut(BaseModel):
     sent: int
     failed: int
     bounced: int
-    opened: int | None = Field(description="Non suivi pour l'instant (null).")
-    clicked: int | None = Field(description="Non suivi pour l'instant (null).")
+    opened: int = Field(description="Approximatif (image de suivi).")
+    clicked: int = Field(description="Liens du message (version HTML).")
     accepted: int
     declined: int
     registered: int | None = Field(description="null sans événement visé.")

@@ -28,7 +28,7 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from campaigns import audiences, rsvp
+from campaigns import audiences, rsvp, tracking
 from campaigns.compose import PLACEHOLDERS, inline_css, render_for
 from campaigns.models import (
     Campaign,
@@ -115,6 +115,7 @@ def compose_for(
     organization: str,
     event: Event | None,
     rsvp_link: str = "",
+    recipient_id: int | None = None,
 ) -> OutboundMessage:
     """One recipient's message, rendered and checked, not stored."""
     lang = person.language if person.language in i18n.LANGUAGES else "fr"
@@ -151,7 +152,12 @@ def compose_for(
             "subject": rendered.subject,
             "body_text": rendered.markdown,
             # Sanitized by nh3 (compose.markdown_html): safe to insert as HTML.
-            "body_html": Markup(rendered.html),  # noqa: S704
+            "body_html": Markup(  # noqa: S704
+                tracking.track_links(settings, recipient_id, rendered.html)
+                if recipient_id
+                else rendered.html
+            ),
+            "open_pixel_url": tracking.open_url(settings, recipient_id) if recipient_id else "",
             "rsvp_url": links["lien_rsvp"],
             "unsubscribe_url": links["lien_desinscription"],
             "unsubscribe_mailto": unsubscribe_mailto(settings, person.id, campaign.purpose),
@@ -212,6 +218,7 @@ async def queue_batch(settings: Settings, campaign: Campaign, size: int | None =
     organizations = await _organization_names(people)
     event = await Event.get_or_none(id=campaign.event_id) if campaign.event_id else None
     links = await rsvp_links(settings, campaign, pending)
+    recipient_of = {pid: rid for rid, pid in pending}
     messages = [
         compose_for(
             settings,
@@ -220,6 +227,7 @@ async def queue_batch(settings: Settings, campaign: Campaign, size: int | None =
             organizations.get(p.organization_id or 0, ""),
             event,
             links.get(p.id, ""),
+            recipient_of[p.id],
         )
         for p in people
     ]

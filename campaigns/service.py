@@ -318,6 +318,8 @@ class Progress:
     bounced: int
     accepted: int
     declined: int
+    opened: int
+    clicked: int
 
 
 async def progress(campaign_id: int) -> Progress:
@@ -340,4 +342,6 @@ async def progress(campaign_id: int) -> Progress:
         bounced=out["failed"],
         accepted=await rows.filter(rsvp="yes").count(),
         declined=await rows.filter(rsvp="no").count(),
+        opened=await rows.filter(opened_at__isnull=False).count(),
+        clicked=await rows.filter(clicked_at__isnull=False).count(),
     )

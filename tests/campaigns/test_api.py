@@ -76,7 +76,7 @@ async def test_audience_campaign_send_and_funnel(client, settings):
     assert detail["status"] == "sent"
     funnel = detail["funnel"]
     assert (funnel["audience"], funnel["queued"], funnel["sent"]) == (1, 1, 0)
-    assert funnel["opened"] is None and funnel["registered"] == 0
+    assert funnel["opened"] == 0 and funnel["registered"] == 0
     assert detail["by_territory"] == [
         {"code": "2461", "label": "Joliette", "recipients": 1, "sent": 0}
     ]

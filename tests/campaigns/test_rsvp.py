@@ -38,7 +38,7 @@ async def _invite(settings, people, ev) -> int:
 
 
 async def _link(person) -> str:
-    message = await OutboundMessage.get(person_id=person.id)
+    message = await OutboundMessage.get(person_id=person.id, cause_type="campaign")
     links = set(re.findall(r"http://testserver(/rsvp/[A-Za-z0-9._-]+)", message.text_body))
     assert len(links) == 1, message.text_body
     return links.pop()
@@ -92,13 +92,21 @@ async def test_yes_registers_no_declines_and_reminder_goes_to_the_others(client,
     )
     await service.send(SYSTEM, reminder.id)
     assert await sending.run_due_campaigns(settings) == 2
-    reminded = await OutboundMessage.filter(cause_id=str(reminder.id)).values_list(
-        "person_id", flat=True
-    )
+    reminded = await OutboundMessage.filter(
+        cause_type="campaign", cause_id=str(reminder.id)
+    ).values_list("person_id", flat=True)
     assert sorted(reminded) == sorted([cleo.id, dan.id])
     # The reminder carries the invitation's own RSVP link.
-    text = (await OutboundMessage.get(cause_id=str(reminder.id), person_id=cleo.id)).text_body
-    first = (await OutboundMessage.get(cause_id=str(campaign_id), person_id=cleo.id)).text_body
+    text = (
+        await OutboundMessage.get(
+            cause_type="campaign", cause_id=str(reminder.id), person_id=cleo.id
+        )
+    ).text_body
+    first = (
+        await OutboundMessage.get(
+            cause_type="campaign", cause_id=str(campaign_id), person_id=cleo.id
+        )
+    ).text_body
     assert re.search(r"/rsvp/\S+", text).group(0) == re.search(r"/rsvp/\S+", first).group(0)
 
 
