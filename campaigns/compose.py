@@ -14,6 +14,7 @@ an unsafe access is refused there with a French message, before anything is sent
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from typing import Any
 
 import css_inline
 import nh3
-from jinja2 import ChainableUndefined, StrictUndefined, TemplateError
+from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markdown_it import MarkdownIt
+from markupsafe import escape
 
 from core import i18n
 from core.errors import ValidationFailed
@@ -72,11 +74,19 @@ def check_template(text: str, field: str) -> None:
 _JINJA_SYNTAX = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(text: str) -> Template:
+    """A campaign's subject or body compiled once, rendered for every recipient."""
+    return _lenient.from_string(text)
+
+
 def fill(text: str, values: Mapping[str, Any]) -> str:
     """The placeholders of `text` filled in (sandboxed). Saved texts passed
     `check_template`; should one still fail, its placeholders are dropped, not shown."""
+    if "{" not in text:
+        return text
     try:
-        return _lenient.from_string(text).render(dict(values))
+        return _compiled(text).render(dict(values))
     except (TemplateError, TypeError, ValueError, ArithmeticError):
         return _JINJA_SYNTAX.sub("", text)
 
@@ -125,4 +135,44 @@ def render_for(
         filled_body = fill(body, values)
     finally:
         i18n.current_language.reset(token)
-    return Rendered(lang, filled_subject, filled_body, markdown_html(filled_body))
+    return Rendered(lang, filled_subject, filled_body, body_html(body, values))
+
+
+# A body whose only template syntax is plain `{{ name }}` placeholders is turned into HTML
+# once (each placeholder stands as an inert marker through Markdown and nh3), then each
+# recipient's values are put in, HTML-escaped, and the result sanitized again (a value
+# cannot add markup nor a javascript: link). Any other body is filled, then converted,
+# per recipient.
+_SIMPLE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+_MARKER = "zqph{}qz"
+_MARKERS = re.compile(r"zqph(\d+)qz")
+
+
+@functools.lru_cache(maxsize=16)
+def _skeleton(body: str) -> tuple[str, tuple[str, ...]] | None:
+    names: list[str] = []
+
+    def mark(match: re.Match[str]) -> str:
+        names.append(match.group(1))
+        return _MARKER.format(len(names) - 1)
+
+    marked = _SIMPLE.sub(mark, body)
+    if "{{" in marked or "{%" in marked or "{#" in marked or _MARKERS.search(body):
+        return None
+    if any(name not in PLACEHOLDERS for name in names):
+        return None
+    return markdown_html(marked), tuple(names)
+
+
+def body_html(body: str, values: Mapping[str, Any]) -> str:
+    """The body's sanitized HTML for one recipient (see `_skeleton`)."""
+    skeleton = _skeleton(body)
+    if skeleton is None:
+        return markdown_html(fill(body, values))
+    html, names = skeleton
+
+    def value(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return str(escape(values.get(names[index], ""))) if index < len(names) else ""
+
+    return nh3.clean(_MARKERS.sub(value, html), link_rel="noopener noreferrer")

@@ -116,14 +116,21 @@ def compose_for(
     event: Event | None,
     rsvp_link: str = "",
     recipient_id: int | None = None,
+    cache: dict[str, dict[str, Any]] | None = None,
 ) -> OutboundMessage:
     """One recipient's message, rendered and checked, not stored."""
     lang = person.language if person.language in i18n.LANGUAGES else "fr"
-    token = i18n.current_language.set(lang if campaign.subject_en else "fr")
-    try:
-        values: dict[str, Any] = event_values(event, settings.base_url)
-    finally:
-        i18n.current_language.reset(token)
+    text_language = lang if campaign.subject_en else "fr"
+    cached = cache.get(text_language) if cache is not None else None
+    if cached is None:
+        token = i18n.current_language.set(text_language)
+        try:
+            cached = event_values(event, settings.base_url)
+        finally:
+            i18n.current_language.reset(token)
+        if cache is not None:
+            cache[text_language] = cached
+    values: dict[str, Any] = dict(cached)
     links = {
         "lien_desinscription": unsubscribe_url(settings, person.id, campaign.purpose),
         "lien_preferences": preferences_url(settings, person.id),
@@ -219,6 +226,7 @@ async def queue_batch(settings: Settings, campaign: Campaign, size: int | None =
     event = await Event.get_or_none(id=campaign.event_id) if campaign.event_id else None
     links = await rsvp_links(settings, campaign, pending)
     recipient_of = {pid: rid for rid, pid in pending}
+    cache: dict[str, dict[str, Any]] = {}
     messages = [
         compose_for(
             settings,
@@ -228,6 +236,7 @@ async def queue_batch(settings: Settings, campaign: Campaign, size: int | None =
             event,
             links.get(p.id, ""),
             recipient_of[p.id],
+            cache,
         )
         for p in people
     ]

@@ -191,3 +191,22 @@ async def test_cancel_takes_back_unsent_messages_and_is_final(settings):
     assert await OutboundMessage.all().count() == 0
     with pytest.raises(Conflict):
         await service.resume(SYSTEM, campaign_id)
+
+
+async def test_resolution_and_queuing_run_again_add_nothing(settings, monkeypatch):
+    """A worker killed after resolving, or between batches, resumes without duplicates."""
+    monkeypatch.setattr(sending, "BATCH_SIZE", 7)
+    await many_people(20, "crash")
+    ev = await f.event()
+    audience = await create_audience(SYSTEM, AudienceIn(name="Tous"))
+    campaign_id = await invitation(ev.id, audience.id)
+    await service.send(SYSTEM, campaign_id)
+    campaign = await service.get_campaign(SYSTEM, campaign_id)
+    assert await sending.resolve(campaign) == 20
+    assert await sending.resolve(campaign) == 20  # again, as after a crash
+    assert await CampaignRecipient.filter(campaign_id=campaign_id).count() == 20
+    assert await sending.process(settings, campaign_id, max_batches=2) == 14
+    # A second upkeep process takes over: only the remaining 6 are queued.
+    assert await sending.run_due_campaigns(settings) == 6
+    keys = await OutboundMessage.all().values_list("dedupe_key", flat=True)
+    assert len(keys) == len(set(keys)) == 20
