@@ -376,7 +376,10 @@ async def person_history(request: Request) -> Response:
     return render(
         request,
         "campaigns/admin/person_messages.html",
-        {"person_id": person_id, "rows": await editor.person_messages(person_id)},
+        {
+            "person_id": person_id,
+            "rows": await editor.person_messages(actor_of(request), person_id),
+        },
     )
 
 

@@ -286,6 +286,8 @@ async def update_audience(actor: Principal, audience_id: int, data: AudienceIn) 
 
 async def get_audience(actor: Principal, audience_id: int) -> Audience:
     authorize(actor, "campaigns.manage")
+    if not 0 < audience_id < 2**31:  # beyond the column's range: no such audience
+        raise NotFound()
     audience = await Audience.get_or_none(id=audience_id)
     if audience is None:
         raise NotFound()

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 from campaigns.audiences import audience_choices
 from campaigns.models import Campaign, CampaignKind
 from campaigns.service import CAUSE, kind_label
+from core.auth import Principal, authorize
+from core.errors import NotFound
 from core.i18n import current_language
 from core.models import OutboundMessage
 from events.models import Event, EventStatus
 from people import reference
-from people.models import Organization, Territory, TerritoryKind
+from people.models import Organization, Person, Territory, TerritoryKind
 from people.tags import all_tags
 
 LIST_FIELDS = (
@@ -119,8 +121,13 @@ async def campaign_messages(
     return rows[:per_page], len(rows) > per_page
 
 
-async def person_messages(person_id: int, limit: int = 200) -> list[dict[str, Any]]:
+async def person_messages(
+    actor: Principal, person_id: int, limit: int = 200
+) -> list[dict[str, Any]]:
     """A person's messages, newest first, with the campaign they belong to (if any)."""
+    authorize(actor, "campaigns.manage")
+    if not 0 < person_id < 2**31 or not await Person.exists(id=person_id):
+        raise NotFound()
     messages = list(
         await OutboundMessage.filter(person_id=person_id)
         .order_by("-created_at", "-id")

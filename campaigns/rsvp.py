@@ -59,6 +59,8 @@ def verify(settings: Settings, token: str) -> int:
     if match is None:
         raise NotFound()
     recipient_id = int(match.group(1))
+    if recipient_id >= 2**31:
+        raise NotFound()
     if not hmac.compare_digest(match.group(2), _mac(settings, recipient_id)):
         raise NotFound()
     return recipient_id

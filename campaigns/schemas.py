@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -12,6 +12,21 @@ from core.i18n import _
 from people.models import ConsentPurpose, Sector
 
 MAX_IDS = 200
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Code = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _no_nul(value: Any) -> Any:
+    """NUL cannot be stored (PostgreSQL refuses it): a clear 422 instead of a 500."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(_("Caractère invalide (NUL)."))
+    if isinstance(value, dict):
+        for item in value.values():
+            _no_nul(item)
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
 
 
 def _codes(value: Any) -> Any:
@@ -34,18 +49,18 @@ class AudienceFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    clienteles: list[str] = Field(default_factory=list, max_length=MAX_IDS)
-    regions: list[str] = Field(default_factory=list, max_length=MAX_IDS)
-    territories: list[str] = Field(default_factory=list, max_length=MAX_IDS)
+    clienteles: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
+    regions: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
+    territories: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
     sectors: list[Sector] = Field(default_factory=list, max_length=MAX_IDS)
-    organizations: list[int] = Field(default_factory=list, max_length=MAX_IDS)
+    organizations: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
     languages: list[str] = Field(default_factory=list, max_length=2)
-    tags: list[str] = Field(default_factory=list, max_length=MAX_IDS)
+    tags: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
     consent: ConsentPurpose | None = None
-    registered_event: list[int] = Field(default_factory=list, max_length=MAX_IDS)
-    attended_event: list[int] = Field(default_factory=list, max_length=MAX_IDS)
-    not_attended_event: list[int] = Field(default_factory=list, max_length=MAX_IDS)
-    not_registered_event: list[int] = Field(default_factory=list, max_length=MAX_IDS)
+    registered_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+    attended_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+    not_attended_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+    not_registered_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
 
     @field_validator(
         "clienteles",
@@ -67,6 +82,11 @@ class AudienceFilters(BaseModel):
             return [value]
         return _codes(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nul(cls, data: Any) -> Any:
+        return _no_nul(data)
+
     @field_validator("consent", mode="before")
     @classmethod
     def _blank_consent(cls, value: Any) -> Any:
@@ -87,6 +107,11 @@ class AudienceIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     filters: AudienceFilters = Field(default_factory=AudienceFilters)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nul(cls, data: Any) -> Any:
+        return _no_nul(data)
+
 
 class CampaignIn(BaseModel):
     """A campaign as written in the editor or sent to the API."""
@@ -95,9 +120,9 @@ class CampaignIn(BaseModel):
 
     kind: CampaignKind
     name: str = Field(min_length=1, max_length=200)
-    audience_id: int | None = None
-    event_id: int | None = None
-    follows_id: int | None = Field(
+    audience_id: DbId | None = None
+    event_id: DbId | None = None
+    follows_id: DbId | None = Field(
         default=None,
         description="Rappel d'une invitation : envoyé seulement à ses invités sans réponse.",
     )
@@ -106,6 +131,11 @@ class CampaignIn(BaseModel):
     subject_en: str = Field(default="", max_length=300)
     body_en: str = Field(default="", max_length=100_000)
     scheduled_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nul(cls, data: Any) -> Any:
+        return _no_nul(data)
 
     @field_validator("audience_id", "event_id", "follows_id", "scheduled_at", mode="before")
     @classmethod

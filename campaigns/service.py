@@ -174,6 +174,8 @@ async def update_campaign(actor: Principal, campaign_id: int, data: CampaignIn) 
 
 async def get_campaign(actor: Principal, campaign_id: int) -> Campaign:
     authorize(actor, "campaigns.manage")
+    if not 0 < campaign_id < 2**31:  # beyond the column's range: no such campaign
+        raise NotFound()
     campaign = await Campaign.get_or_none(id=campaign_id).select_related("audience", "event")
     if campaign is None:
         raise NotFound()

@@ -42,7 +42,7 @@ def _mac(settings: Settings, message: str) -> str:
 
 def _parse(token: str) -> tuple[int, str]:
     match = _TOKEN.match(token or "")
-    if match is None:
+    if match is None or int(match.group(1)) >= 2**31:
         raise NotFound()
     return int(match.group(1)), match.group(2)
 
