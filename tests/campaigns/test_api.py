@@ -128,3 +128,19 @@ async def test_openapi_documents_the_campaign_api(client):
         "/api/v1/campaigns/{id}/cancel",
     ):
         assert path in paths, path
+
+
+async def test_bad_input_is_4xx_never_500(client):
+    headers = bearer(await token_for(Role.ORGANIZER))
+    for body in (
+        {"name": "a\u0000b"},
+        {"name": "x", "filters": {"organizations": [2**40]}},
+        {"name": "x", "filters": {"registered_event": ["abc"]}},
+        {"name": "x", "filters": {"languages": ["de"]}},
+        {"name": "x", "filters": {"sectors": ["nope"]}},
+    ):
+        response = await client.post("/api/v1/audiences", json=body, headers=headers)
+        assert response.status_code == 422, (body, response.text)
+    assert (await client.get(f"/api/v1/audiences/{2**40}", headers=headers)).status_code == 404
+    assert (await client.get(f"/api/v1/campaigns/{2**40}", headers=headers)).status_code == 404
+    assert (await client.get("/rsvp/99999999999.AAAAAAAAAAAAAAAAAAAAAAAA")).status_code == 404
