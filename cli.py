@@ -248,6 +248,26 @@ def cmd_send_test_mail(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_unsubscribe_mail(args: argparse.Namespace, settings: Settings) -> int:
+    """One message sent to the List-Unsubscribe mailto, on stdin (a mail server's pipe).
+
+    Exits 0 even when the message holds no valid link, so the mail server does not send
+    a bounce (to an address that may be forged)."""
+    from campaigns.preferences import unsubscribe_by_mail
+
+    raw = sys.stdin.buffer.read(1_000_001)
+
+    async def run() -> None:
+        target = await unsubscribe_by_mail(settings, raw)
+        if target is None:
+            _print("Aucun lien de désabonnement valide dans ce message : rien n'est changé.")
+        else:
+            _print(f"Personne {target.person_id} désabonnée : {target.purpose.value}.")
+
+    asyncio.run(_with_orm(settings, run))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from demo import load_demo
 
@@ -302,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send-test-mail", help="mettre un courriel d'essai en file")
     p.add_argument("to")
     p.set_defaults(func=cmd_send_test_mail)
+
+    sub.add_parser(
+        "unsubscribe-mail",
+        help="appliquer un courriel de désabonnement reçu (lu sur l'entrée standard)",
+    ).set_defaults(func=cmd_unsubscribe_mail)
 
     p = sub.add_parser("demo", help="charger les données de démonstration")
     p.add_argument("--if-empty", action="store_true", help="seulement si aucune donnée")

@@ -12,12 +12,14 @@ the sender identification (the outbox's base layouts).
   METHOD:CANCEL for a cancellation). Dedupe key per event, SEQUENCE and registration: a
   second change is a second notice, the same change never twice.
 - The reminder and the thank-you (`send_due_reminders`, `send_due_thanks`) are upkeep
-  tasks (`core.maintenance`, beside the mail worker). Each event is claimed with a
-  conditional UPDATE (`reminders_sent_at IS NULL`) in the transaction that queues its
-  messages: on PostgreSQL a second upkeep process blocks on the row lock then updates
-  nothing; on SQLite write transactions are serialized (BEGIN IMMEDIATE). A crash rolls
-  back both the claim and the queue, so the next run does it all once. The outbox's
-  unique dedupe keys make a duplicate impossible even so.
+  tasks (`core.maintenance`, beside the mail worker). The messages are rendered first,
+  then each event is claimed with a conditional UPDATE (`reminders_sent_at IS NULL`) in
+  the transaction that queues them: on PostgreSQL a second upkeep process blocks on the
+  row lock then updates nothing; on SQLite write transactions are serialized (BEGIN
+  IMMEDIATE). A crash rolls back both the claim and the queue, so the next run does it
+  all once. The outbox's unique dedupe keys (inserted ON CONFLICT DO NOTHING) make a
+  duplicate impossible even so. Who still qualifies (confirmed, attended) is read again
+  inside the claiming transaction.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from core.mail.outbox import queue_mail
+from core.mail.outbox import compose_mail, insert_composed, queue_mail
+from core.models import OutboundMessage
 from core.settings import Settings
 from events.ics import cancellation_ics, event_ics
 from events.models import Event, EventStatus
@@ -153,11 +156,11 @@ async def _claim(event: Event, marker: str, now: datetime) -> bool:
     return rows == 1
 
 
-async def _queue_reminder(settings: Settings, event: Event, registration: Registration) -> None:
+def _reminder(
+    settings: Settings, event: Event, registration: Registration, payload: str, ics: bytes
+) -> OutboundMessage:
     person = registration.person
-    payload = await ticket_payload(settings, registration)
-    ics = event_ics(event, settings.base_url, include_online_url=True)
-    await queue_mail(
+    return compose_mail(
         to_address=person.email or "",
         to_name=_name(person),
         template="event_reminder",
@@ -190,6 +193,31 @@ async def _queue_reminder(settings: Settings, event: Event, registration: Regist
     )
 
 
+async def _queue_claimed(
+    event: Event,
+    marker: str,
+    now: datetime,
+    messages: dict[int, OutboundMessage],
+    still: dict[str, Any],
+) -> int:
+    """Claim the event's marker and queue the messages made beforehand, in one
+    transaction, for the registrations that still qualify (`still`: their filter, read
+    again inside). Rendering happens before, so the write lock is held only for the
+    inserts. Returns how many were queued (0 when another run had claimed it)."""
+    async with in_transaction():
+        if not await _claim(event, marker, now):
+            return 0
+        ids: list[Any] = list(
+            await Registration.filter(
+                event_id=event.id, id__in=list(messages), **still
+            ).values_list("id", flat=True)
+        )
+        for registration_id in sorted(int(i) for i in ids):
+            # ON CONFLICT DO NOTHING on the dedupe key: never a second copy.
+            await insert_composed(messages[registration_id])
+        return len(ids)
+
+
 async def send_due_reminders(settings: Settings, now: datetime | None = None) -> int:
     """Queue the reminder of every event whose time has come; how many messages."""
     now = now or datetime.now(UTC)
@@ -204,13 +232,17 @@ async def send_due_reminders(settings: Settings, now: datetime | None = None) ->
     for event in candidates:
         if not reminder_due(event, now):
             continue
-        async with in_transaction():
-            if not await _claim(event, "reminders_sent_at", now):
-                continue
-            for registration in await _registrations(event.id, status=RegistrationStatus.CONFIRMED):
-                if _reachable(registration.person):
-                    await _queue_reminder(settings, event, registration)
-                    queued += 1
+        ics = event_ics(event, settings.base_url, include_online_url=True)
+        messages = {
+            registration.id: _reminder(
+                settings, event, registration, await ticket_payload(settings, registration), ics
+            )
+            for registration in await _registrations(event.id, status=RegistrationStatus.CONFIRMED)
+            if _reachable(registration.person)
+        }
+        queued += await _queue_claimed(
+            event, "reminders_sent_at", now, messages, {"status": RegistrationStatus.CONFIRMED}
+        )
     return queued
 
 
@@ -219,10 +251,32 @@ async def send_due_reminders(settings: Settings, now: datetime | None = None) ->
 
 async def attendee_registration_ids(event_id: int) -> set[int]:
     """Registrations with a standing check-in (an undone one does not count)."""
-    rows = await CheckIn.filter(event_id=event_id, undone_at=None).values_list(
-        "registration_id", flat=True
+    rows: list[Any] = list(
+        await CheckIn.filter(event_id=event_id, undone_at=None).values_list(
+            "registration_id", flat=True
+        )
     )
     return {int(r) for r in rows}
+
+
+def _thanks(settings: Settings, event: Event, registration: Registration) -> OutboundMessage:
+    person = registration.person
+    return compose_mail(
+        to_address=person.email or "",
+        to_name=_name(person),
+        template="event_thanks",
+        context={
+            "event": event,
+            "registration": registration,
+            "person": person,
+            "evaluation_url": event.evaluation_url,
+        },
+        language=registration.language,
+        dedupe_key=f"event_thanks:{event.id}:{registration.public_id}",
+        person_id=person.id,
+        cause=("events.Event", event.id),
+        settings=settings,
+    )
 
 
 async def send_due_thanks(settings: Settings, now: datetime | None = None) -> int:
@@ -237,31 +291,11 @@ async def send_due_thanks(settings: Settings, now: datetime | None = None) -> in
     ).order_by("ends_at", "id")
     queued = 0
     for event in candidates:
-        async with in_transaction():
-            if not await _claim(event, "thanks_sent_at", now):
-                continue
-            attended = await attendee_registration_ids(event.id)
-            if not attended:
-                continue
-            for registration in await _registrations(event.id, id__in=sorted(attended)):
-                person = registration.person
-                if not _reachable(person):
-                    continue
-                await queue_mail(
-                    to_address=person.email or "",
-                    to_name=_name(person),
-                    template="event_thanks",
-                    context={
-                        "event": event,
-                        "registration": registration,
-                        "person": person,
-                        "evaluation_url": event.evaluation_url,
-                    },
-                    language=registration.language,
-                    dedupe_key=f"event_thanks:{event.id}:{registration.public_id}",
-                    person_id=person.id,
-                    cause=("events.Event", event.id),
-                    settings=settings,
-                )
-                queued += 1
+        attended = sorted(await attendee_registration_ids(event.id))
+        messages = {
+            registration.id: _thanks(settings, event, registration)
+            for registration in await _registrations(event.id, id__in=attended)
+            if _reachable(registration.person)
+        }
+        queued += await _queue_claimed(event, "thanks_sent_at", now, messages, {})
     return queued

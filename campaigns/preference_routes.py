@@ -31,7 +31,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from campaigns import preferences
-from core.errors import ValidationFailed
 from core.http import client_ip_of, flash, read_form, settings_of
 from core.i18n import _
 from core.templating import render
@@ -71,9 +70,7 @@ async def unsubscribe_submit(request: Request) -> Response:
             await _hit(request, ONE_CLICK_LIMIT, "unsubscribe-one-click")
             await preferences.withdraw(settings, token, ip=client_ip_of(request))
             return Response(status_code=200, headers={"Cache-Control": "no-store"})
-    elif request.headers.get("content-length", "0") not in ("", "0"):
-        raise ValidationFailed(_("Le formulaire envoyé est dans un format inattendu."))
-    await read_form(request)
+    await read_form(request)  # the confirmation page's button (any other body: 4xx)
     await _hit(request, PAGE_LIMIT, "unsubscribe-page")
     await preferences.withdraw(settings, token, ip=client_ip_of(request))
     person, label = await preferences.person_for_unsubscribe(settings, token)
