@@ -41,7 +41,8 @@ async def funnel(campaign: Campaign) -> dict[str, Any]:
         summary = await audiences.summarize(campaign.audience, campaign.purpose)
         audience_count, excluded = summary.count, summary.total_excluded
     else:
-        audience_count, excluded = figures.recipients - figures.skipped, figures.skipped
+        audience_count = figures.recipients - figures.skipped
+        excluded = sum((campaign.excluded or {}).values()) + figures.skipped
     recipients = CampaignRecipient.filter(campaign_id=campaign.id)
     registered = attended = None
     if campaign.event_id is not None:

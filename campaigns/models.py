@@ -109,6 +109,8 @@ class Campaign(Model):
     scheduled_at = fields.DatetimeField(null=True)
     # Set once the audience was resolved into CampaignRecipient rows (first send).
     resolved_at = fields.DatetimeField(null=True)
+    # Who the audience excluded when it was resolved, by reason (see campaigns.audiences).
+    excluded: fields.JSONField[dict[str, int]] = fields.JSONField(default=dict)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(

@@ -192,8 +192,11 @@ async def resolve(campaign: Campaign) -> int:
             ],
             ignore_conflicts=True,
         )
+    excluded: dict[str, int] = {}
+    if campaign.follows_id is None and campaign.audience is not None:
+        excluded = (await audiences.summarize(campaign.audience, campaign.purpose)).excluded
     await Campaign.filter(id=campaign.id, resolved_at__isnull=True).update(
-        resolved_at=datetime.now(UTC)
+        resolved_at=datetime.now(UTC), excluded=excluded
     )
     return len(ids)
 

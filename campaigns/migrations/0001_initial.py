@@ -54,6 +54,7 @@ class Migration(migrations.Migration):
                 ('status', fields.CharEnumField(default=CampaignStatus.DRAFT, db_index=True, description='DRAFT: draft\nSCHEDULED: scheduled\nSENDING: sending\nSENT: sent\nPAUSED: paused\nCANCELLED: cancelled', enum_type=CampaignStatus, max_length=10)),
                 ('scheduled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('resolved_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('excluded', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('started_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_by', fields.ForeignKeyField('core.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),

@@ -144,3 +144,32 @@ async def test_bad_input_is_4xx_never_500(client):
     assert (await client.get(f"/api/v1/audiences/{2**40}", headers=headers)).status_code == 404
     assert (await client.get(f"/api/v1/campaigns/{2**40}", headers=headers)).status_code == 404
     assert (await client.get("/rsvp/99999999999.AAAAAAAAAAAAAAAAAAAAAAAA")).status_code == 404
+
+
+async def test_funnel_keeps_the_exclusions_seen_when_resolved(client, settings):
+    headers = bearer(await token_for(Role.ORGANIZER))
+    await f.person("Ok")
+    await f.person("Jamais", consents=())
+    await f.person("Effacée", erased=True)
+    audience = (
+        await client.post("/api/v1/audiences", json={"name": "Tous"}, headers=headers)
+    ).json()
+    created = await client.post(
+        "/api/v1/campaigns",
+        json={
+            "kind": "follow_up",
+            "name": "Merci",
+            "audience_id": audience["id"],
+            "subject_fr": "Merci",
+            "body_fr": "Merci {{ prenom }}",
+        },
+        headers=headers,
+    )
+    campaign_id = created.json()["id"]
+    await client.post(f"/api/v1/campaigns/{campaign_id}/send", headers=headers)
+    await sending.run_due_campaigns(settings)
+    await f.person("Arrivée après")  # joins the directory after the sending
+    funnel = (await client.get(f"/api/v1/campaigns/{campaign_id}", headers=headers)).json()[
+        "funnel"
+    ]
+    assert (funnel["audience"], funnel["excluded"], funnel["queued"]) == (1, 2, 1)
