@@ -42,7 +42,7 @@ from campaigns.service import CAUSE, change_status
 from core import i18n
 from core.audit import audit
 from core.auth import Principal, authorize
-from core.errors import ValidationFailed
+from core.errors import Conflict, ValidationFailed
 from core.i18n import _
 from core.mail.outbox import compose_mail
 from core.models import OutboundMessage
@@ -280,7 +280,10 @@ async def process(settings: Settings, campaign_id: int, max_batches: int | None 
         if handled < 0:
             return total
         if handled == 0:
-            await change_status(SYSTEM, campaign.id, CampaignStatus.SENT)
+            try:
+                await change_status(SYSTEM, campaign.id, CampaignStatus.SENT)
+            except Conflict:  # paused or cancelled in the meantime: nothing more to do
+                return total
             log.info("campagne %s : envoi terminé", campaign.id)
             return total
         total += handled
