@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import subprocess
 import sys
 import tempfile
 import threading
@@ -247,19 +249,26 @@ def main() -> None:
     parser.add_argument("--postgres-url", default="")
     parser.add_argument("--no-sqlite", dest="sqlite", action="store_false")
     parser.add_argument("--no-record", dest="record", action="store_false")
+    parser.add_argument("--case", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from core.db import load_packages
+    if args.case:  # one database per process (module-level SQL caches follow the dialect)
+        from core.db import load_packages
 
+        with tempfile.TemporaryDirectory(prefix="rassembleur-bench-campaigns-") as tmp:
+            url = f"sqlite://{tmp}/b.sqlite3" if args.case == "sqlite" else args.postgres_url
+            load_packages(Settings(env="bench", database_url=url))
+            label = "SQLite" if args.case == "sqlite" else "PostgreSQL"
+            print(json.dumps(asyncio.run(run_case(label, url, args.recipients))))
+        return
     results = []
-    with tempfile.TemporaryDirectory(prefix="rassembleur-bench-campaigns-") as tmp:
-        settings = Settings(env="bench", database_url=f"sqlite://{tmp}/b.sqlite3")
-        load_packages(settings)
-        if args.sqlite:
-            results.append(
-                asyncio.run(run_case("SQLite", f"sqlite://{tmp}/b.sqlite3", args.recipients))
-            )
+    cases = (["sqlite"] if args.sqlite else []) + (["postgres"] if args.postgres_url else [])
+    for case in cases:
+        command = [sys.executable, __file__, "--case", case, "--recipients", str(args.recipients)]
         if args.postgres_url:
-            results.append(asyncio.run(run_case("PostgreSQL", args.postgres_url, args.recipients)))
+            command += ["--postgres-url", args.postgres_url]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
+        print(done.stdout.strip().splitlines()[-2])
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     if args.record and results:
         record(results, args)
 
