@@ -54,6 +54,10 @@ ROUTE_MODULES = [
     "registrations.tablet_routes",
     "registrations.hold_routes",
     "campaigns.preference_routes",
+    "campaigns.api_routes",
+    "campaigns.admin_routes",
+    "campaigns.rsvp_routes",
+    "campaigns.tracking_routes",
 ]
 
 

@@ -11,10 +11,16 @@ Connected at start-up by `connect(settings)` (called by `core.db.load_packages`)
 
 from __future__ import annotations
 
-from campaigns import automatic
+from campaigns import automatic, rsvp
 from core import maintenance
 from core.settings import Settings, load_settings
-from events.signals import EventCancelled, EventChanged, event_cancelled, event_changed
+from events.signals import (
+    EventCancelled,
+    EventChanged,
+    event_admin_panels,
+    event_cancelled,
+    event_changed,
+)
 
 _current_settings: Settings | None = None
 
@@ -39,6 +45,12 @@ async def thanks_task() -> int:
     return await automatic.send_due_thanks(_settings())
 
 
+async def campaigns_task() -> int:
+    from campaigns.sending import run_due_campaigns
+
+    return await run_due_campaigns(_settings())
+
+
 def connect(settings: Settings) -> None:
     """Connect the receivers and upkeep tasks (idempotent); keep the settings for mail."""
     global _current_settings
@@ -47,3 +59,5 @@ def connect(settings: Settings) -> None:
     event_cancelled.connect(send_cancellation_notice)
     maintenance.register("campaigns.event_reminders", reminders_task)
     maintenance.register("campaigns.event_thanks", thanks_task)
+    maintenance.register("campaigns.send", campaigns_task)
+    event_admin_panels.connect(rsvp.event_panel)

@@ -128,6 +128,21 @@ ACTION_LABELS: dict[str, str] = {
     "checkin.exported": N_("Présences exportées"),
     "checkin.device_paired": N_("Tablette d'accueil jumelée"),
     "checkin.device_revoked": N_("Tablette d'accueil révoquée"),
+    "person.tags": N_("Étiquettes de la personne modifiées"),
+    "organization.tags": N_("Étiquettes de l'organisme modifiées"),
+    # campaigns
+    "audience.created": N_("Audience créée"),
+    "audience.updated": N_("Audience modifiée"),
+    "campaign.created": N_("Campagne créée"),
+    "campaign.updated": N_("Campagne modifiée"),
+    "campaign.scheduled": N_("Campagne planifiée"),
+    "campaign.sending": N_("Envoi de la campagne lancé"),
+    "campaign.sent": N_("Campagne envoyée"),
+    "campaign.paused": N_("Campagne mise en pause"),
+    "campaign.resumed": N_("Campagne reprise"),
+    "campaign.cancelled": N_("Campagne annulée"),
+    "campaign.test_sent": N_("Essai de campagne envoyé"),
+    "campaign.rsvp": N_("Réponse à une invitation"),
 }
 
 DETAIL_LABELS: dict[str, str] = {

@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "checkin.scan": frozenset({Role.ADMIN, Role.ORGANIZER, Role.CHECKIN}),
     "certification.review": frozenset({Role.ADMIN, Role.REVIEWER}),
     "reports.view": frozenset({Role.ADMIN, Role.ORGANIZER, Role.REVIEWER}),
+    "campaigns.manage": frozenset({Role.ADMIN, Role.ORGANIZER}),
 }
 
 # What a scoped device token may do, whatever its owner's role.

@@ -15,9 +15,9 @@ M = TypeVar("M", bound=Model)
 
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
-APPS: list[str] = ["core", "people", "events", "registrations"]
-# Packages without models of their own whose service and receivers are loaded too.
-PACKAGES: list[str] = [*APPS, "campaigns"]
+APPS: list[str] = ["core", "people", "events", "registrations", "campaigns"]
+# Packages whose service and receivers are loaded (every app; campaigns has models too).
+PACKAGES: list[str] = list(APPS)
 
 SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}
 

@@ -19,6 +19,15 @@ log = logging.getLogger("rassembleur.maintenance")
 MAINTENANCE_INTERVAL = 300.0
 Task = Callable[[], Awaitable[int]]
 TASKS: dict[str, Task] = {}
+# Set by `wake()`: the running upkeep loop (same process) starts its next round at once,
+# e.g. when an organizer sends a campaign now. Another process keeps its interval.
+_wakeup: asyncio.Event | None = None
+
+
+def wake() -> None:
+    """Ask the upkeep loop of this process to run its tasks now rather than later."""
+    if _wakeup is not None:
+        _wakeup.set()
 
 
 def register(name: str, task: Task) -> None:
@@ -38,9 +47,18 @@ async def run_tasks_once() -> dict[str, int]:
 
 
 async def run_maintenance(stop: asyncio.Event, interval: float = MAINTENANCE_INTERVAL) -> None:
+    global _wakeup
+    wakeup = _wakeup = asyncio.Event()
     while not stop.is_set():
+        wakeup.clear()
         changed = await run_tasks_once()
         if any(count > 0 for count in changed.values()):
             log.info("entretien : %s", changed)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter

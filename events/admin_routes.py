@@ -34,6 +34,7 @@ from events.listing import EventFilters, list_events
 from events.models import AttendanceMode, Event, EventStatus, PartnerRole, Visibility
 from events.public_routes import page_of, pager_params, reference_options, template_helpers
 from events.schemas import CancelIn, DuplicateIn, EventIn
+from events.signals import EventPanelsAsked, event_admin_panels
 from people import organizations as people_organizations
 from people import reference as people_reference
 from people.models import PlanLevel
@@ -208,6 +209,11 @@ async def admin_detail(request: Request) -> Response:
         "is_edition": is_edition,
         "totals": totals,
         "language": i18n.current_language.get(),
+        "panels": [
+            panel
+            for panel in await event_admin_panels.send(EventPanelsAsked(actor_of(request), event))
+            if panel is not None
+        ],
         **template_helpers(),
     }
     return render(request, "events/admin/detail.html", context)

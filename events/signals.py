@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.auth import Principal
+from core.panels import Panel
 from core.signals import Signal
 from events.models import Event
 
@@ -50,4 +51,19 @@ capacity_changed: Signal[CapacityChanged, None] = Signal(
     "capacity_changed",
     CapacityChanged,
     doc="Inside the updating transaction, when the capacity changed (waitlist promotion).",
+)
+
+
+@dataclass(frozen=True)
+class EventPanelsAsked:
+    actor: Principal
+    event: Event
+
+
+event_admin_panels: Signal[EventPanelsAsked, Panel | None] = Signal(
+    "event_admin_panels",
+    EventPanelsAsked,
+    required=False,
+    doc="The event's back-office page asks other packages for panels (e.g. the answers "
+    "to its invitations); None: nothing for this account.",
 )

@@ -22,7 +22,7 @@ from core.http import actor_of, flash, path_id, read_form, redirect, validate
 from core.i18n import _, current_language
 from core.paging import page_number
 from core.templating import render
-from people import consents, imports, organizations, privacy, reference, service
+from people import consents, imports, organizations, privacy, reference, service, tags
 from people.phones import format_phone
 from people.schemas import (
     ClienteleIn,
@@ -160,6 +160,7 @@ async def _person_page(
         "values": values,
         "errors": errors or {},
         "consent_errors": consent_errors or {},
+        "tags": await tags.person_tags(person.id),
     }
     context.update(await _reference_choices())
     return render(request, "people/detail.html", context, status_code=status_code)
@@ -325,8 +326,41 @@ async def _organization_form(
             actor_of(request), organization_id=organization.id, per_page=200
         )
         context["members"] = members
+        context["tags"] = await tags.organization_tags(organization.id)
     context.update(await _reference_choices())
     return render(request, "people/organization.html", context, status_code=status_code)
+
+
+@requires("people.edit")
+async def person_tags_update(request: Request) -> Response:
+    form = await read_form(request)
+    person_id = path_id(request)
+    raw = form.get("tags", "")
+    try:
+        await tags.set_person_tags(
+            actor_of(request), person_id, raw if isinstance(raw, str) else ""
+        )
+    except ValidationFailed as error:
+        flash(request, " ".join(error.fields.values()) or error.message, "error")
+    else:
+        flash(request, _("Les étiquettes ont été enregistrées."))
+    return redirect(f"/admin/people/{person_id}#etiquettes")
+
+
+@requires("people.edit")
+async def organization_tags_update(request: Request) -> Response:
+    form = await read_form(request)
+    organization_id = path_id(request)
+    raw = form.get("tags", "")
+    try:
+        await tags.set_organization_tags(
+            actor_of(request), organization_id, raw if isinstance(raw, str) else ""
+        )
+    except ValidationFailed as error:
+        flash(request, " ".join(error.fields.values()) or error.message, "error")
+    else:
+        flash(request, _("Les étiquettes ont été enregistrées."))
+    return redirect(f"/admin/organizations/{organization_id}#etiquettes")
 
 
 @requires("people.edit")
@@ -480,6 +514,13 @@ routes = [
         name="person_consent",
     ),
     Route("/admin/people/{id:int}/export", person_export, name="person_export"),
+    Route("/admin/people/{id:int}/tags", person_tags_update, methods=["POST"], name="person_tags"),
+    Route(
+        "/admin/organizations/{id:int}/tags",
+        organization_tags_update,
+        methods=["POST"],
+        name="organization_tags",
+    ),
     Route("/admin/people/{id:int}/erase", person_erase_confirm, name="person_erase_confirm"),
     Route("/admin/people/{id:int}/erase", person_erase, methods=["POST"], name="person_erase"),
     Route("/admin/organizations", organizations_list, name="organizations"),

@@ -148,6 +148,53 @@ class Consent(Model):
         indexes = (("person_id", "purpose"),)
 
 
+class Tag(Model):
+    """A free label on people and organizations ("comité JPS", "partenaire 2027")."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=60)
+    key = fields.CharField(max_length=60, unique=True)  # case/space-folded name
+
+    class Meta:
+        table = "people_tag"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PersonTag(Model):
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "people.Person", related_name="tag_links", on_delete=fields.CASCADE
+    )
+    person_id: int
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "people.Tag", related_name=False, on_delete=fields.CASCADE
+    )
+    tag_id: int
+
+    class Meta:
+        table = "people_person_tag"
+        unique_together = (("person", "tag"),)
+
+
+class OrganizationTag(Model):
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "people.Organization", related_name="tag_links", on_delete=fields.CASCADE
+    )
+    organization_id: int
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "people.Tag", related_name=False, on_delete=fields.CASCADE
+    )
+    tag_id: int
+
+    class Meta:
+        table = "people_organization_tag"
+        unique_together = (("organization", "tag"),)
+
+
 class PlanLevel(StrEnum):
     AXIS = "axis"
     ORIENTATION = "orientation"

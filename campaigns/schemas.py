@@ -1,0 +1,234 @@
+"""Pydantic input/output models of the campaigns (forms and JSON API)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from campaigns.models import CampaignKind
+from core.i18n import _
+from people.models import ConsentPurpose, Sector
+
+MAX_IDS = 200
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Code = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _no_nul(value: Any) -> Any:
+    """NUL cannot be stored (PostgreSQL refuses it): a clear 422 instead of a 500."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(_("Caractère invalide (NUL)."))
+    if isinstance(value, dict):
+        for item in value.values():
+            _no_nul(item)
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
+def _codes(value: Any) -> Any:
+    """A list of codes: a comma-separated string is accepted too (forms)."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list):
+        cleaned = []
+        for item in value:
+            text = str(item).strip() if item is not None else ""
+            if text and text not in cleaned:
+                cleaned.append(text)
+        return cleaned
+    return value
+
+
+class AudienceFilters(BaseModel):
+    """The saved filter of an audience. Inside one criterion the values are alternatives
+    (any of them); criteria combine (all of them). An empty filter is the whole directory."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    clienteles: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
+    regions: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
+    territories: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
+    sectors: list[Sector] = Field(default_factory=list, max_length=MAX_IDS)
+    organizations: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+    languages: list[str] = Field(default_factory=list, max_length=2)
+    tags: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
+    consent: ConsentPurpose | None = None
+    registered_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+    attended_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+    not_attended_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+    not_registered_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+
+    @field_validator(
+        "clienteles",
+        "regions",
+        "territories",
+        "sectors",
+        "organizations",
+        "languages",
+        "tags",
+        "registered_event",
+        "attended_event",
+        "not_attended_event",
+        "not_registered_event",
+        mode="before",
+    )
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        return _codes(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nul(cls, data: Any) -> Any:
+        return _no_nul(data)
+
+    @field_validator("consent", mode="before")
+    @classmethod
+    def _blank_consent(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        for language in value:
+            if language not in ("fr", "en"):
+                raise ValueError(_("Langue inconnue : %(value)s", value=language))
+        return value
+
+
+class AudienceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    filters: AudienceFilters = Field(default_factory=AudienceFilters)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nul(cls, data: Any) -> Any:
+        return _no_nul(data)
+
+
+class CampaignIn(BaseModel):
+    """A campaign as written in the editor or sent to the API."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: CampaignKind
+    name: str = Field(min_length=1, max_length=200)
+    audience_id: DbId | None = None
+    event_id: DbId | None = None
+    follows_id: DbId | None = Field(
+        default=None,
+        description="Rappel d'une invitation : envoyé seulement à ses invités sans réponse.",
+    )
+    subject_fr: str = Field(min_length=1, max_length=300)
+    body_fr: str = Field(min_length=1, max_length=100_000)
+    subject_en: str = Field(default="", max_length=300)
+    body_en: str = Field(default="", max_length=100_000)
+    scheduled_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nul(cls, data: Any) -> Any:
+        return _no_nul(data)
+
+    @field_validator("audience_id", "event_id", "follows_id", "scheduled_at", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(_("Indiquez le fuseau horaire (ex. 2027-02-10T09:00:00-05:00)."))
+        return value
+
+    @model_validator(mode="after")
+    def _rules(self) -> CampaignIn:
+        if self.kind in (CampaignKind.INVITATION, CampaignKind.REMINDER) and not self.event_id:
+            raise ValueError(_("Une invitation ou un rappel doit viser un événement."))
+        if bool(self.subject_en) != bool(self.body_en):
+            raise ValueError(
+                _("La version anglaise demande un objet et un texte (ou ni l'un ni l'autre).")
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+class AudienceOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    filters: dict[str, Any]
+    purpose: str = Field(description="Consentement exigé des destinataires.")
+    count: int = Field(description="Personnes jointes, exclusions retirées.")
+    excluded: dict[str, int] = Field(
+        description="Exclus par raison : erased, no_email, hard_bounced, unsubscribed, no_consent."
+    )
+
+
+class PreviewPerson(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    language: str
+    organization: str | None
+
+
+class AudiencePreviewOut(AudienceOut):
+    preview: list[PreviewPerson]
+
+
+class CampaignStateOut(BaseModel):
+    id: int
+    status: str
+
+
+class FunnelOut(BaseModel):
+    audience: int
+    excluded: int
+    pending: int
+    queued: int
+    sent: int
+    failed: int
+    bounced: int
+    opened: int = Field(description="Approximatif (image de suivi).")
+    clicked: int = Field(description="Liens du message (version HTML).")
+    accepted: int
+    declined: int
+    registered: int | None = Field(description="null sans événement visé.")
+    attended: int | None = Field(description="null sans événement visé.")
+
+
+class BreakdownRow(BaseModel):
+    code: str | None
+    label: str
+    recipients: int
+    sent: int
+
+
+class CampaignOut(BaseModel):
+    id: int
+    kind: CampaignKind
+    name: str
+    status: str
+    purpose: str
+    audience_id: int | None
+    event_id: int | None
+    subject_fr: str
+    subject_en: str
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    funnel: FunnelOut
+    by_clientele: list[BreakdownRow]
+    by_territory: list[BreakdownRow]
