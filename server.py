@@ -25,6 +25,7 @@ from core.http import (
     BodySizeLimitMiddleware,
     LanguageMiddleware,
     SecurityHeadersMiddleware,
+    TextGuardMiddleware,
     is_api,
 )
 from core.i18n import _
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             https_only=settings.https,
         ),
         Middleware(LanguageMiddleware, settings=settings),
+        Middleware(TextGuardMiddleware),
     ]
     app = Starlette(
         routes=collect_routes(),

@@ -26,6 +26,7 @@ from core.http import (
     settings_of,
 )
 from core.i18n import _, current_language
+from core.inputs import is_id
 from core.openapi import api_doc
 from core.paging import page_number
 from core.templating import render
@@ -46,7 +47,7 @@ def _list_url(event_id: int, query: str = "") -> str:
 def _ids(form: FormData) -> list[int]:
     ids = []
     for raw in form.getlist("ids"):
-        if isinstance(raw, str) and raw.strip().isdigit():
+        if isinstance(raw, str) and is_id(raw.strip()):
             ids.append(int(raw.strip()))
     return ids
 
