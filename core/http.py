@@ -308,6 +308,16 @@ def validate(model: type[M], data: Any) -> M:
         raise ValidationFailed(fields=field_errors(exc)) from None
 
 
+def validate_json(model: type[M], data: Any) -> M:
+    """A decoded JSON body into `model`, strictly as the OpenAPI document types it: no
+    number for a boolean, no string for a number (pydantic's strict JSON mode, which
+    still reads dates, datetimes and enum values from their JSON strings)."""
+    try:
+        return model.model_validate_json(json.dumps(data), strict=True)
+    except PydanticValidationError as exc:
+        raise ValidationFailed(fields=field_errors(exc)) from None
+
+
 async def parse_json(request: Request, model: type[M]) -> M:
     """Read a JSON body into `model`; bad content types and malformed JSON give clear 4xx."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -321,7 +331,7 @@ async def parse_json(request: Request, model: type[M]) -> M:
     data = load_json(raw)
     if not isinstance(data, dict):
         raise ValidationFailed(_("Un objet JSON est attendu."))
-    return validate(model, data)
+    return validate_json(model, data)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -363,15 +373,24 @@ def load_json(raw: bytes) -> Any:
 
 
 def int_query_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter clamped to [low, high]; not a number → 422 field error."""
+    """An integer query parameter in [low, high] (what the OpenAPI document declares);
+    not a number or out of bounds → 422 field error."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(fields={name: _("Un nombre entier est attendu.")}) from None
-    return max(low, min(high, value))
+    raw = raw.strip()
+    if not raw.lstrip("-").isdigit() or len(raw) > 12:
+        raise ValidationFailed(fields={name: _("Un nombre entier est attendu.")})
+    value = int(raw)
+    if not low <= value <= high:
+        raise ValidationFailed(
+            fields={
+                name: _(
+                    "La valeur doit être comprise entre %(low)s et %(high)s.", low=low, high=high
+                )
+            }
+        )
+    return value
 
 
 def flash(request: Request, message: str, kind: str = "success") -> None:

@@ -5,7 +5,8 @@ every package's schemas:
 
 - integers: the database's INTEGER is 32-bit on PostgreSQL; an id or a number beyond it
   is "not found" in a path (the `{name:int}` route convertor only matches 0..2**31-1)
-  and a field error in a query or a body (`DbId`, `Int32`, `parse_id`);
+  and a field error in a query or a body (`DbId`, `parse_id`; other numbers carry their
+  own bounds in the schemas);
 - text: no NUL character (PostgreSQL refuses it in text) and no lone UTF-16 surrogate
   (not encodable in UTF-8), in JSON bodies, forms, query strings and paths;
 - JSON: nesting at most `MAX_JSON_DEPTH` deep, integers of at most `MAX_INT_DIGITS` digits;
@@ -18,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from starlette.convertors import Convertor, register_url_convertor
 
 from core.i18n import _
@@ -66,13 +67,6 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def _check_text(value: str) -> str:
-    problem = text_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 def _check_moment(value: datetime) -> datetime:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ValueError(
@@ -97,11 +91,31 @@ def _check_day(value: date) -> date:
     return value
 
 
-# Pydantic types for input schemas.
-DbId = Annotated[int, Field(ge=1, le=INT32_MAX)]
-Int32 = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
-CleanStr = Annotated[str, AfterValidator(_check_text)]
-Moment = Annotated[datetime, AfterValidator(_check_moment)]
+def _parse_moment(value: Any) -> Any:
+    """An ISO 8601 string (with or without seconds or offset; a bare date is its
+    midnight, as all-day events take days) read the same way whether the JSON body is
+    validated strictly or not; anything else is left to pydantic's own check."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return datetime.combine(date.fromisoformat(text), datetime.min.time())
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return value
+    return value
+
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(_("Un identifiant (nombre entier) est attendu."))
+    return value
+
+
+# Pydantic types for input schemas (text is checked once for the whole body, see
+# core.http.load_json and check_form_text).
+DbId = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=INT32_MAX)]
+Moment = Annotated[datetime, BeforeValidator(_parse_moment), AfterValidator(_check_moment)]
 Day = Annotated[date, AfterValidator(_check_day)]
 
 

@@ -106,6 +106,8 @@ class EventFilters:
         status = (params.get("status") or "").strip()
         if status in {s.value for s in EventStatus}:
             filters.status = status
+        elif status:
+            errors["status"] = _("Statut inconnu.")
         return filters
 
     def query_string(self) -> str:

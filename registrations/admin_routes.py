@@ -27,8 +27,8 @@ from core.http import (
 )
 from core.i18n import _, current_language
 from core.inputs import is_id
-from core.openapi import api_doc
-from core.paging import page_number
+from core.openapi import api_doc, page_params
+from core.paging import MAX_PAGE, page_number
 from core.templating import render
 from people import reference as people
 from registrations import access, actions, capacity, exports, labels, listing, service
@@ -437,6 +437,7 @@ async def attendance_sheet(request: Request) -> Response:
 
 # --------------------------------------------------------------------------- JSON API
 
+MAX_PER_PAGE = 500
 API_PARAMS = [
     {"name": name, "in": "query", "required": False, "schema": schema, "description": desc}
     for name, schema, desc in (
@@ -453,10 +454,8 @@ API_PARAMS = [
             {"type": "string", "enum": ["json", "csv", "xlsx"]},
             "json (défaut, paginé) ou export complet csv / xlsx",
         ),
-        ("page", {"type": "integer", "minimum": 1}, "page (JSON)"),
-        ("per_page", {"type": "integer", "minimum": 1, "maximum": 500}, "taille de page (JSON)"),
     )
-]
+] + page_params(MAX_PER_PAGE)
 REGISTRATION_LIST_SCHEMA = {
     "type": "object",
     "required": ["items", "total", "page", "per_page"],
@@ -518,8 +517,8 @@ async def api_list(request: Request) -> Response:
     if fmt in ("csv", "xlsx"):
         export = await exports.export_rows(actor, event_id, filters)
         return _download(export, fmt)
-    page = int_query_param(request, "page", 1, 1, 100_000)
-    per_page = int_query_param(request, "per_page", 50, 1, 500)
+    page = int_query_param(request, "page", 1, 1, MAX_PAGE)
+    per_page = int_query_param(request, "per_page", 50, 1, MAX_PER_PAGE)
     body = await listing.api_items(actor, event_id, filters, page=page, per_page=per_page)
     return json_response(body)
 
