@@ -415,3 +415,26 @@ async def test_people_import_rejects_a_nul_cell_on_its_line(client, db):
     assert report["rejected"] == [
         {"line": 3, "error": "Ligne illisible : elle contient un caractère nul (\\0) ou invalide."}
     ]
+
+
+def test_every_int_path_parameter_is_bounded_to_the_column():
+    """Each `{name:int}` of every route only matches ids the database can hold, whatever
+    the order the route modules were imported in."""
+    from starlette.routing import Mount, Route
+
+    from core.inputs import BoundedIntConvertor
+    from server import collect_routes
+
+    pending, checked = list(collect_routes()), 0
+    while pending:
+        route = pending.pop()
+        if isinstance(route, Mount):
+            pending.extend(route.routes)
+        elif isinstance(route, Route) and ":int}" in route.path:
+            for convertor in route.param_convertors.values():
+                if convertor.regex == "[0-9]+":
+                    raise AssertionError(f"unbounded int in {route.path}")
+            checked += sum(
+                isinstance(c, BoundedIntConvertor) for c in route.param_convertors.values()
+            )
+    assert checked > 50
