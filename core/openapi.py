@@ -28,6 +28,11 @@ DATE_QUERY_SCHEMA = {
 }
 
 
+def choice_query_schema(values: list[str]) -> dict[str, Any]:
+    """A query filter with a fixed set of values; empty (a form's blank choice) = none."""
+    return {"type": "string", "enum": [*values, ""]}
+
+
 def query_param(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
     param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
     if description:

@@ -10,7 +10,14 @@ from starlette.routing import Route
 from core.auth import current_principal, requires
 from core.errors import ValidationFailed
 from core.http import actor_of, int_query_param, json_response, parse_json, path_id, settings_of
-from core.openapi import DATE_QUERY_SCHEMA, ID_QUERY_SCHEMA, api_doc, page_params, query_param
+from core.openapi import (
+    DATE_QUERY_SCHEMA,
+    ID_QUERY_SCHEMA,
+    api_doc,
+    choice_query_schema,
+    page_params,
+    query_param,
+)
 from core.paging import MAX_PAGE
 from events import editions, listing, service
 from events.models import EventKind, EventStatus
@@ -19,7 +26,7 @@ from events.schemas import CancelIn, DuplicateIn, EventIn, EventList, EventOut, 
 TAGS = ["événements"]
 MAX_PER_PAGE = 200
 LIST_PARAMS = [
-    query_param("kind", {"type": "string", "enum": [k.value for k in EventKind]}, "type"),
+    query_param("kind", choice_query_schema([k.value for k in EventKind]), "type"),
     query_param("territory", {"type": "string"}, "code de région (inclut ses MRC) ou de MRC"),
     query_param("clientele", {"type": "string"}, "code de clientèle cible"),
     query_param("from", DATE_QUERY_SCHEMA, "se termine à partir de ce jour"),
@@ -28,7 +35,7 @@ LIST_PARAMS = [
     query_param("q", {"type": "string"}, "texte libre"),
     query_param(
         "status",
-        {"type": "string", "enum": [s.value for s in EventStatus]},
+        choice_query_schema([s.value for s in EventStatus]),
         "équipe seulement (le public ne voit que les événements publiés)",
     ),
     *page_params(MAX_PER_PAGE),

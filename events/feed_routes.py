@@ -38,7 +38,7 @@ from core.auth import current_principal
 from core.errors import NotFound
 from core.http import path_id, settings_of
 from core.i18n import _
-from core.openapi import DATE_QUERY_SCHEMA, api_doc, query_param
+from core.openapi import DATE_QUERY_SCHEMA, api_doc, choice_query_schema, query_param
 from events import calendars, service
 from events.calendars import Fingerprint, latest, utc
 from events.ics import ICS_CONTENT_TYPE, CalendarEvent, build_calendar
@@ -211,7 +211,7 @@ async def event_calendar(request: Request) -> Response:
     tags=["Calendriers"],
     auth="public",
     params=[
-        query_param("kind", {"type": "string", "enum": [k.value for k in EventKind]}),
+        query_param("kind", choice_query_schema([k.value for k in EventKind])),
         query_param("territory", {"type": "string"}),
         query_param("clientele", {"type": "string"}),
         query_param("from", DATE_QUERY_SCHEMA),

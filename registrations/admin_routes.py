@@ -27,7 +27,7 @@ from core.http import (
 )
 from core.i18n import _, current_language
 from core.inputs import is_id
-from core.openapi import api_doc, page_params
+from core.openapi import api_doc, choice_query_schema, page_params
 from core.paging import MAX_PAGE, page_number
 from core.templating import render
 from people import reference as people
@@ -443,7 +443,7 @@ API_PARAMS = [
     for name, schema, desc in (
         (
             "status",
-            {"type": "string", "enum": [s.value for s in RegistrationStatus]},
+            choice_query_schema([s.value for s in RegistrationStatus]),
             "statut de l'inscription",
         ),
         ("clientele", {"type": "string"}, "code de clientèle cible"),
@@ -451,7 +451,7 @@ API_PARAMS = [
         ("q", {"type": "string"}, "nom, courriel, organisme ou code du billet"),
         (
             "format",
-            {"type": "string", "enum": ["json", "csv", "xlsx"]},
+            choice_query_schema(["json", "csv", "xlsx"]),
             "json (défaut, paginé) ou export complet csv / xlsx",
         ),
     )
