@@ -514,11 +514,12 @@ async def api_list(request: Request) -> Response:
         filters.errors["format"] = _("Format inconnu (json, csv ou xlsx).")
     if filters.errors:
         raise ValidationFailed(fields=filters.errors)
+    # Checked for every format (the document declares them for all), used by JSON only.
+    page = int_query_param(request, "page", 1, 1, MAX_PAGE)
+    per_page = int_query_param(request, "per_page", 50, 1, MAX_PER_PAGE)
     if fmt in ("csv", "xlsx"):
         export = await exports.export_rows(actor, event_id, filters)
         return _download(export, fmt)
-    page = int_query_param(request, "page", 1, 1, MAX_PAGE)
-    per_page = int_query_param(request, "per_page", 50, 1, MAX_PER_PAGE)
     body = await listing.api_items(actor, event_id, filters, page=page, per_page=per_page)
     return json_response(body)
 

@@ -56,6 +56,14 @@ async def test_out_of_bounds_list_parameters_are_422(client, db, query):
     assert response.json()["error"]["fields"]
 
 
+async def test_registration_export_checks_page_bounds_too(client, db):
+    headers = await _admin(client)
+    event = (await client.post("/api/v1/events", json=EVENT, headers=headers)).json()
+    url = f"/api/v1/events/{event['id']}/registrations?format=csv&page=-3"
+    response = await client.get(url, headers=headers)
+    assert response.status_code == 422, response.text
+
+
 async def test_people_per_page_bounds(client, db):
     headers = await _admin(client)
     assert (await client.get("/api/v1/people?per_page=-4", headers=headers)).status_code == 422
