@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -25,6 +25,7 @@ from core.http import (
     BodySizeLimitMiddleware,
     LanguageMiddleware,
     SecurityHeadersMiddleware,
+    TextGuardMiddleware,
     is_api,
 )
 from core.i18n import _
@@ -120,7 +121,29 @@ async def http_error(request: Request, exc: Exception) -> Response:
     response = await app_error(request, error)
     for name, value in (exc.headers or {}).items():  # e.g. Allow on 405
         response.headers[name] = value
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
     return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path: Starlette's 405 names only the first
+    route that matched the path, and a path often has one route per method."""
+    methods: set[str] = set()
+    pending: list[tuple[BaseRoute, dict]] = [(r, dict(request.scope)) for r in request.app.routes]
+    while pending:
+        route, scope = pending.pop()
+        if isinstance(route, Mount):
+            match, child = route.matches(scope)
+            if match != Match.NONE:
+                sub = {**scope, **child}
+                pending.extend((r, sub) for r in route.routes)
+        elif isinstance(route, Route) and route.methods:
+            scope = {**scope, "method": next(iter(route.methods))}
+            match, _child = route.matches(scope)
+            if match == Match.FULL:
+                methods |= route.methods
+    return sorted(methods)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -182,6 +205,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             https_only=settings.https,
         ),
         Middleware(LanguageMiddleware, settings=settings),
+        Middleware(TextGuardMiddleware),
     ]
     app = Starlette(
         routes=collect_routes(),

@@ -9,17 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from campaigns.models import CampaignKind
 from core.i18n import _
+from core.inputs import DbId, Moment, text_problem
 from people.models import ConsentPurpose, Sector
 
 MAX_IDS = 200
-DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Code = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 def _no_nul(value: Any) -> Any:
-    """NUL cannot be stored (PostgreSQL refuses it): a clear 422 instead of a 500."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError(_("Caractère invalide (NUL)."))
+    """Text a column cannot hold (core.inputs.text_problem) is a 422, also when these
+    models are filled from elsewhere than an HTTP body (a CSV list, the editor)."""
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise ValueError(problem)
     if isinstance(value, dict):
         for item in value.values():
             _no_nul(item)
@@ -130,7 +131,7 @@ class CampaignIn(BaseModel):
     body_fr: str = Field(min_length=1, max_length=100_000)
     subject_en: str = Field(default="", max_length=300)
     body_en: str = Field(default="", max_length=100_000)
-    scheduled_at: datetime | None = None
+    scheduled_at: Moment | None = None
 
     @model_validator(mode="before")
     @classmethod

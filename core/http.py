@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypeVar
+from urllib.parse import unquote_plus
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
@@ -16,6 +17,7 @@ from core import i18n
 from core.auth import Principal
 from core.errors import AppError, Forbidden, PayloadTooLarge, ValidationFailed
 from core.i18n import _
+from core.inputs import InputRefused, check_json, parse_json_int, text_problem
 from core.security import same_token
 from core.settings import Settings
 
@@ -102,6 +104,23 @@ class BodySizeLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
+class TextGuardMiddleware:
+    """A NUL character in the path or the query string → 422 before any route runs:
+    PostgreSQL cannot store it, and no identifier, token or search contains one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
+            if "\x00" in str(scope.get("path", "")) or "\x00" in query:
+                error = ValidationFailed(_("Le caractère nul (\\0) n'est pas permis."))
+                await _send_error(scope, send, error)
+                return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, https: bool) -> None:
         self.app = app
@@ -186,6 +205,7 @@ async def read_form(request: Request) -> FormData:
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         raise ValidationFailed(_("Le formulaire envoyé est dans un format inattendu."))
     form = await request.form(max_part_size=LARGE_BODY_LIMIT)
+    check_form_text(form)
     given = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not same_token(request.session.get("csrf"), given if isinstance(given, str) else None):
         raise Forbidden(
@@ -196,6 +216,19 @@ async def read_form(request: Request) -> FormData:
             code="csrf_failed",
         )
     return form
+
+
+def check_form_text(form: FormData) -> None:
+    """Text fields of a form that cannot be stored (NUL, lone surrogate) → 422 by field.
+    Uploaded files are the importers' business (they report per line)."""
+    fields: dict[str, str] = {}
+    for key, value in form.multi_items():
+        problem = text_problem(key) or (text_problem(value) if isinstance(value, str) else None)
+        if problem:
+            fields.setdefault(key[:40] if not text_problem(key) else "__root__", problem)
+    if fields:
+        # The page that shows this error has no form around it: say what is wrong.
+        raise ValidationFailed(next(iter(fields.values())), fields=fields)
 
 
 def check_csrf_header(request: Request) -> None:
@@ -275,6 +308,16 @@ def validate(model: type[M], data: Any) -> M:
         raise ValidationFailed(fields=field_errors(exc)) from None
 
 
+def validate_json(model: type[M], data: Any) -> M:
+    """A decoded JSON body into `model`, strictly as the OpenAPI document types it: no
+    number for a boolean, no string for a number (pydantic's strict JSON mode, which
+    still reads dates, datetimes and enum values from their JSON strings)."""
+    try:
+        return model.model_validate_json(json.dumps(data), strict=True)
+    except PydanticValidationError as exc:
+        raise ValidationFailed(fields=field_errors(exc)) from None
+
+
 async def parse_json(request: Request, model: type[M]) -> M:
     """Read a JSON body into `model`; bad content types and malformed JSON give clear 4xx."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -285,25 +328,69 @@ async def parse_json(request: Request, model: type[M]) -> M:
             status_code=415,
         )
     raw = await request.body()
-    try:
-        data = json.loads(raw) if raw else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise AppError(_("Le JSON envoyé est mal formé."), code="malformed_json") from None
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise ValidationFailed(_("Un objet JSON est attendu."))
-    return validate(model, data)
+    return validate_json(model, data)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise InputRefused({}, structural=_("Un nombre du JSON envoyé est trop grand."))
+    return value
+
+
+def load_json(raw: bytes) -> Any:
+    """Decode a JSON body: malformed or too deeply nested → 400; a number too large or
+    text that cannot be stored (NUL, lone surrogate) → 422 with the field's path."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(
+            raw,
+            parse_int=parse_json_int,
+            parse_float=_finite_float,
+            parse_constant=_refuse_constant,
+        )
+    except InputRefused as exc:
+        raise ValidationFailed(exc.structural) from None
+    except RecursionError:
+        raise AppError(_("Le JSON envoyé est trop imbriqué."), code="malformed_json") from None
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
+        raise AppError(_("Le JSON envoyé est mal formé."), code="malformed_json") from None
+    try:
+        check_json(data)
+    except InputRefused as exc:
+        if exc.structural:
+            raise AppError(exc.structural, code="malformed_json") from None
+        raise ValidationFailed(fields=exc.fields) from None
+    return data
 
 
 def int_query_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter clamped to [low, high]; not a number → 422 field error."""
+    """An integer query parameter in [low, high] (what the OpenAPI document declares);
+    not a number or out of bounds → 422 field error."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(fields={name: _("Un nombre entier est attendu.")}) from None
-    return max(low, min(high, value))
+    raw = raw.strip()
+    if not raw.lstrip("-").isdigit() or len(raw) > 12:
+        raise ValidationFailed(fields={name: _("Un nombre entier est attendu.")})
+    value = int(raw)
+    if not low <= value <= high:
+        raise ValidationFailed(
+            fields={
+                name: _(
+                    "La valeur doit être comprise entre %(low)s et %(high)s.", low=low, high=high
+                )
+            }
+        )
+    return value
 
 
 def flash(request: Request, message: str, kind: str = "success") -> None:

@@ -14,6 +14,44 @@ from typing import Any
 from pydantic import BaseModel
 from starlette.routing import BaseRoute, Mount, Route
 
+from core.inputs import INT32_MAX
+from core.paging import MAX_PAGE
+
+# Path parameters `{name:int}` match 0..2**31-1 only (core.inputs); others are a 404.
+PATH_INT_SCHEMA = {"type": "integer", "minimum": 0, "maximum": INT32_MAX}
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": INT32_MAX}
+# An id filter of a query string: an id, or empty (a form's blank choice: no filter).
+ID_QUERY_SCHEMA = {"anyOf": [ID_SCHEMA, {"type": "string", "maxLength": 0}]}
+# A date filter of a query string: YYYY-MM-DD, or empty (a form's blank field: no filter).
+DATE_QUERY_SCHEMA = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]
+}
+
+
+def choice_query_schema(values: list[str]) -> dict[str, Any]:
+    """A query filter with a fixed set of values; empty (a form's blank choice) = none."""
+    return {"type": "string", "enum": [*values, ""]}
+
+
+def query_param(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+def page_params(max_per_page: int, default: int = 50) -> list[dict[str, Any]]:
+    """`page` and `per_page` as the list endpoints read them (core.http.int_query_param)."""
+    return [
+        query_param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "page"),
+        query_param(
+            "per_page",
+            {"type": "integer", "minimum": 1, "maximum": max_per_page},
+            f"taille de page ({default} par défaut)",
+        ),
+    ]
+
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -45,8 +83,10 @@ def api_doc(
     response_content: dict[str, Any] | None = None,
     description: str | None = None,
     other_responses: dict[int, tuple[str, type[BaseModel]]] | None = None,
+    request_required: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`other_responses`: further successful answers, {status: (description, schema)}."""
+    """`other_responses`: further successful answers, {status: (description, schema)};
+    `request_required=False`: an empty body means every field's default."""
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__openapi__ = {  # type: ignore[attr-defined]
@@ -62,6 +102,7 @@ def api_doc(
             "request_content": request_content,
             "response_content": response_content,
             "other_responses": other_responses or {},
+            "request_required": request_required,
         }
         return func
 
@@ -95,8 +136,13 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
             continue
         methods = sorted((route.methods or {"GET"}) - {"HEAD"})
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{([^}:]+)(?::[^}]+)?}", path)
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": dict(PATH_INT_SCHEMA) if kind == ":int" else {"type": "string"},
+            }
+            for name, kind in re.findall(r"{([^}:]+)(:[^}]+)?}", path)
         ]
         clean_path = re.sub(r"{([^}:]+):[^}]+}", r"{\1}", path)
         for method in methods:
@@ -113,7 +159,7 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
                 op["security"] = [{"bearerAuth": []}]
             if doc["request"] is not None:
                 op["requestBody"] = {
-                    "required": True,
+                    "required": doc["request_required"],
                     "content": {
                         "application/json": {"schema": _schema_ref(doc["request"], components)}
                     },

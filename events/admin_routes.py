@@ -18,6 +18,7 @@ from core.auth import requires
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.http import actor_of, flash, path_id, read_form, redirect, validate
 from core.i18n import _
+from core.inputs import is_id
 from core.settings import DEFAULT_TIME_ZONE
 from core.templating import render
 from events import editions, labels, service
@@ -141,7 +142,7 @@ async def admin_new(request: Request) -> Response:
     parent = None
     raw = (request.query_params.get("parent_id") or "").strip()
     if raw:
-        if not raw.isdigit():
+        if not is_id(raw):
             raise NotFound()
         parent = await service.get_event(actor_of(request), int(raw))
     return await _event_form(request, default_values(parent), {})

@@ -10,25 +10,35 @@ from starlette.routing import Route
 from core.auth import current_principal, requires
 from core.errors import ValidationFailed
 from core.http import actor_of, int_query_param, json_response, parse_json, path_id, settings_of
-from core.openapi import api_doc
+from core.openapi import (
+    DATE_QUERY_SCHEMA,
+    ID_QUERY_SCHEMA,
+    api_doc,
+    choice_query_schema,
+    page_params,
+    query_param,
+)
+from core.paging import MAX_PAGE
 from events import editions, listing, service
+from events.models import EventKind, EventStatus
 from events.schemas import CancelIn, DuplicateIn, EventIn, EventList, EventOut, EventPatch
 
 TAGS = ["événements"]
+MAX_PER_PAGE = 200
 LIST_PARAMS = [
-    {"name": name, "in": "query", "required": False, "schema": schema, "description": desc}
-    for name, schema, desc in (
-        ("kind", {"type": "string"}, "annual_launch, perseverance_days, regional_event, …"),
-        ("territory", {"type": "string"}, "code de région (inclut ses MRC) ou de MRC"),
-        ("clientele", {"type": "string"}, "code de clientèle cible"),
-        ("from", {"type": "string", "format": "date"}, "se termine à partir de ce jour"),
-        ("to", {"type": "string", "format": "date"}, "commence au plus tard ce jour"),
-        ("parent_id", {"type": "integer"}, "les activités d'une édition"),
-        ("q", {"type": "string"}, "texte libre"),
-        ("status", {"type": "string"}, "équipe seulement : draft, published, …"),
-        ("page", {"type": "integer", "minimum": 1}, "page (50 par page)"),
-        ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}, "taille de page"),
-    )
+    query_param("kind", choice_query_schema([k.value for k in EventKind]), "type"),
+    query_param("territory", {"type": "string"}, "code de région (inclut ses MRC) ou de MRC"),
+    query_param("clientele", {"type": "string"}, "code de clientèle cible"),
+    query_param("from", DATE_QUERY_SCHEMA, "se termine à partir de ce jour"),
+    query_param("to", DATE_QUERY_SCHEMA, "commence au plus tard ce jour"),
+    query_param("parent_id", ID_QUERY_SCHEMA, "les activités d'une édition"),
+    query_param("q", {"type": "string"}, "texte libre"),
+    query_param(
+        "status",
+        choice_query_schema([s.value for s in EventStatus]),
+        "équipe seulement (le public ne voit que les événements publiés)",
+    ),
+    *page_params(MAX_PER_PAGE),
 ]
 
 
@@ -67,8 +77,8 @@ async def list_events(request: Request) -> Response:
     filters = listing.EventFilters.from_params(request.query_params)
     if filters.errors:
         raise ValidationFailed(fields=filters.errors)
-    page = int_query_param(request, "page", 1, 1, 100_000)
-    per_page = int_query_param(request, "per_page", 50, 1, 200)
+    page = int_query_param(request, "page", 1, 1, MAX_PAGE)
+    per_page = int_query_param(request, "per_page", 50, 1, MAX_PER_PAGE)
     staff = principal is not None and principal.can("events.view")
     public = not (staff and filters.status is not None)
     events, total = await listing.list_events(
@@ -126,6 +136,7 @@ async def publish(request: Request) -> Response:
     summary="Annuler (les inscrits sont avisés, ICS METHOD:CANCEL)",
     tags=TAGS,
     request=CancelIn,
+    request_required=False,
     response=EventOut,
     errors=[404, 409],
 )
@@ -144,6 +155,7 @@ async def cancel(request: Request) -> Response:
     summary="Dupliquer (« même événement l'an prochain »)",
     tags=TAGS,
     request=DuplicateIn,
+    request_required=False,
     response=EventOut,
     response_status=201,
     errors=[404],

@@ -38,12 +38,12 @@ from core.auth import current_principal
 from core.errors import NotFound
 from core.http import path_id, settings_of
 from core.i18n import _
-from core.openapi import api_doc
+from core.openapi import DATE_QUERY_SCHEMA, api_doc, choice_query_schema, query_param
 from events import calendars, service
 from events.calendars import Fingerprint, latest, utc
 from events.ics import ICS_CONTENT_TYPE, CalendarEvent, build_calendar
 from events.listing import visible_to_public
-from events.models import Event
+from events.models import Event, EventKind
 
 FORMAT_VERSION = "1"  # bump when the ICS output changes for the same data
 MAX_AGE = 300
@@ -211,21 +211,11 @@ async def event_calendar(request: Request) -> Response:
     tags=["Calendriers"],
     auth="public",
     params=[
-        {"name": "kind", "in": "query", "required": False, "schema": {"type": "string"}},
-        {"name": "territory", "in": "query", "required": False, "schema": {"type": "string"}},
-        {"name": "clientele", "in": "query", "required": False, "schema": {"type": "string"}},
-        {
-            "name": "from",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "format": "date"},
-        },
-        {
-            "name": "to",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "format": "date"},
-        },
+        query_param("kind", choice_query_schema([k.value for k in EventKind])),
+        query_param("territory", {"type": "string"}),
+        query_param("clientele", {"type": "string"}),
+        query_param("from", DATE_QUERY_SCHEMA),
+        query_param("to", DATE_QUERY_SCHEMA),
     ],
     response_content=ICS_CONTENT,
 )

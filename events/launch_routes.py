@@ -19,6 +19,7 @@ from core.auth import requires
 from core.errors import ValidationFailed
 from core.http import actor_of, flash, path_id, read_form, redirect
 from core.i18n import _
+from core.inputs import is_id
 from core.templating import render
 from events import launches
 from events.models import Event
@@ -29,7 +30,7 @@ def _rows(form: FormData) -> dict[int, dict[str, str]]:
     """The grid's rows as typed: {child id: {column: value}}."""
     rows: dict[int, dict[str, str]] = {}
     for raw_id in form.getlist("row")[: launches.MAX_ROWS + 1]:
-        if not isinstance(raw_id, str) or not raw_id.isdigit():
+        if not isinstance(raw_id, str) or not is_id(raw_id):
             raise ValidationFailed(_("Ce lancement n'appartient pas à cette édition."))
         child_id = int(raw_id)
         rows[child_id] = {}

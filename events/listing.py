@@ -18,6 +18,7 @@ from tortoise.queryset import QuerySet
 
 from core.auth import Principal, authorize
 from core.i18n import _
+from core.inputs import MAX_YEAR, MIN_YEAR, parse_day, parse_id
 from core.settings import local_tz
 from events.editions import edition_region
 from events.models import Event, EventKind, EventStatus, Visibility
@@ -89,22 +90,24 @@ class EventFilters:
         filters.territory = (params.get("territory") or "").strip()[:10] or None
         filters.clientele = (params.get("clientele") or "").strip()[:32] or None
         for key, attr in (("from", "date_from"), ("to", "date_to"), ("day", "day")):
-            raw = (params.get(key) or "").strip()
-            if raw:
-                try:
-                    setattr(filters, attr, date.fromisoformat(raw[:10]))
-                except ValueError:
-                    errors[key] = _("Date invalide (format attendu : 2027-02-16).")
-        filters.q = (params.get("q") or "").strip()[:200] or None
-        raw_parent = (params.get("parent_id") or "").strip()
-        if raw_parent:
             try:
-                filters.parent_id = int(raw_parent)
+                setattr(filters, attr, parse_day(params.get(key)))
             except ValueError:
-                errors["parent_id"] = _("Identifiant invalide.")
+                errors[key] = _(
+                    "Date invalide (format attendu : 2027-02-16, années %(low)s à %(high)s).",
+                    low=MIN_YEAR,
+                    high=MAX_YEAR,
+                )
+        filters.q = (params.get("q") or "").strip()[:200] or None
+        try:
+            filters.parent_id = parse_id(params.get("parent_id"))
+        except ValueError:
+            errors["parent_id"] = _("Identifiant invalide.")
         status = (params.get("status") or "").strip()
         if status in {s.value for s in EventStatus}:
             filters.status = status
+        elif status:
+            errors["status"] = _("Statut inconnu.")
         return filters
 
     def query_string(self) -> str:

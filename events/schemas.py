@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.i18n import _
+from core.inputs import DbId, Moment
 from core.settings import DEFAULT_TIME_ZONE, MAX_RETENTION_MONTHS
 from events.models import (
     DEFAULT_MAX_PUBLIC_PARTY,
@@ -75,7 +76,7 @@ SEND_CHANGE_NOTICES = (
 
 
 class PartnerIn(BaseModel):
-    organization_id: int
+    organization_id: DbId
     role: PartnerRole = PartnerRole.PARTNER
 
 
@@ -91,8 +92,8 @@ class EventIn(BaseModel):
 
     title: str = Field(min_length=1, max_length=200)
     kind: EventKind
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     all_day: bool = False
     timezone: str = DEFAULT_TIME_ZONE
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
@@ -111,13 +112,13 @@ class EventIn(BaseModel):
         default=DEFAULT_MAX_PUBLIC_PARTY, ge=1, le=500, description=MAX_PUBLIC_PARTY
     )
     confirm_by_email: bool = Field(default=False, description=CONFIRM_BY_EMAIL)
-    registration_opens_at: datetime | None = None
-    registration_closes_at: datetime | None = None
+    registration_opens_at: Moment | None = None
+    registration_closes_at: Moment | None = None
     clienteles: list[str] = Field(default_factory=list, max_length=20)
     plan_items: list[str] = Field(default_factory=list, max_length=50)
-    parent_id: int | None = None
+    parent_id: DbId | None = None
     visibility: Visibility = Visibility.PUBLIC
-    organizer_organization_id: int | None = None
+    organizer_organization_id: DbId | None = None
     partners: list[PartnerIn] = Field(default_factory=list, max_length=50)
     contact_name: str = Field(default="", max_length=200)
     contact_email: str = Field(default="", max_length=254)
@@ -188,8 +189,8 @@ class EventPatch(BaseModel):
 
     title: str | None = None
     kind: EventKind | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     all_day: bool | None = None
     timezone: str | None = None
     description: str | None = None
@@ -198,7 +199,7 @@ class EventPatch(BaseModel):
     address: str | None = None
     territory: str | None = None
     online_url: str | None = None
-    capacity: int | None = None
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
     waitlist: bool | None = None
     requires_approval: bool | None = None
     allow_walkins_over_capacity: bool | None = None
@@ -208,26 +209,28 @@ class EventPatch(BaseModel):
         default=None, ge=1, le=500, description=MAX_PUBLIC_PARTY
     )
     confirm_by_email: bool | None = Field(default=None, description=CONFIRM_BY_EMAIL)
-    registration_opens_at: datetime | None = None
-    registration_closes_at: datetime | None = None
+    registration_opens_at: Moment | None = None
+    registration_closes_at: Moment | None = None
     clienteles: list[str] | None = None
     plan_items: list[str] | None = None
-    parent_id: int | None = None
+    parent_id: DbId | None = None
     visibility: Visibility | None = None
-    organizer_organization_id: int | None = None
+    organizer_organization_id: DbId | None = None
     partners: list[PartnerIn] | None = None
     contact_name: str | None = None
     contact_email: str | None = None
     contact_phone: str | None = None
     image_url: str | None = None
     image_alt: str | None = None
-    expected_participants: int | None = None
+    expected_participants: int | None = Field(default=None, ge=0, le=1_000_000)
     send_reminder: bool | None = None
-    reminder_days_before: int | None = None
+    reminder_days_before: int | None = Field(default=None, ge=0, le=60)
     send_thanks: bool | None = None
-    evaluation_url: str | None = None
+    evaluation_url: str | None = Field(default=None, max_length=500)
     send_change_notices: bool | None = None
-    retention_months: int | None = Field(default=None, description=RETENTION_MONTHS)
+    retention_months: int | None = Field(
+        default=None, ge=1, le=MAX_RETENTION_MONTHS, description=RETENTION_MONTHS
+    )
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
 

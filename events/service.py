@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.audit import audit
@@ -487,10 +488,18 @@ async def delete_event(actor: Principal, event_id: int) -> None:
                 _("Cette édition a des activités publiées; elle ne peut pas être supprimée."),
                 code="has_children",
             )
-        await ActivitySubmission.filter(edition_id=event.id).delete()
-        await Event.filter(parent_id=event.id).delete()
-        await audit(actor, "event.deleted", event, {"title": event.title})
-        await event.delete()
+        try:
+            await ActivitySubmission.filter(edition_id=event.id).delete()
+            await Event.filter(parent_id=event.id).delete()
+            await audit(actor, "event.deleted", event, {"title": event.title})
+            await event.delete()
+        except IntegrityError:
+            # Registrations (staff may register to a draft) keep their event: the
+            # transaction is rolled back and nothing is deleted.
+            raise Conflict(
+                _("Ce brouillon a des inscriptions; il ne peut pas être supprimé."),
+                code="has_registrations",
+            ) from None
 
 
 async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict[str, Any]:

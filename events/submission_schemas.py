@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from core.i18n import _, format_day
+from core.inputs import Moment
 from core.settings import local_tz
 
 MAX_DESCRIPTION = 5_000
@@ -78,8 +79,8 @@ class SubmissionIn(BaseModel):
 
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     venue_name: str = Field(default="", max_length=200)
     address: str = Field(default="", max_length=300, validate_default=True)
     territory: str = Field(default="", max_length=10, validate_default=True)

@@ -16,9 +16,17 @@ from starlette.routing import Route
 
 from core.auth import requires
 from core.errors import AppError, ValidationFailed
-from core.http import LARGE_BODY_LIMIT, actor_of, check_csrf_header, json_response, path_id
+from core.http import (
+    LARGE_BODY_LIMIT,
+    actor_of,
+    check_csrf_header,
+    int_query_param,
+    json_response,
+    path_id,
+)
 from core.i18n import _, current_language
-from core.openapi import api_doc
+from core.openapi import ID_QUERY_SCHEMA, api_doc, page_params, query_param
+from core.paging import MAX_PAGE
 from people import consents, imports, privacy, reference, service
 from people.schemas import (
     ClienteleList,
@@ -33,31 +41,21 @@ from people.schemas import (
 
 PER_PAGE = 50
 
+MAX_PER_PAGE = 200
 _LIST_PARAMS = [
-    {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "texte libre"},
-    {"name": "territory", "in": "query", "schema": {"type": "string"}},
-    {"name": "clientele", "in": "query", "schema": {"type": "string"}},
-    {"name": "organization", "in": "query", "schema": {"type": "integer"}},
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {"name": "per_page", "in": "query", "schema": {"type": "integer", "maximum": 200}},
+    query_param("q", {"type": "string"}, "texte libre"),
+    query_param("territory", {"type": "string"}),
+    query_param("clientele", {"type": "string"}),
+    query_param("organization", ID_QUERY_SCHEMA),
+    *page_params(MAX_PER_PAGE, PER_PAGE),
 ]
 
 
 def _api_filters(request: Request) -> dict[str, Any]:
     """The search filters of the query string; what is not a number is a 422, not ignored."""
     filters = people_filters(request.query_params)
-    params = request.query_params
-    try:
-        page = int(params.get("page", "1"))
-        per_page = int(params.get("per_page", str(PER_PAGE)))
-    except ValueError:
-        raise ValidationFailed(fields={"page": _("Un nombre entier est attendu.")}) from None
-    if page < 1 or not 1 <= per_page <= 200:
-        raise ValidationFailed(
-            fields={"page": _("page ≥ 1 et per_page entre 1 et 200 sont attendus.")}
-        )
-    if params.get("organization") and filters["organization_id"] is None:
-        raise ValidationFailed(fields={"organization": _("Un nombre entier est attendu.")})
+    page = int_query_param(request, "page", 1, 1, MAX_PAGE)
+    per_page = int_query_param(request, "per_page", PER_PAGE, 1, MAX_PER_PAGE)
     return filters | {"page": page, "per_page": per_page}
 
 

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from core.audit import audit
 from core.auth import Principal, authorize
 from core.i18n import N_, _
+from core.inputs import text_problem
 from core.spreadsheet import neutralize_formula
 from people.models import Clientele, Organization, Person, Territory
 from people.phones import format_phone, normalize_phone
@@ -59,14 +60,23 @@ def read_csv_lines(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, st
     header = [(name or "").strip().lower() for name in next(reader, [])]
     rows: list[tuple[int, dict[str, str]]] = []
     while True:
+        start = reader.line_num + 1
         try:
             raw = next(reader)
         except StopIteration:
             break
         except csv.Error:
-            rows.append((reader.line_num, {"__error__": "csv"}))
+            rows.append((start, {"__error__": "csv"}))
+            continue
+        if any("\n" in cell or "\r" in cell for cell in raw):
+            # No people column holds a line break: a quote opened and never closed (or
+            # closed lines later) has swallowed the lines that follow into one cell.
+            rows.append((start, {"__error__": "quote", "__end__": str(reader.line_num)}))
             continue
         if not any(cell.strip() for cell in raw):
+            continue
+        if any(text_problem(cell) for cell in raw):
+            rows.append((start, {"__error__": "nul"}))
             continue
         row = {header[i]: raw[i].strip() for i in range(min(len(header), len(raw))) if header[i]}
         rows.append((reader.line_num, row))
@@ -215,7 +225,17 @@ def _check_people_row(
 ) -> str | None:
     """The first problem of one CSV line, in French, or None when the line is valid (the
     phone is then in E.164)."""
-    if row.get("__error__"):
+    error = row.get("__error__")
+    if error == "quote":
+        return _(
+            'Guillemet (") ouvert à cette ligne et non refermé avant la ligne %(end)s : '
+            "les lignes de celle-ci à la ligne %(end)s n'ont pas été importées. Corrigez les "
+            "guillemets de cette ligne et importez de nouveau le fichier.",
+            end=row.get("__end__", "?"),
+        )
+    if error == "nul":
+        return _("Ligne illisible : elle contient un caractère nul (\\0) ou invalide.")
+    if error:
         return _("Ligne illisible (guillemets mal fermés ?).")
     first, last = row.get("first_name", ""), row.get("last_name", "")
     if not first and not last:

@@ -7,6 +7,7 @@ change reference data take the calling `Principal` and check its right (`authori
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterable
@@ -114,13 +115,35 @@ class ImportReport:
 # ---------------------------------------------------------------------------
 
 
-def csv_text(data: bytes) -> tuple[str, str]:
-    """(text, delimiter) of an uploaded CSV: UTF-8 (BOM accepted, Windows-1252 tolerated),
-    `,` or `;` separated (whichever the header line has more of)."""
+def _decode_csv_bytes(data: bytes) -> str:
+    """UTF-8 (BOM accepted); UTF-16 or UTF-32 with their BOM, or UTF-16 without one (what
+    some spreadsheets save as "Unicode text"); otherwise Windows-1252."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    head = data[:2000]
+    if len(head) >= 4:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > len(head) // 4 and even == 0:
+            return data.decode("utf-16-le", errors="replace")
+        if even > len(head) // 4 and odd == 0:
+            return data.decode("utf-16-be", errors="replace")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
+        return data.decode("cp1252", errors="replace")
+
+
+def csv_text(data: bytes) -> tuple[str, str]:
+    """(text, delimiter) of an uploaded CSV: UTF-8 (BOM accepted; UTF-16 and Windows-1252
+    tolerated),
+    `,` or `;` separated (whichever the header line has more of)."""
+    text = _decode_csv_bytes(data)
     first_line = text.split("\n", 1)[0]
     return text, ";" if first_line.count(";") > first_line.count(",") else ","
 

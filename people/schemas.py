@@ -8,7 +8,9 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.errors import ValidationFailed
 from core.i18n import _
+from core.inputs import DbId, parse_id
 from people.models import ConsentPurpose, Sector
 from people.phones import normalize_phone
 
@@ -35,12 +37,11 @@ def _blank_to_none(value: Any) -> Any:
 
 def people_filters(params: Mapping[str, str]) -> dict[str, Any]:
     """The directory filters of a query string, trimmed and bounded (`search_people`'s
-    keyword arguments); an organization that is not a number is left out."""
-    organization = params.get("organization")
+    keyword arguments); an organization that is not an id → ValidationFailed (422)."""
     try:
-        organization_id = int(organization) if organization else None
+        organization_id = parse_id(params.get("organization"))
     except ValueError:
-        organization_id = None
+        raise ValidationFailed(fields={"organization": _("Identifiant invalide.")}) from None
     return {
         "q": params.get("q", "").strip()[:200],
         "territory": params.get("territory", "").strip()[:10] or None,
@@ -59,7 +60,7 @@ class PersonIn(BaseModel):
     email: str = Field(max_length=254)
     phone: str = Field(default="", max_length=40)
     language: str = "fr"
-    organization_id: int | None = None
+    organization_id: DbId | None = None
     clientele: str | None = Field(default=None, max_length=32)
     territory: str | None = Field(default=None, max_length=10)
 

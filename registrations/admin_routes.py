@@ -26,8 +26,9 @@ from core.http import (
     settings_of,
 )
 from core.i18n import _, current_language
-from core.openapi import api_doc
-from core.paging import page_number
+from core.inputs import is_id
+from core.openapi import api_doc, choice_query_schema, page_params
+from core.paging import MAX_PAGE, page_number
 from core.templating import render
 from people import reference as people
 from registrations import access, actions, capacity, exports, labels, listing, service
@@ -46,7 +47,7 @@ def _list_url(event_id: int, query: str = "") -> str:
 def _ids(form: FormData) -> list[int]:
     ids = []
     for raw in form.getlist("ids"):
-        if isinstance(raw, str) and raw.strip().isdigit():
+        if isinstance(raw, str) and is_id(raw.strip()):
             ids.append(int(raw.strip()))
     return ids
 
@@ -436,12 +437,13 @@ async def attendance_sheet(request: Request) -> Response:
 
 # --------------------------------------------------------------------------- JSON API
 
+MAX_PER_PAGE = 500
 API_PARAMS = [
     {"name": name, "in": "query", "required": False, "schema": schema, "description": desc}
     for name, schema, desc in (
         (
             "status",
-            {"type": "string", "enum": [s.value for s in RegistrationStatus]},
+            choice_query_schema([s.value for s in RegistrationStatus]),
             "statut de l'inscription",
         ),
         ("clientele", {"type": "string"}, "code de clientèle cible"),
@@ -449,13 +451,11 @@ API_PARAMS = [
         ("q", {"type": "string"}, "nom, courriel, organisme ou code du billet"),
         (
             "format",
-            {"type": "string", "enum": ["json", "csv", "xlsx"]},
+            choice_query_schema(["json", "csv", "xlsx"]),
             "json (défaut, paginé) ou export complet csv / xlsx",
         ),
-        ("page", {"type": "integer", "minimum": 1}, "page (JSON)"),
-        ("per_page", {"type": "integer", "minimum": 1, "maximum": 500}, "taille de page (JSON)"),
     )
-]
+] + page_params(MAX_PER_PAGE)
 REGISTRATION_LIST_SCHEMA = {
     "type": "object",
     "required": ["items", "total", "page", "per_page"],
@@ -514,11 +514,12 @@ async def api_list(request: Request) -> Response:
         filters.errors["format"] = _("Format inconnu (json, csv ou xlsx).")
     if filters.errors:
         raise ValidationFailed(fields=filters.errors)
+    # Checked for every format (the document declares them for all), used by JSON only.
+    page = int_query_param(request, "page", 1, 1, MAX_PAGE)
+    per_page = int_query_param(request, "per_page", 50, 1, MAX_PER_PAGE)
     if fmt in ("csv", "xlsx"):
         export = await exports.export_rows(actor, event_id, filters)
         return _download(export, fmt)
-    page = int_query_param(request, "page", 1, 1, 100_000)
-    per_page = int_query_param(request, "per_page", 50, 1, 500)
     body = await listing.api_items(actor, event_id, filters, page=page, per_page=per_page)
     return json_response(body)
 

@@ -123,7 +123,7 @@ async def live(request: Request) -> Response:
     summary="Chercher une personne inscrite (nom ou code)",
     tags=TAGS,
     auth="device",
-    params=[{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}],
+    params=[{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],
 )
 @requires("checkin.scan")
 async def search(request: Request) -> Response:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.i18n import _
+from core.inputs import DbId, Moment
 
 MAX_PARTY_SIZE = 500
 VOLUNTEER = "Prénom du ou de la bénévole à l'accueil, tel que saisi sur la tablette."
@@ -164,11 +164,11 @@ class WalkinIn(BaseModel):
 class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_id: int
+    event_id: DbId
     payload: str | None = Field(default=None, max_length=400)
     registration_id: str | None = Field(default=None, max_length=32)
     nonce: str | None = Field(default=None, max_length=64)
-    scanned_at: datetime | None = None
+    scanned_at: Moment | None = None
     volunteer: str = Field(default="", max_length=100, description=VOLUNTEER)
 
     _clean = field_validator("volunteer", mode="before")(_no_controls)
@@ -188,8 +188,8 @@ class SyncScan(BaseModel):
     payload: str | None = Field(default=None, max_length=400)
     registration_id: str | None = Field(default=None, max_length=32)
     nonce: str = Field(min_length=1, max_length=64)
-    scanned_at: datetime
-    device_id: int | None = Field(default=None, description="Appareil qui a fait le scan.")
+    scanned_at: Moment
+    device_id: DbId | None = Field(default=None, description="Appareil qui a fait le scan.")
     volunteer: str = Field(default="", max_length=100, description=VOLUNTEER)
 
     _clean = field_validator("volunteer", mode="before")(_no_controls)
@@ -198,7 +198,7 @@ class SyncScan(BaseModel):
 class SyncIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_id: int
+    event_id: DbId
     scans: list[SyncScan] = Field(max_length=2000)
 
 
