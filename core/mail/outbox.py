@@ -57,21 +57,16 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import TemplateNotFound
-from tortoise.transactions import in_transaction
 
 from core import i18n
-from core.audit import audit
-from core.errors import NotFound, ValidationFailed
+from core.errors import ValidationFailed
 from core.i18n import _
 from core.models import MessageStatus, OutboundMessage
 from core.settings import Settings, load_settings
 from core.signals import Signal
-
-if TYPE_CHECKING:
-    from core.auth import Principal
 
 CATEGORIES = ("transactional", "bulk")
 # Headers the outbox writes itself; callers cannot set or replace them.
@@ -478,38 +473,6 @@ def envelope_sender(settings: Settings) -> str:
     return parseaddr(settings.mail_from)[1] or f"no-reply@{mail_domain(settings)}"
 
 
-async def retry_message(actor: Principal, message_id: int) -> OutboundMessage:
-    """Put a refused (failed) or abandoned (dead) message back in the queue, audited."""
-    from core.auth import authorize
-
-    authorize(actor, "outbox.retry")
-    async with in_transaction():
-        message = await OutboundMessage.get_or_none(id=message_id)
-        if message is None:
-            raise NotFound()
-        previous = MessageStatus(message.status)
-        updated = await OutboundMessage.filter(
-            id=message_id, status__in=[MessageStatus.FAILED, MessageStatus.DEAD]
-        ).update(
-            status=MessageStatus.QUEUED,
-            attempts=0,
-            next_attempt_at=datetime.now(UTC),
-            claimed_until=None,
-        )
-        if not updated:
-            raise ValidationFailed(
-                _("Seuls les messages refusés ou abandonnés peuvent être renvoyés.")
-            )
-        await audit(
-            actor,
-            "outbox.retry",
-            message,
-            {"previous_status": previous.value, "last_error": message.last_error[:500]},
-        )
-    await message.refresh_from_db()
-    return message
-
-
 # --------------------------------------------------------------------------- privacy
 
 
@@ -541,7 +504,7 @@ async def forget_person_messages(person_id: int) -> int:
     """
     rows = OutboundMessage.filter(person_id=person_id)
     await rows.filter(status__in=(MessageStatus.QUEUED, MessageStatus.SENDING)).update(
-        status=MessageStatus.FAILED, claimed_until=None
+        status=MessageStatus.FAILED, claimed_until=None, claim_token=None
     )
     return await rows.update(
         to_address="",
