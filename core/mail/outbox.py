@@ -55,7 +55,7 @@ from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
@@ -370,7 +370,25 @@ async def send_test_mail(settings: Settings, to: str) -> OutboundMessage:
 # Bodies as quoted-printable UTF-8: readable in transit, safe for 7-bit servers.
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
-_WIRE_POLICY = compat32.clone(linesep="\r\n", max_line_length=78)
+_PLAIN_LINE = re.compile(r"[\t\x20-\x7e]*")
+
+
+class _WirePolicy(Compat32):
+    """compat32 with the wire's CRLF line ends. A header whose line already fits (plain
+    ASCII, at most 78 characters) is written as is: what compat32 writes for it, without
+    its `Header` folding machinery, which took a fifth of the worker's time per message."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if (
+            isinstance(value, str)
+            and len(name) + len(value) + 2 <= 78
+            and _PLAIN_LINE.fullmatch(value) is not None
+        ):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_WIRE_POLICY = _WirePolicy(linesep="\r\n", max_line_length=78)
 
 
 def _header(value: str) -> str:
