@@ -122,14 +122,15 @@ async def test_server_lost_mid_batch_gives_back_the_rest(settings, smtp_server):
     assert await attempts() == {1}
 
 
-async def test_4xx_answers_count_but_outages_between_them_do_not(settings, smtp_server):
+async def test_4xx_and_5xx_answers_count_but_outages_between_them_do_not(settings, smtp_server):
     mail_settings = settings.with_(smtp_url=smtp_server.url, mail_max_attempts=3)
     await queue_many(mail_settings, 3)
     smtp_server.sink.tempfail = {"m0@exemple.qc.ca"}
+    smtp_server.sink.permfail = {"m1@exemple.qc.ca"}
     clock = Clock()
     worker = MailWorker(mail_settings, backoff_base=1, clock=clock)
     try:
-        assert await worker.run_once() == 3  # two sent, one 451
+        assert await worker.run_once() == 3  # one sent, one 451, one 550
         for _ in range(4):
             smtp_server.stop()
             clock.advance(5)
@@ -144,7 +145,13 @@ async def test_4xx_answers_count_but_outages_between_them_do_not(settings, smtp_
     assert busy.attempts == 3
     assert smtp_server.sink.tempfailed == ["m0@exemple.qc.ca"] * 3  # dead after 3 answers
     assert busy.last_error.startswith("451")
-    assert await statuses() == {MessageStatus.SENT: 2, MessageStatus.DEAD: 1}
+    refused = await OutboundMessage.get(to_address="m1@exemple.qc.ca")
+    assert refused.attempts == 1 and refused.last_error.startswith("550")
+    assert await statuses() == {
+        MessageStatus.SENT: 1,
+        MessageStatus.DEAD: 1,
+        MessageStatus.FAILED: 1,
+    }
 
 
 async def test_heartbeat_keeps_a_long_batch_from_a_second_worker(settings, smtp_server):
