@@ -192,10 +192,10 @@ class SMTPPool:
             await self._discard(pooled.smtp)
 
     async def probe(self) -> str:
-        """Whether the server can be reached: "" when a session is open or can be opened
-        now (it stays in the pool for the next batch), else the reason it cannot."""
-        if any(p.smtp.is_connected for p in self._idle):
-            return ""
+        """Whether the server can be reached: "" when a new session can be opened now (it
+        stays in the pool for the next batch), else the reason it cannot. Connections
+        kept from before are dropped first: they may not have noticed the outage."""
+        await self.close()
         try:
             smtp = await self._connect()
         except CONNECTION_ERRORS as exc:
