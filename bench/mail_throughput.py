@@ -7,7 +7,7 @@ database `rassembleur_bench`, never the test suite's). Prints the figures and ap
 dated section to bench/RESULTS.md.
 
     .venv/bin/python bench/mail_throughput.py [--messages 10000] [--batch-size 100]
-        [--pool-size 4] [--no-postgres]
+        [--pool-size 4] [--no-postgres] [--pg-database NAME] [--no-record]
 """
 
 from __future__ import annotations
@@ -238,6 +238,7 @@ def main() -> int:
     parser.add_argument("--pool-size", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--pg-database", default=PG_BENCH_DB)
     parser.add_argument("--no-record", action="store_true", help="ne pas écrire RESULTS.md")
     args = parser.parse_args()
     results = []
@@ -245,7 +246,7 @@ def main() -> int:
         tmp = Path(name)
         results.append(run_case("SQLite", f"sqlite://{tmp}/bench.sqlite3", args, tmp))
         if not args.no_postgres:
-            url = asyncio.run(reset_postgres(PG_BENCH_DB))
+            url = asyncio.run(reset_postgres(args.pg_database))
             if url:
                 results.append(run_case("PostgreSQL", url, args, tmp))
     if not args.no_record:

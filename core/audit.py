@@ -72,6 +72,7 @@ ACTION_LABELS: dict[str, str] = {
     "token.created": N_("Jeton d'API créé"),
     "token.revoked": N_("Jeton d'API révoqué"),
     "outbox.retry": N_("Message renvoyé"),
+    "outbox.retry_dead": N_("Messages abandonnés remis dans la file d'envoi"),
     # people
     "person.created": N_("Personne ajoutée"),
     "person.updated": N_("Fiche de la personne modifiée"),

@@ -106,7 +106,10 @@ class OutboundMessage(Model):
     status = fields.CharEnumField(MessageStatus, max_length=10, default=MessageStatus.QUEUED)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
+    # A worker's claim: its token (unique per claimed batch) and when it lapses (the
+    # worker's heartbeat pushes it back while the batch is in flight).
     claimed_until = fields.DatetimeField(null=True)
+    claim_token = fields.CharField(max_length=32, null=True)
     last_error = fields.TextField(default="")
     sent_at = fields.DatetimeField(null=True)
     # The person it was sent to (people.Person id; no FK so core never depends on people).

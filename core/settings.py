@@ -88,6 +88,7 @@ class Settings:
     mail_rate_per_second: float = 0.0  # 0 = unlimited
     mail_pool_size: int = 2
     mail_poll_interval: float = 1.0
+    mail_lease_seconds: float = 20.0  # a claim lapses this long after the last heartbeat
     # HTTP
     max_body_bytes: int = 2 * 1024 * 1024
     # Failed logins: per (account, address) pair and per address (LOGIN_RATE_LIMIT), and a
@@ -188,6 +189,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         mail_rate_per_second=_float(env.get("MAIL_RATE_PER_SECOND"), 0.0),
         mail_pool_size=_int(env.get("MAIL_POOL_SIZE"), 2),
         mail_poll_interval=_float(env.get("MAIL_POLL_INTERVAL"), 1.0),
+        mail_lease_seconds=_float(env.get("MAIL_LEASE_SECONDS"), 20.0),
         max_body_bytes=_int(env.get("MAX_BODY_BYTES"), 2 * 1024 * 1024),
         login_rate_limit=env.get("LOGIN_RATE_LIMIT") or "5/minute",
         login_account_rate_limit=env.get("LOGIN_ACCOUNT_RATE_LIMIT") or "50/15 minutes",

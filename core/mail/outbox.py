@@ -57,17 +57,15 @@ from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateNotFound
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from core import i18n
-from core.audit import audit
-from core.errors import NotFound, ValidationFailed
+from core.errors import ValidationFailed
 from core.i18n import _
 from core.models import MessageStatus, OutboundMessage
 from core.settings import Settings, load_settings
@@ -76,7 +74,6 @@ from core.signals import Signal
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
 
-    from core.auth import Principal
 
 CATEGORIES = ("transactional", "bulk")
 # Headers the outbox writes itself; callers cannot set or replace them.
@@ -386,7 +383,25 @@ async def send_test_mail(settings: Settings, to: str) -> OutboundMessage:
 # Bodies as quoted-printable UTF-8: readable in transit, safe for 7-bit servers.
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
-_WIRE_POLICY = compat32.clone(linesep="\r\n", max_line_length=78)
+_PLAIN_LINE = re.compile(r"[\t\x20-\x7e]*")
+
+
+class _WirePolicy(Compat32):
+    """compat32 with the wire's CRLF line ends. A header whose line already fits (plain
+    ASCII, at most 78 characters) is written as is: what compat32 writes for it, without
+    its `Header` folding machinery, which took a fifth of the worker's time per message."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if (
+            isinstance(value, str)
+            and len(name) + len(value) + 2 <= 78
+            and _PLAIN_LINE.fullmatch(value) is not None
+        ):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_WIRE_POLICY = _WirePolicy(linesep="\r\n", max_line_length=78)
 
 
 def _header(value: str) -> str:
@@ -489,38 +504,6 @@ def envelope_sender(settings: Settings) -> str:
     return parseaddr(settings.mail_from)[1] or f"no-reply@{mail_domain(settings)}"
 
 
-async def retry_message(actor: Principal, message_id: int) -> OutboundMessage:
-    """Put a refused (failed) or abandoned (dead) message back in the queue, audited."""
-    from core.auth import authorize
-
-    authorize(actor, "outbox.retry")
-    async with in_transaction():
-        message = await OutboundMessage.get_or_none(id=message_id)
-        if message is None:
-            raise NotFound()
-        previous = MessageStatus(message.status)
-        updated = await OutboundMessage.filter(
-            id=message_id, status__in=[MessageStatus.FAILED, MessageStatus.DEAD]
-        ).update(
-            status=MessageStatus.QUEUED,
-            attempts=0,
-            next_attempt_at=datetime.now(UTC),
-            claimed_until=None,
-        )
-        if not updated:
-            raise ValidationFailed(
-                _("Seuls les messages refusés ou abandonnés peuvent être renvoyés.")
-            )
-        await audit(
-            actor,
-            "outbox.retry",
-            message,
-            {"previous_status": previous.value, "last_error": message.last_error[:500]},
-        )
-    await message.refresh_from_db()
-    return message
-
-
 # --------------------------------------------------------------------------- privacy
 
 
@@ -585,7 +568,7 @@ async def forget_caused_messages(
 
 async def _forget(rows: QuerySet[OutboundMessage]) -> int:
     await rows.filter(status__in=(MessageStatus.QUEUED, MessageStatus.SENDING)).update(
-        status=MessageStatus.FAILED, claimed_until=None
+        status=MessageStatus.FAILED, claimed_until=None, claim_token=None
     )
     return await rows.update(
         to_address="",

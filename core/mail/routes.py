@@ -1,4 +1,5 @@
-"""Back-office outbox pages: list with counts per status, one message, retry."""
+"""Back-office outbox pages: list with counts per status, one message, retry one,
+retry every abandoned message."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from tortoise.functions import Count
 from core.auth import requires
 from core.errors import NotFound, ValidationFailed
 from core.http import flash, read_form, redirect
-from core.i18n import N_, _
-from core.mail.outbox import attachment_bytes, build_mime, retry_message
+from core.i18n import N_, _, ngettext
+from core.mail.outbox import attachment_bytes, build_mime
+from core.mail.retry import RETRYABLE, retry_dead_messages, retry_message
 from core.models import MessageStatus, OutboundMessage
 from core.paging import page_number
 from core.templating import render
@@ -28,7 +30,6 @@ STATUS_LABELS = {
     MessageStatus.FAILED: N_("Refusé"),
     MessageStatus.DEAD: N_("Abandonné"),
 }
-RETRYABLE = (MessageStatus.FAILED, MessageStatus.DEAD)
 # The message's HTML is shown in a sandboxed frame: no scripts, no forms, no plugins,
 # no network except inline styles and embedded (data:) images.
 PREVIEW_CSP = (
@@ -95,6 +96,7 @@ async def outbox_page(request: Request) -> Response:
             "total": sum(counts.values()),
             "labels": _labels(),
             "params": params,
+            "can_retry": request.state.principal.can("outbox.retry"),
         },
     )
 
@@ -202,8 +204,27 @@ async def message_retry(request: Request) -> Response:
     return redirect(f"/admin/outbox/{message_id}")
 
 
+@requires("outbox.retry")
+async def retry_dead(request: Request) -> Response:
+    await read_form(request)
+    count = await retry_dead_messages(request.state.principal)
+    if count:
+        flash(
+            request,
+            ngettext(
+                "%(num)s message abandonné est remis dans la file d'envoi.",
+                "%(num)s messages abandonnés sont remis dans la file d'envoi.",
+                count,
+            ),
+        )
+    else:
+        flash(request, _("Aucun message abandonné à renvoyer."), "error")
+    return redirect("/admin/outbox")
+
+
 routes = [
     Route("/admin/outbox", outbox_page, name="outbox"),
+    Route("/admin/outbox/retry-dead", retry_dead, methods=["POST"], name="outbox_retry_dead"),
     Route("/admin/outbox/{id:int}", message_page, name="outbox_message"),
     Route("/admin/outbox/{id:int}/html", message_html, name="outbox_message_html"),
     Route(

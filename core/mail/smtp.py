@@ -66,21 +66,30 @@ def parse_smtp_url(url: str, local_hostname: str = "localhost") -> SMTPConfig:
 
 class Outcome(StrEnum):
     SENT = "sent"
-    TEMPORARY = "temporary"  # 4xx, connection trouble, timeouts: retry later
-    PERMANENT = "permanent"  # 5xx: never retried
+    TEMPORARY = "temporary"  # the server answered 4xx about this message: retry later
+    PERMANENT = "permanent"  # the server answered 5xx about this message: never retried
+    # No session could be opened (refused, timeout, TLS, greeting or login failure): the
+    # server said nothing about this message, so it costs the message no attempt.
+    UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True)
 class Result:
     outcome: Outcome
     error: str = ""
+    code: int = 0  # the SMTP reply code, when the server answered
 
 
 def classify_code(code: int, text: str) -> Result:
     message = f"{code} {text}".strip()[:1000]
     if 500 <= code < 600:
-        return Result(Outcome.PERMANENT, message)
-    return Result(Outcome.TEMPORARY, message)
+        return Result(Outcome.PERMANENT, message, code)
+    return Result(Outcome.TEMPORARY, message, code)
+
+
+# What opening a session or losing it mid-message raises (aiosmtplib's connect, TLS,
+# greeting and login errors are SMTPException subclasses).
+CONNECTION_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
 
 def describe(exc: BaseException) -> str:
@@ -172,7 +181,7 @@ class SMTPPool:
         if smtp.is_connected:
             try:
                 await asyncio.wait_for(smtp.quit(), timeout=2)
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            except CONNECTION_ERRORS:
                 smtp.close()
         else:
             smtp.close()
@@ -182,44 +191,85 @@ class SMTPPool:
         for pooled in idle:
             await self._discard(pooled.smtp)
 
-    async def send_many(self, envelopes: Sequence[Envelope]) -> dict[int, Result]:
-        """Send each envelope over the pool (one lane per connection); never raises."""
+    async def probe(self) -> str:
+        """Whether the server can be reached: "" when a new session can be opened now (it
+        stays in the pool for the next batch), else the reason it cannot. Connections
+        kept from before are dropped first: they may not have noticed the outage."""
+        await self.close()
+        try:
+            smtp = await self._connect()
+        except CONNECTION_ERRORS as exc:
+            return describe(exc)
+        self._release(smtp)
+        return ""
+
+    async def send_many(
+        self,
+        envelopes: Sequence[Envelope],
+        *,
+        on_result: Callable[[int, Result], object] | None = None,
+        skip: Callable[[int], bool] | None = None,
+    ) -> dict[int, Result]:
+        """Send each envelope over the pool (one lane per connection); never raises.
+
+        `on_result(key, result)` is called as soon as each result is known (the worker
+        records a message as sent the moment the server accepted it). An envelope for
+        which `skip(key)` is true when its turn comes is not sent and gets no result.
+
+        A connection lost during a message (or closed with 421) is replaced and the
+        message tried once more on the new one: if no new session can be opened the
+        server is unreachable, and that message and every one not yet sent get
+        `UNREACHABLE` (no attempt counted); a second loss on a working server is the
+        message's own `TEMPORARY` failure.
+        """
         pending = deque(envelopes)
         results: dict[int, Result] = {}
         server_down: list[str] = []
+        tried_twice: set[int] = set()
+
+        def done(key: int, result: Result) -> None:
+            results[key] = result
+            if on_result is not None:
+                on_result(key, result)
 
         async def lane() -> None:
             smtp: aiosmtplib.SMTP | None = None
-            reused = False
             try:
                 while pending:
                     envelope = pending.popleft()
+                    if skip is not None and skip(envelope.key):
+                        continue
                     if server_down:
-                        results[envelope.key] = Result(Outcome.TEMPORARY, server_down[0])
+                        done(envelope.key, Result(Outcome.UNREACHABLE, server_down[0]))
                         continue
                     if smtp is None:
                         try:
-                            smtp, reused = await self._acquire()
-                        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                            smtp, _reused = await self._acquire()
+                        except CONNECTION_ERRORS as exc:
                             server_down.append(describe(exc))
-                            results[envelope.key] = Result(Outcome.TEMPORARY, server_down[0])
+                            done(envelope.key, Result(Outcome.UNREACHABLE, server_down[0]))
                             continue
                     await self.rate.acquire()
                     try:
-                        results[envelope.key] = await self._send(smtp, envelope)
-                    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                        # Connection trouble: drop it. A reused connection may simply have
-                        # been closed by the server while idle: try once more on a new one.
+                        result = await self._send(smtp, envelope)
+                    except CONNECTION_ERRORS as exc:
+                        # Connection trouble (a pooled connection may simply have been
+                        # closed by the server while idle): drop it, try again once.
                         smtp.close()
                         smtp = None
-                        if reused:
-                            reused = False
-                            pending.appendleft(envelope)
+                        if envelope.key in tried_twice:
+                            done(envelope.key, Result(Outcome.TEMPORARY, describe(exc)))
                         else:
-                            results[envelope.key] = Result(Outcome.TEMPORARY, describe(exc))
-                    else:
-                        if smtp is not None and not smtp.is_connected:
-                            smtp = None
+                            tried_twice.add(envelope.key)
+                            pending.appendleft(envelope)
+                        continue
+                    if not smtp.is_connected:  # 421: the server closed this session
+                        smtp = None
+                        if result.code == 421 and envelope.key not in tried_twice:
+                            tried_twice.add(envelope.key)
+                            pending.appendleft(envelope)
+                            continue
+                    done(envelope.key, result)
             finally:
                 if smtp is not None:
                     self._release(smtp)

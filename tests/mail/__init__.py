@@ -1,7 +1,10 @@
 """Helpers for the mail tests: a real SMTP server (aiosmtpd) on loopback.
 
 The server records every message it accepts and can be told to answer 4xx or 5xx for
-chosen recipients, or be stopped and started again on the same port.
+chosen recipients, to take its time over each message (`delay`), to hold every message
+after the first `hold_after` until `release()` (the first one held is then accepted, the
+others refused: the client is gone by then), or be stopped and started again on the
+same port.
 """
 
 from __future__ import annotations
@@ -52,16 +55,34 @@ class Sink:
     tempfail: set[str] = field(default_factory=set)
     permfail: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    tempfailed: list[str] = field(default_factory=list)  # each 4xx answer given
+    delay: float = 0.0
+    hold_after: int | None = None
+    holding: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.permfail:
             return "550 5.1.1 No such user here"
         if address in self.tempfail:
+            self.tempfailed.append(address)
             return "451 4.3.0 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.hold_after is not None:
+            with self.lock:
+                held = len(self.received) >= self.hold_after
+                first_held = held and self.holding == 0
+                self.holding += held
+            if held:
+                while not self.released.is_set():  # noqa: ASYNC110 - set by another thread
+                    await asyncio.sleep(0.01)
+                if not first_held:
+                    return "451 4.3.0 Try again later"
         with self.lock:
             self.received.append(
                 Received(
@@ -69,6 +90,10 @@ class Sink:
                 )
             )
         return "250 Message accepted for delivery"
+
+    def release(self) -> None:
+        self.hold_after = None
+        self.released.set()
 
     def count(self) -> int:
         with self.lock:

@@ -246,3 +246,33 @@ async def test_attachment_made_by_a_registered_maker_at_build_time(settings):
             )
     finally:
         attachment_maker.disconnect(key="test_shout")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "Votre inscription",
+        "a" * 68,  # "Subject: " + 68 = 78: the longest line written as is
+        "a" * 69,  # one more: folded by compat32
+        "mots " * 20,
+        "tab\there  and  double  spaces ",
+        "=?utf-8?b?w4lsb2RpZQ==?= Gagnon <elodie@exemple.qc.ca>",
+        "fin de ligne\n",
+        "retour\r\nInjected: oui",
+        "Élodie",
+        "\x00\x1b",
+    ],
+)
+def test_wire_policy_writes_headers_exactly_as_compat32(value):
+    from email.policy import compat32
+
+    from core.mail.outbox import _WIRE_POLICY
+
+    def folded(policy):
+        try:
+            return policy.fold_binary("Subject", value)
+        except Exception as exc:  # noqa: BLE001 - an embedded header is refused by both
+            return repr(exc)
+
+    assert folded(_WIRE_POLICY) == folded(compat32.clone(linesep="\r\n", max_line_length=78))

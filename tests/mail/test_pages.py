@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from markupsafe import escape
 
+from core.auth import Principal
+from core.errors import Forbidden
 from core.mail.outbox import queue_mail
+from core.mail.retry import retry_dead_messages
 from core.models import AuditEntry, MessageStatus, OutboundMessage, Role
 from tests.conftest import login
 
@@ -155,3 +159,66 @@ async def test_message_page_shows_the_headers_heading_once(client, settings):
     assert page.status_code == 200
     assert page.text.count("En-têtes") == 1
     assert "Message-ID" in page.text
+
+
+async def test_retry_all_dead_requeues_every_dead_message_once_audited(client, settings):
+    dead = [await queue(settings, f"mort{i}") for i in range(3)]
+    refused = await queue(settings, "refuse")
+    sent = await queue(settings, "parti")
+    await OutboundMessage.filter(id__in=[m.id for m in dead]).update(
+        status=MessageStatus.DEAD, attempts=8, last_error="SMTPConnectError: refused"
+    )
+    await OutboundMessage.filter(id=refused.id).update(status=MessageStatus.FAILED, attempts=1)
+    await OutboundMessage.filter(id=sent.id).update(status=MessageStatus.SENT, attempts=1)
+    user = await login(client, Role.ORGANIZER)
+    page = await client.get("/admin/outbox")
+    assert 'action="/admin/outbox/retry-dead"' in page.text
+    assert "Renvoyer les 3 messages abandonnés" in page.text
+    response = await client.post("/admin/outbox/retry-dead", data={"x": "1"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/outbox"
+    for message in dead:
+        await message.refresh_from_db()
+        assert message.status == MessageStatus.QUEUED
+        assert message.attempts == 0
+        assert message.next_attempt_at <= datetime.now(UTC)
+    await refused.refresh_from_db()
+    await sent.refresh_from_db()
+    assert refused.status == MessageStatus.FAILED  # refused for good: retried one by one
+    assert sent.status == MessageStatus.SENT
+    entry = await AuditEntry.get(action="outbox.retry_dead")
+    assert entry.actor_id == user.id and entry.details == {"count": 3}
+    follow = await client.get("/admin/outbox")
+    assert str(escape("3 messages abandonnés sont remis dans la file d'envoi.")) in follow.text
+    assert 'action="/admin/outbox/retry-dead"' not in follow.text  # none left
+    again = await client.post("/admin/outbox/retry-dead", data={"x": "1"})
+    assert again.status_code == 303
+    assert await AuditEntry.filter(action="outbox.retry_dead").count() == 1
+    follow = await client.get("/admin/outbox")
+    assert str(escape("Aucun message abandonné à renvoyer.")) in follow.text
+
+
+async def test_retry_all_dead_needs_csrf_and_the_permission(client, settings):
+    message = await queue(settings, "mort")
+    await OutboundMessage.filter(id=message.id).update(status=MessageStatus.DEAD, attempts=8)
+    await login(client, Role.CHECKIN)
+    assert (await client.post("/admin/outbox/retry-dead", data={"x": "1"})).status_code == 403
+    client.cookies.clear()
+    await login(client, Role.ORGANIZER)
+    del client.headers["x-csrf-token"]
+    assert (await client.post("/admin/outbox/retry-dead", data={"x": "1"})).status_code == 403
+    await message.refresh_from_db()
+    assert message.status == MessageStatus.DEAD
+    assert await AuditEntry.filter(action="outbox.retry_dead").count() == 0
+
+
+async def test_retry_all_dead_checks_the_permission_in_the_service(settings):
+    message = await queue(settings, "mort")
+    await OutboundMessage.filter(id=message.id).update(status=MessageStatus.DEAD)
+    volunteer = Principal(user_id=None, email="b@exemple.qc.ca", role=Role.CHECKIN, via="session")
+    with pytest.raises(Forbidden):
+        await retry_dead_messages(volunteer)
+    await message.refresh_from_db()
+    assert message.status == MessageStatus.DEAD
+    organizer = Principal(user_id=None, email="o@exemple.qc.ca", role=Role.ORGANIZER, via="session")
+    assert await retry_dead_messages(organizer) == 1

@@ -100,28 +100,31 @@ async def test_200_messages_delivered_once_with_headers_and_bodies(mail_settings
     assert all(m.attempts == 1 and m.sent_at is not None for m in sent)
 
 
-async def test_smtp_down_messages_wait_then_go_out(settings, smtp_server):
+async def test_smtp_down_messages_wait_untouched_then_go_out(settings, smtp_server):
     smtp_server.stop()
     mail_settings = settings.with_(smtp_url=smtp_server.url)
-    await queue_many(mail_settings, 5)
+    due = {m.id: m.next_attempt_at for m in await queue_many(mail_settings, 5)}
     worker = MailWorker(mail_settings)
     try:
-        assert await worker.run_once() == 5
-        before = utcnow()
+        assert await worker.run_once() == 5  # the batch finds the server down
         for message in await OutboundMessage.all():
             assert message.status == MessageStatus.QUEUED
-            assert message.attempts == 1
-            assert message.next_attempt_at > before
-            assert message.last_error
-        assert await worker.run_once() == 0  # not due yet
+            assert message.attempts == 0  # no answer from the server: no attempt
+            assert message.next_attempt_at == due[message.id]  # keeps its place
+            assert message.claimed_until is None and message.claim_token is None
+            assert "Connect" in message.last_error
+        assert worker.outage_since is not None
+        assert await worker.run_once() == 0  # no claim until a probe gets through
         smtp_server.start()
-        assert await worker.run_once() == 0  # still waiting for its backoff
+        assert await worker.run_once() == 0  # the next probe is not due yet
         worker.clock = later()
         assert await drain(worker) == 5
+        assert worker.outage_since is None
     finally:
         await worker.close()
     assert smtp_server.sink.count() == 5
     assert await statuses() == {MessageStatus.SENT: 5}
+    assert set(await OutboundMessage.all().values_list("attempts", flat=True)) == {1}
 
 
 async def test_smtp_restarted_between_batches_reconnects(mail_settings, smtp_server):
