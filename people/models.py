@@ -113,6 +113,8 @@ class Person(Model):
     class Meta:
         table = "people_person"
         ordering = ["last_name", "first_name"]
+        # updated_at: a renamed or erased person reaches the tablet rosters' changes.
+        indexes = (("updated_at",),)
 
     @property
     def display_name(self) -> str:

@@ -93,7 +93,8 @@ class Registration(Model):
     class Meta:
         table = "registrations_registration"
         ordering = ["created_at", "id"]
-        indexes = (("event_id", "status"),)
+        # (event_id, updated_at): the tablet roster's changes since a cursor.
+        indexes = (("event_id", "status"), ("event_id", "updated_at"))
 
     @property
     def is_active(self) -> bool:
@@ -214,10 +215,13 @@ class CheckIn(Model):
 
     # The volunteer's name typed on the tablet, if any (kept with the scan that made it).
     volunteer = fields.CharField(max_length=100, default="")
+    # Last written (created, undone, moved to an earlier scan): the tablet roster's
+    # changes since a cursor (registrations.roster). Null for rows older than the column.
+    changed_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "registrations_checkin"
-        indexes = (("event_id", "day"),)
+        indexes = (("event_id", "day"), ("event_id", "changed_at"))
 
 
 class Scan(Model):

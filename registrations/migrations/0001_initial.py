@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0001_initial'), ('people', '0001_initial')]
+    dependencies = [('core', '0001_initial'), ('events', '0001_initial'), ('people', '0001_initial')]
 
     initial = True
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from registrations.roster import rows_as_dicts
 from tests.e2e.conftest import CHROMIUM
 
 BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -54,7 +55,7 @@ def _roster_entry(live_server, seed, key: str) -> dict:
         live_server, seed["tokens"][0], f"/api/v1/events/{seed['event_id']}/checkin/roster"
     )
     public_id = seed["people"][key]["public_id"]
-    return next(r for r in roster["registrations"] if r["id"] == public_id)
+    return next(r for r in rows_as_dicts(roster) if r["id"] == public_id)
 
 
 def write_y4m(path: Path, payload: str, *, blank: int = 40, with_qr: int = 20) -> None:

@@ -1,0 +1,15 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('people', '0001_initial')]
+
+    initial = False
+
+    operations = [
+        ops.AddIndex(
+            model_name='Person',
+            index=Index(fields=['updated_at']),
+        ),
+    ]
