@@ -468,69 +468,6 @@ async def delete_event(actor: Principal, event_id: int) -> None:
         await event.delete()
 
 
-async def event_out(event: Event, *, base_url: str, staff: bool = False) -> dict[str, Any]:
-    """The API representation of an event (the online link only for staff)."""
-    await event.fetch_related("clienteles", "plan_items", "partners__organization")
-    territory = await Territory.get_or_none(id=event.territory_id) if event.territory_id else None
-    organization = (
-        await Organization.get_or_none(id=event.organizer_organization_id)
-        if event.organizer_organization_id
-        else None
-    )
-    children = await Event.filter(parent_id=event.id).count()
-    first, last = event.days
-    return {
-        "id": event.id,
-        "uid": event.uid,
-        "kind": event.kind,
-        "status": event.status,
-        "visibility": event.visibility,
-        "title": event.title,
-        "description": event.description,
-        "all_day": event.all_day,
-        "starts_at": first.isoformat() if event.all_day else event.local_iso(event.starts_at),
-        "ends_at": last.isoformat() if event.all_day else event.local_iso(event.ends_at),
-        "timezone": event.timezone,
-        "mode": event.mode,
-        "venue_name": event.venue_name,
-        "address": event.address,
-        "territory": territory.code if territory else None,
-        "territory_name": territory.name if territory else None,
-        "online_url": event.online_url if staff else None,
-        "capacity": event.capacity,
-        "seats_taken": event.seats_taken,
-        "waitlist": event.waitlist,
-        "requires_approval": event.requires_approval,
-        "phone_field": event.phone_field,
-        "registration_opens_at": event.local_iso(event.registration_opens_at),
-        "registration_closes_at": event.local_iso(event.registration_closes_at),
-        "clienteles": [c.code for c in event.clienteles],
-        "plan_items": [p.code for p in event.plan_items],
-        "parent_id": event.parent_id,
-        "children_count": children,
-        "organizer_organization": organization.name if organization else None,
-        "partners": [
-            {
-                "organization_id": p.organization_id,
-                "organization": p.organization.name,
-                "role": p.role,
-            }
-            for p in event.partners
-        ],
-        "contact_name": event.contact_name,
-        "contact_email": event.contact_email,
-        "contact_phone": event.contact_phone,
-        "image_url": event.image_url,
-        "image_alt": event.image_alt,
-        "sequence": event.sequence,
-        "created_at": event.local_iso(event.created_at),
-        "published_at": event.local_iso(event.published_at),
-        "cancelled_at": event.local_iso(event.cancelled_at),
-        "url": f"{base_url}/events/{event.id}",
-        "ics_url": f"{base_url}/events/{event.id}.ics",
-    }
-
-
 def _register_maintenance() -> None:
     from core import maintenance
 
