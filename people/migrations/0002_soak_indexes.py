@@ -12,4 +12,8 @@ class Migration(migrations.Migration):
             model_name='Person',
             index=Index(fields=['updated_at']),
         ),
+        ops.AddIndex(
+            model_name='Person',
+            index=Index(fields=['last_name', 'first_name', 'id']),
+        ),
     ]
