@@ -72,7 +72,7 @@ async def list_events(request: Request) -> Response:
     staff = principal is not None and principal.can("events.view")
     public = not (staff and filters.status is not None)
     events, total = await listing.list_events(
-        principal, filters, page=page, per_page=per_page, public=public
+        principal, filters, page=page, per_page=per_page, public=public, related=False
     )
     base_url = settings_of(request).base_url
     items = await output.events_out(events, base_url=base_url, staff=staff)
