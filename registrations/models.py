@@ -93,8 +93,9 @@ class Registration(Model):
     class Meta:
         table = "registrations_registration"
         ordering = ["created_at", "id"]
-        # (event_id, updated_at): the tablet roster's changes since a cursor.
-        indexes = (("event_id", "status"), ("event_id", "updated_at"))
+        # (event_id, updated_at), (person_id, event_id): the tablet roster's changes since
+        # a cursor (a renamed person's registrations); also a person's registrations.
+        indexes = (("event_id", "status"), ("event_id", "updated_at"), ("person_id", "event_id"))
 
     @property
     def is_active(self) -> bool:

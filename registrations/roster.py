@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
-
 from core.auth import Principal
 from core.settings import Settings
 from events.models import Event
@@ -94,19 +92,38 @@ class Cursor:
         return cls(day, at)
 
 
-def _changed_since(event_id: int, since: datetime) -> Q:
+async def _changed_ids(event_id: int, since: datetime) -> set[int]:
     """The event's registrations whose roster row may have changed since `since`: the
-    registration itself, its person or organization (names), or its check-ins."""
-    return (
-        Q(updated_at__gte=since)
-        | Q(person_id__in=Subquery(Person.filter(updated_at__gte=since).values("id")))
-        | Q(organization_id__in=Subquery(Organization.filter(updated_at__gte=since).values("id")))
-        | Q(
-            id__in=Subquery(
-                CheckIn.filter(event_id=event_id, changed_at__gte=since).values("registration_id")
-            )
+    registration itself, its person or organization (names), or its check-ins.
+
+    Each part is an indexed lookup of what changed ((event_id, updated_at), people's
+    updated_at then (person_id, event_id), check-ins' (event_id, changed_at)), so a pull
+    costs what changed, not the size of the event."""
+    ids: set[int] = set(
+        await Registration.filter(event_id=event_id, updated_at__gte=since).values_list(
+            "id", flat=True
         )
     )
+    people = await Person.filter(updated_at__gte=since).values_list("id", flat=True)
+    if people:
+        ids.update(
+            await Registration.filter(person_id__in=list(people), event_id=event_id).values_list(
+                "id", flat=True
+            )
+        )
+    organizations = await Organization.filter(updated_at__gte=since).values_list("id", flat=True)
+    if organizations:
+        ids.update(
+            await Registration.filter(
+                organization_id__in=list(organizations), event_id=event_id
+            ).values_list("id", flat=True)
+        )
+    ids.update(
+        await CheckIn.filter(event_id=event_id, changed_at__gte=since).values_list(
+            "registration_id", flat=True
+        )
+    )
+    return ids
 
 
 async def _rows(
@@ -118,7 +135,10 @@ async def _rows(
     if since is None:
         query = query.filter(status__in=ROSTER_STATUSES)
     else:
-        query = query.filter(_changed_since(event.id, since))
+        changed = await _changed_ids(event.id, since)
+        if not changed:
+            return [], []
+        query = query.filter(id__in=sorted(changed))
     found = await query.order_by("id").values(
         "id",
         "public_id",

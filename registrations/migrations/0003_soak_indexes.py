@@ -22,4 +22,8 @@ class Migration(migrations.Migration):
             model_name='Registration',
             index=Index(fields=['event_id', 'updated_at']),
         ),
+        ops.AddIndex(
+            model_name='Registration',
+            index=Index(fields=['person_id', 'event_id']),
+        ),
     ]
