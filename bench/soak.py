@@ -190,6 +190,7 @@ class Soak:
         self.errors: list[tuple[float, str, str]] = []
         self.roster_bytes: list[tuple[float, int, bool]] = []
         self.rss: list[tuple[int, float]] = []
+        self.load: list[tuple[int, float]] = []  # the machine's 1-minute load average
         self.counter = 0
         self.rng = random.Random(13)  # noqa: S311 - a load mix, not a secret
 
@@ -291,6 +292,7 @@ class Soak:
         for minute in range(1, minutes + 1):
             await asyncio.sleep(max(0.0, self.started + minute * 60 - time.perf_counter()))
             self.rss.append((minute, self.server_rss()))
+            self.load.append((minute, os.getloadavg()[0]))
 
     async def run(self) -> dict[str, Any]:
         self.cursors: dict[int, str] = {}
@@ -345,6 +347,7 @@ async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
 def minute_table(soak: Soak, minutes: int) -> list[dict[str, Any]]:
     rows = []
     rss = dict(soak.rss)
+    load = dict(soak.load)
     for minute in range(1, minutes + 1):
         lo, hi = (minute - 1) * 60, minute * 60
         samples = [s for s in soak.samples if lo <= s[0] < hi]
@@ -360,6 +363,7 @@ def minute_table(soak: Soak, minutes: int) -> list[dict[str, Any]]:
                 "kinds": {k: percentile(by_kind[k], 0.95) for k in KINDS},
                 "errors": sum(1 for at, _k, _d in soak.errors if lo <= at < hi),
                 "rss": rss.get(minute, 0.0),
+                "load": load.get(minute, 0.0),
                 "roster_bytes": sum(roster) / len(roster) if roster else 0.0,
             }
         )
@@ -416,14 +420,14 @@ def report(
         "",
         "| minute | requests (share of ceiling) | p95 all | "
         + " | ".join(f"p95 {k}" for k in kinds)
-        + " | roster delta bytes (gzip) | server RSS | errors |",
-        "|---" * (6 + len(kinds)) + "|",
+        + " | roster delta bytes (gzip) | server RSS | errors | machine load |",
+        "|---" * (7 + len(kinds)) + "|",
     ]
     for r in rows:
         lines.append(
             f"| {r['minute']} | {r['requests']} ({r['requests'] / (ceiling * 60):.0%}) | {r['p95']:.0f} ms | "
             + " | ".join(f"{r['kinds'][k]:.0f}" for k in kinds)
-            + f" | {r['roster_bytes']:.0f} | {r['rss']:.1f} MB | {r['errors']} |"
+            + f" | {r['roster_bytes']:.0f} | {r['rss']:.1f} MB | {r['errors']} | {r['load']:.1f} |"
         )
     lines += [
         "",
