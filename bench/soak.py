@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -271,7 +271,7 @@ class Soak:
                 status, data, wire = await self.request(http, kind, client)
                 ok = self.expected(kind, status, data)
                 detail = f"HTTP {status} {str(data)[:160]}"
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError, KeyError) as exc:
                 ok, wire, detail = False, 0, f"{type(exc).__name__}: {exc}"
             done = time.perf_counter()
             at = done - self.started
@@ -407,11 +407,14 @@ def report(
         f"## Soak — {label} — {datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
         "",
         f"- Machine: {machine(with_load=True)}",
-        f"- Command: `.venv/bin/python bench/soak.py --minutes {args.minutes} --clients {args.clients} "
-        f"--registrations {args.registrations}" + (" --postgres …" if args.postgres else "") + "`",
+        f"- Command: `.venv/bin/python bench/soak.py --minutes {args.minutes} "
+        f"--clients {args.clients} --registrations {args.registrations}"
+        + (" --postgres …" if args.postgres else "")
+        + "`",
         f"- Server: `{command}`",
-        f"- Mix: {', '.join(f'{k} {w} %' for k, w in KINDS.items())}; {args.clients} aiohttp clients "
-        "without pause, keep-alive, loopback; registrations through the organizer's API token; "
+        f"- Mix: {', '.join(f'{k} {w} %' for k, w in KINDS.items())}; "
+        f"{args.clients} aiohttp clients without pause, keep-alive, loopback; "
+        "registrations through the organizer's API token; "
         "each client is a tablet that pulls the roster by cursor.",
         f"- Ceiling (`GET /api/v1/health`, same clients, 10 s before and after): "
         f"{figures['health_before']:.0f} and {figures['health_after']:.0f} req/s "
@@ -425,7 +428,8 @@ def report(
     ]
     for r in rows:
         lines.append(
-            f"| {r['minute']} | {r['requests']} ({r['requests'] / (ceiling * 60):.0%}) | {r['p95']:.0f} ms | "
+            f"| {r['minute']} | {r['requests']} ({r['requests'] / (ceiling * 60):.0%}) "
+            f"| {r['p95']:.0f} ms | "
             + " | ".join(f"{r['kinds'][k]:.0f}" for k in kinds)
             + f" | {r['roster_bytes']:.0f} | {r['rss']:.1f} MB | {r['errors']} | {r['load']:.1f} |"
         )
@@ -433,7 +437,8 @@ def report(
         "",
         f"Server RSS before the load: {figures['rss_start']:.1f} MB. "
         f"Verdict: p95 of the first two minutes {v['first_p95']:.0f} ms, of the last two "
-        f"{v['last_p95']:.0f} ms ({v['ratio']:.2f}×, {'within' if v['flat'] else 'NOT within'} 1.5×); "
+        f"{v['last_p95']:.0f} ms ({v['ratio']:.2f}×, "
+        f"{'within' if v['flat'] else 'NOT within'} 1.5×); "
         f"RSS over the last third {v['rss_growth_last_third']:+.1%} "
         f"({'settled' if v['rss_settled'] else 'NOT settled'}); errors: {v['errors']}.",
     ]

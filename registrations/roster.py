@@ -92,6 +92,11 @@ class Cursor:
         return cls(day, at)
 
 
+async def _ids(query: Any, column: str = "id") -> list[int]:
+    values: list[int] = await query.values_list(column, flat=True)
+    return values
+
+
 async def _changed_ids(event_id: int, since: datetime) -> set[int]:
     """The event's registrations whose roster row may have changed since `since`: the
     registration itself, its person or organization (names), or its check-ins.
@@ -99,28 +104,18 @@ async def _changed_ids(event_id: int, since: datetime) -> set[int]:
     Each part is an indexed lookup of what changed ((event_id, updated_at), people's
     updated_at then (person_id, event_id), check-ins' (event_id, changed_at)), so a pull
     costs what changed, not the size of the event."""
-    ids: set[int] = set(
-        await Registration.filter(event_id=event_id, updated_at__gte=since).values_list(
-            "id", flat=True
-        )
-    )
-    people = await Person.filter(updated_at__gte=since).values_list("id", flat=True)
+    ids = set(await _ids(Registration.filter(event_id=event_id, updated_at__gte=since)))
+    people = await _ids(Person.filter(updated_at__gte=since))
     if people:
-        ids.update(
-            await Registration.filter(person_id__in=list(people), event_id=event_id).values_list(
-                "id", flat=True
-            )
-        )
-    organizations = await Organization.filter(updated_at__gte=since).values_list("id", flat=True)
+        ids.update(await _ids(Registration.filter(person_id__in=people, event_id=event_id)))
+    organizations = await _ids(Organization.filter(updated_at__gte=since))
     if organizations:
         ids.update(
-            await Registration.filter(
-                organization_id__in=list(organizations), event_id=event_id
-            ).values_list("id", flat=True)
+            await _ids(Registration.filter(organization_id__in=organizations, event_id=event_id))
         )
     ids.update(
-        await CheckIn.filter(event_id=event_id, changed_at__gte=since).values_list(
-            "registration_id", flat=True
+        await _ids(
+            CheckIn.filter(event_id=event_id, changed_at__gte=since), column="registration_id"
         )
     )
     return ids
