@@ -203,3 +203,17 @@ async def test_roster_over_http_gzip_and_cursor(client, settings):
     assert delta.status_code == 200
     data = delta.json()
     assert data["full"] is False and [row[0] for row in data["rows"]] == [regs[7].public_id]
+
+
+async def test_counts_sum_every_present_party(settings):
+    event = await _event(capacity=50)
+    regs = [
+        (await service.register(event.id, person(i, party_size=i), settings=settings)).registration
+        for i in (1, 2, 3, 4)
+    ]
+    for reg in regs[:3]:
+        await checkin.check_in(
+            settings, SYSTEM, event_id=event.id, registration_id=reg.public_id, method="search"
+        )
+    body = await roster.roster(settings, SYSTEM, event.id)
+    assert body["counts"] == {"present": 6, "present_registrations": 3, "registered": 10}
