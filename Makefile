@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python bench/mail_throughput.py
 	$(BIN)/python bench/events_pages.py
 	$(BIN)/python bench/checkin_load.py
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -19,7 +19,7 @@ from core.openapi import (
     query_param,
 )
 from core.paging import MAX_PAGE
-from events import editions, listing, service
+from events import editions, listing, output, service
 from events.models import EventKind, EventStatus
 from events.schemas import CancelIn, DuplicateIn, EventIn, EventList, EventOut, EventPatch
 
@@ -46,7 +46,7 @@ async def _out(request: Request, event_id: int, status_code: int = 200) -> Respo
     principal = await current_principal(request)
     event = await service.get_event(principal, event_id)
     staff = principal is not None and principal.can("events.view")
-    body = await service.event_out(event, base_url=settings_of(request).base_url, staff=staff)
+    body = await output.event_out(event, base_url=settings_of(request).base_url, staff=staff)
     return json_response(body, status_code=status_code)
 
 
@@ -82,10 +82,10 @@ async def list_events(request: Request) -> Response:
     staff = principal is not None and principal.can("events.view")
     public = not (staff and filters.status is not None)
     events, total = await listing.list_events(
-        principal, filters, page=page, per_page=per_page, public=public
+        principal, filters, page=page, per_page=per_page, public=public, related=False
     )
     base_url = settings_of(request).base_url
-    items = [await service.event_out(e, base_url=base_url, staff=staff) for e in events]
+    items = await output.events_out(events, base_url=base_url, staff=staff)
     return json_response({"items": items, "total": total, "page": page, "per_page": per_page})
 
 
@@ -187,7 +187,7 @@ async def duplicate(request: Request) -> Response:
 async def territorial_launches(request: Request) -> Response:
     created = await editions.create_territorial_children(actor_of(request), path_id(request))
     base_url = settings_of(request).base_url
-    items = [await service.event_out(e, base_url=base_url, staff=True) for e in created]
+    items = await output.events_out(created, base_url=base_url, staff=True)
     return json_response(
         {"items": items, "total": len(items), "page": 1, "per_page": len(items)}, 201
     )

@@ -177,19 +177,19 @@ async def list_events(
     page: int = 1,
     per_page: int = 50,
     public: bool = True,
+    related: bool = True,
 ) -> tuple[list[Event], int]:
+    """One page of events; `related` also reads their territory, parent and clienteles
+    (the back office's list shows them; the API reads what it shows in one batch,
+    events.output)."""
     if not public:
         authorize(actor, "events.view")
     query = await filtered_events(filters, public=public)
     total = await query.count()
-    events = (
-        await query.order_by("starts_at", "id")
-        .offset((max(1, page) - 1) * per_page)
-        .limit(per_page)
-        .select_related("territory", "parent")
-        .prefetch_related("clienteles")
-    )
-    return list(events), total
+    query = query.order_by("starts_at", "id").offset((max(1, page) - 1) * per_page).limit(per_page)
+    if related:
+        query = query.select_related("territory", "parent").prefetch_related("clienteles")
+    return list(await query), total
 
 
 # --------------------------------------------------------------------------- list pages

@@ -113,6 +113,9 @@ class Person(Model):
     class Meta:
         table = "people_person"
         ordering = ["last_name", "first_name"]
+        # updated_at: a renamed or erased person reaches the tablet rosters' changes;
+        # (last_name, first_name, id): the people list's order, read page by page.
+        indexes = (("updated_at",), ("last_name", "first_name", "id"))
 
     @property
     def display_name(self) -> str:

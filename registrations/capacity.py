@@ -341,7 +341,12 @@ async def promote_waitlist(event_id: int, settings: Settings) -> list[Registrati
         now = datetime.now(UTC)
         updated = await Registration.filter(
             id=candidate.id, status=RegistrationStatus.WAITLISTED
-        ).update(status=RegistrationStatus.CONFIRMED, confirmed_at=now, waitlist_rank=None)
+        ).update(
+            status=RegistrationStatus.CONFIRMED,
+            confirmed_at=now,
+            waitlist_rank=None,
+            updated_at=now,  # a queryset update does not stamp auto_now (tablet rosters)
+        )
         if not updated:  # promoted by someone else meanwhile
             await release_places(event_id, candidate.party_size)
             continue

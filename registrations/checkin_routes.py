@@ -1,8 +1,12 @@
 """Check-in JSON API (tablet app and other clients) — thin over registrations.checkin
-(door decisions), registrations.walkins, registrations.attendance (roster, counts,
-search) and registrations.devices."""
+(door decisions), registrations.walkins, registrations.roster (the tablet's offline copy),
+registrations.attendance (counts, search) and registrations.devices."""
 
 from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,10 +16,24 @@ from core.auth import requires
 from core.http import actor_of, json_response, parse_json, path_id, settings_of
 from core.openapi import api_doc
 from registrations import attendance, checkin, walkins
+from registrations import roster as roster_service
 from registrations.devices import device_id_for
-from registrations.schemas import ScanIn, ScanOut, SyncIn, SyncOut, WalkinIn
+from registrations.schemas import RosterOut, ScanIn, ScanOut, SyncIn, SyncOut, WalkinIn
 
 TAGS = ["accueil"]
+# Smaller answers go as they are (gzip's header would outweigh the gain).
+GZIP_MIN_BYTES = 1024
+
+
+def gzip_json(request: Request, data: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer, gzip-compressed when the client accepts it and it is worth it."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {**(headers or {}), "Vary": "Accept-Encoding"}
+    accepted = request.headers.get("accept-encoding", "")
+    if len(body) >= GZIP_MIN_BYTES and "gzip" in accepted.lower():
+        body = gzip.compress(body, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @api_doc(
@@ -69,18 +87,41 @@ async def sync(request: Request) -> Response:
 
 
 @api_doc(
-    summary="Liste à mettre en cache pour l'accueil hors ligne",
+    summary="Liste à mettre en cache pour l'accueil hors ligne (synchronisation par curseur)",
+    description=(
+        "Sans `since` : toute la liste (`full: true`), en lignes compactes (`fields` nomme "
+        "les colonnes de chaque ligne de `rows`), et un `cursor`. Avec `since=<cursor>` : "
+        "seulement les lignes changées depuis (`full: false`), et dans `removed` les "
+        "identifiants des inscriptions qui ne sont plus à la liste; les lignes changées "
+        "juste avant le curseur peuvent revenir (à fusionner par identifiant). Un curseur "
+        "d'un autre jour de l'événement, trop ancien ou illisible donne toute la liste. "
+        "Réponse compressée (gzip) si le client l'accepte."
+    ),
     tags=TAGS,
     auth="device",
+    params=[
+        {
+            "name": "since",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 64},
+            "description": "le `cursor` de la réponse précédente",
+        }
+    ],
+    response=RosterOut,
     errors=[404],
 )
 @requires("checkin.scan")
 async def roster(request: Request) -> Response:
     device_id = await device_id_for(actor_of(request))  # also records the device as seen
-    body = await attendance.roster(
-        settings_of(request), actor_of(request), path_id(request, "event_id"), device_id
+    body = await roster_service.roster(
+        settings_of(request),
+        actor_of(request),
+        path_id(request, "event_id"),
+        device_id,
+        since=request.query_params.get("since"),
     )
-    return json_response(body, headers={"Cache-Control": "no-store"})
+    return gzip_json(request, body, headers={"Cache-Control": "no-store"})
 
 
 @api_doc(summary="Compteurs en direct et derniers scans", tags=TAGS, auth="device", errors=[404])

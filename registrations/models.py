@@ -101,8 +101,15 @@ class Registration(Model):
     class Meta:
         table = "registrations_registration"
         ordering = ["created_at", "id"]
-        # person_id: a person's registrations (export, erasure, the retention rule).
-        indexes = (("event_id", "status"), ("person_id",))
+        # person_id: a person's registrations (export, erasure, the retention rule);
+        # (event_id, updated_at), (person_id, event_id): the tablet roster's changes since
+        # a cursor (a renamed person's registrations).
+        indexes = (
+            ("event_id", "status"),
+            ("person_id",),
+            ("event_id", "updated_at"),
+            ("person_id", "event_id"),
+        )
 
     @property
     def is_active(self) -> bool:
@@ -223,10 +230,13 @@ class CheckIn(Model):
 
     # The volunteer's name typed on the tablet, if any (kept with the scan that made it).
     volunteer = fields.CharField(max_length=100, default="")
+    # Last written (created, undone, moved to an earlier scan): the tablet roster's
+    # changes since a cursor (registrations.roster). Null for rows older than the column.
+    changed_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "registrations_checkin"
-        indexes = (("event_id", "day"), ("registration_id",))
+        indexes = (("event_id", "day"), ("registration_id",), ("event_id", "changed_at"))
 
 
 class Scan(Model):

@@ -220,3 +220,35 @@ class ScanOut(BaseModel):
 
 class SyncOut(BaseModel):
     results: list[ScanOut]
+
+
+class RosterEvent(BaseModel):
+    id: int
+    title: str
+    starts_at: str
+    ends_at: str
+    checkin_opens_at: str
+    timezone: str
+    allow_walkins_over_capacity: bool
+
+
+class RosterOut(BaseModel):
+    """The tablet's offline copy (registrations.roster): full, or the changes since a
+    cursor. Each row of `rows` holds the values of `fields`, in that order: public id,
+    name, clientele code, organization, party size, status, ticket code, today's
+    check-in time (null when not checked in)."""
+
+    event: RosterEvent
+    day: str
+    device: dict[str, Any] | None
+    walkin_clienteles: list[dict[str, Any]]
+    clienteles: dict[str, str] = Field(description="nom de chaque clientèle, par code")
+    public_key: str
+    payload_prefix: str
+    generated_at: str
+    cursor: str = Field(description="à renvoyer en `since` à la prochaine demande")
+    full: bool = Field(description="toute la liste (sinon : les changements depuis `since`)")
+    fields: list[str]
+    rows: list[list[Any]]
+    removed: list[str] = Field(description="inscriptions qui ne sont plus à la liste")
+    counts: dict[str, int]

@@ -363,9 +363,44 @@
     return state.roster && state.roster.device ? state.roster.device.id : null;
   }
 
+  // The roster API answers compact rows (`fields` names their columns): objects here.
+  function expandRows(body) {
+    const fields = body.fields || [];
+    const names = body.clienteles || {};
+    return (body.rows || []).map((row) => {
+      const reg = {};
+      fields.forEach((name, i) => (reg[name] = row[i]));
+      reg.clientele_name = names[reg.clientele] || reg.clientele || "";
+      return reg;
+    });
+  }
+
+  // A full answer replaces the copy; a delta (changes since our cursor) is merged into it
+  // by public id: changed rows replace theirs, removed ones leave. A row received twice
+  // (the server's safety overlap) changes nothing.
+  function mergeRoster(body) {
+    const { rows, fields, removed, ...header } = body;
+    const incoming = expandRows(body);
+    let registrations = incoming;
+    if (!body.full && state.roster && state.roster.registrations) {
+      const byId = new Map(state.roster.registrations.map((reg) => [reg.id, reg]));
+      for (const id of removed || []) byId.delete(id);
+      for (const reg of incoming) byId.set(reg.id, reg);
+      registrations = [...byId.values()];
+    }
+    return { ...header, registrations };
+  }
+
+  // The first pull of a page load is a full one; later ones ask for the changes since the
+  // cursor of the copy we hold.
+  let rosterPulled = false;
   async function loadRoster() {
     try {
-      const roster = await api("GET", `/api/v1/events/${EVENT_ID}/checkin/roster`, undefined, 8000);
+      let path = `/api/v1/events/${EVENT_ID}/checkin/roster`;
+      const cursor = rosterPulled && state.roster && state.roster.cursor;
+      if (cursor) path += `?since=${encodeURIComponent(cursor)}`;
+      const body = await api("GET", path, undefined, 8000);
+      rosterPulled = true;
       // Local decisions the server now knows are no longer needed.
       if (!state.queueCount && state.local.size) {
         const keys = [];
@@ -375,6 +410,7 @@
         }
         await localClear(keys);
       }
+      const roster = mergeRoster(body);
       useRoster(roster);
       await kvPut(`roster:${EVENT_ID}`, roster);
     } catch (error) {

@@ -22,6 +22,7 @@ from core.settings import load_settings
 from events import service as events
 from events.schemas import EventIn
 from registrations import devices, notices, service
+from registrations.manage_links import manage_token
 from registrations.schemas import RegistrationIn
 
 SYSTEM = Principal.system("tests e2e")
@@ -35,6 +36,8 @@ PEOPLE = {
     "spare": ("Florence", "Pelletier", "youth", 1),
     "staff": ("Gabriel", "Lavoie", "family", 1),
     "repaired": ("Zoé", "Morin", "youth", 1),
+    "delta_in": ("Noah", "Gauthier", "youth", 1),
+    "delta_gone": ("Alice", "Ouellet", "family", 1),
 }
 
 
@@ -80,6 +83,7 @@ async def seed(organizer_email: str) -> dict[str, object]:
                 "ticket_code": registration.ticket_code,
                 "payload": await notices.ticket_payload(settings, registration),
                 "party_size": party,
+                "manage_token": manage_token(settings, registration),
             }
         user = await User.get(email=organizer_email)
         organizer = Principal.for_user(user)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from registrations.roster import rows_as_dicts
 from tests.e2e.conftest import CHROMIUM
 
 BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -54,7 +55,7 @@ def _roster_entry(live_server, seed, key: str) -> dict:
         live_server, seed["tokens"][0], f"/api/v1/events/{seed['event_id']}/checkin/roster"
     )
     public_id = seed["people"][key]["public_id"]
-    return next(r for r in roster["registrations"] if r["id"] == public_id)
+    return next(r for r in rows_as_dicts(roster) if r["id"] == public_id)
 
 
 def write_y4m(path: Path, payload: str, *, blank: int = 40, with_qr: int = 20) -> None:
@@ -455,3 +456,78 @@ def test_offline_scan_keeps_its_device_through_revocation_and_new_link(live_serv
     assert "Tablette porte C2" not in scan_row.inner_text()
     office.close()
     tablet.close()
+
+
+def test_roster_delta_brings_changes_made_elsewhere(live_server, browser, seed):
+    """The first pull is the full roster; after a change made elsewhere (another tablet
+    lets Noah in, Alice cancels from her link), the next pull asks only for the changes
+    since its cursor, and the merged copy decides offline with them."""
+    people = seed["people"]
+    context = browser.new_context(viewport=VIEWPORT, locale="fr-CA")
+    pulls: list[tuple[str, dict]] = []
+
+    def response(answer) -> None:
+        if "/checkin/roster" in answer.url and answer.status == 200:
+            pulls.append((answer.url, answer.json()))
+
+    page = context.new_page()
+    page.errors = _watch(page)
+    page.on("response", response)
+    page.goto(f"{live_server['base']}/checkin/{seed['event_id']}#token={seed['tokens'][1]}")
+    page.locator("#event-title").filter(has_text="Journée de partage").wait_for()
+    page.wait_for_function("() => document.getElementById('count-present').textContent !== '–'")
+    assert len(pulls) == 1
+    first_url, first = pulls[0]
+    assert "since=" not in first_url and first["full"] is True
+    ids = {row[0] for row in first["rows"]}
+    assert {people["delta_in"]["public_id"], people["delta_gone"]["public_id"]} <= ids
+
+    context.set_offline(True)
+    page.locator("#net").filter(has_text="Hors ligne").wait_for()
+    done = _api(
+        live_server,
+        seed["tokens"][0],
+        "/api/v1/checkin",
+        {"event_id": seed["event_id"], "payload": people["delta_in"]["payload"]},
+    )
+    assert done["result"] == "ok"
+    request = urllib.request.Request(
+        f"{live_server['base']}/api/v1/manage/{people['delta_gone']['manage_token']}",
+        method="DELETE",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        assert answer.status == 200
+
+    context.set_offline(False)  # back online: the queue is synced, then the roster
+    page.locator("#net").filter(has_text="En ligne").wait_for()
+    deadline = 20_000
+    while len(pulls) < 2 and deadline > 0:
+        page.wait_for_timeout(250)
+        deadline -= 250
+    delta_url, delta = pulls[-1]
+    assert f"since={first['cursor']}" in delta_url.replace("%2E", ".")
+    assert delta["full"] is False
+    changed = {row[0]: dict(zip(delta["fields"], row, strict=True)) for row in delta["rows"]}
+    assert people["delta_in"]["public_id"] in changed
+    assert changed[people["delta_gone"]["public_id"]]["status"] == "cancelled"
+    # (Every row of this test's event changed within the cursor's safety overlap, so all
+    # may come again here; tests/registrations/test_checkin_roster.py shows a delta holds
+    # only the changes.)
+
+    # Offline again: the merged copy knows both changes.
+    context.set_offline(True)
+    page.locator("#net").filter(has_text="Hors ligne").wait_for()
+    page.get_by_label("Code du billet", exact=True).fill(people["delta_in"]["payload"])
+    page.get_by_role("button", name="Valider").click()
+    _answer(page, "already_checked_in", people["delta_in"]["name"])
+    assert page.locator("#answer-offline").is_visible()
+    _dismiss(page)
+    page.get_by_label("Code du billet", exact=True).fill(people["delta_gone"]["payload"])
+    page.get_by_role("button", name="Valider").click()
+    _answer(page, "cancelled", people["delta_gone"]["name"])
+    _dismiss(page)
+    # The two local answers are queued; synced once online, the server agrees.
+    context.set_offline(False)
+    page.locator("#queue").wait_for(state="hidden", timeout=15000)
+    assert not [e for e in page.errors if "/api/v1/manage/" not in e], page.errors
+    context.close()

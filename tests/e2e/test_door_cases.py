@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from core.settings import local_tz
+from registrations.roster import ROW_FIELDS
 from tests.registrations.door_cases import case_id, load_cases, moment_of, window_of
 
 EVENT_ID = 4242
@@ -24,23 +25,21 @@ TITLE = "Cas de porte"
 
 
 def _roster(case: dict[str, Any]) -> dict[str, Any]:
-    """What /checkin/roster would send for this case (attendance.roster's shape)."""
+    """What /checkin/roster would send for this case (registrations.roster's shape)."""
     window = window_of(case)
-    registrations = []
+    rows = []
     if case["status"] is not None:
-        registrations.append(
-            {
-                "id": "DOORCASEREGISTRATION",
-                "name": "Camille Cas",
-                "clientele": "jeunes",
-                "clientele_name": "Jeunes",
-                "organization": "",
-                "party_size": 1,
-                "status": case["status"],
-                "ticket_code": CODE,
-                "checked_in_at": None,
-            }
-        )
+        row = {
+            "id": "DOORCASEREGISTRATION",
+            "name": "Camille Cas",
+            "clientele": "jeunes",
+            "organization": "",
+            "party_size": 1,
+            "status": case["status"],
+            "ticket_code": CODE,
+            "checked_in_at": None,
+        }
+        rows.append([row[name] for name in ROW_FIELDS])
     moment = moment_of(case).astimezone(local_tz())
     return {
         "event": {
@@ -56,8 +55,13 @@ def _roster(case: dict[str, Any]) -> dict[str, Any]:
         "public_key": "",
         "payload_prefix": "RSB1:",
         "generated_at": moment.isoformat(),
-        "registrations": registrations,
-        "counts": {"present": 0, "present_registrations": 0, "registered": len(registrations)},
+        "clienteles": {"jeunes": "Jeunes"},
+        "cursor": "",
+        "full": True,
+        "fields": list(ROW_FIELDS),
+        "rows": rows,
+        "removed": [],
+        "counts": {"present": 0, "present_registrations": 0, "registered": len(rows)},
     }
 
 

@@ -6,6 +6,7 @@ from core.auth import Principal
 from core.models import Role
 from registrations import devices, notices, service
 from registrations.models import CheckIn
+from registrations.roster import rows_as_dicts
 from tests.conftest import make_user
 from tests.registrations.helpers import person
 from tests.registrations.test_checkin import _event
@@ -198,5 +199,5 @@ async def test_checkin_answers_give_datetimes_with_the_events_offset(client, set
     assert again.json()["previous_checkin_at"].endswith(offset)
     roster = (await client.get(f"/api/v1/events/{event.id}/checkin/roster", headers=token)).json()
     assert roster["event"]["starts_at"][-6:] in {"-05:00", "-04:00"}
-    (entry,) = [r for r in roster["registrations"] if r["checked_in_at"]]
+    (entry,) = [r for r in rows_as_dicts(roster) if r["checked_in_at"]]
     assert entry["checked_in_at"].endswith(offset)
