@@ -288,3 +288,24 @@ async def test_a_post_that_is_not_one_click_nor_the_page_changes_nothing(client,
         response = await client.post(url, **kwargs)
         assert 400 <= response.status_code < 500, kwargs
     assert await has_consent(person.id, ConsentPurpose.NEWSLETTER)
+
+
+async def test_one_click_excludes_the_person_from_the_next_campaign(client, settings):
+    """Acceptance: the one-click POST from a newsletter leaves the person out of the next
+    newsletter's audience, counted as "unsubscribed"; the other subscriber stays."""
+    from campaigns import audiences
+    from campaigns.schemas import AudienceIn
+    from core.auth import Principal
+
+    leaving, staying = await subscriber(1), await subscriber(2)
+    audience = await audiences.create_audience(Principal.system("tests"), AudienceIn(name="Tous"))
+    before = await audiences.summarize(audience, "newsletter")
+    assert (before.count, before.excluded["unsubscribed"]) == (2, 0)
+
+    url = preferences.unsubscribe_url(settings, leaving.id, "newsletter")
+    assert (await client.post(path(url), data={"List-Unsubscribe": "One-Click"})).status_code == 200
+
+    after = await audiences.summarize(audience, "newsletter")
+    assert (after.count, after.excluded["unsubscribed"]) == (1, 1)
+    people = await audiences.recipients_query(audience, "newsletter").values_list("id", flat=True)
+    assert list(people) == [staying.id]
