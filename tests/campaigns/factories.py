@@ -43,6 +43,35 @@ async def person(
     return p
 
 
+async def many_people(n: int, prefix: str = "inv") -> list[Person]:
+    """`n` people in the schools clientele (every second one English-speaking), each with
+    the event-communications consent: two bulk inserts, so thousands take a second."""
+    clientele = await Clientele.get(code="schools")
+    await Person.bulk_create(
+        [
+            Person(
+                first_name=f"Prénom{i}",
+                last_name=f"Nom{i}",
+                email=f"{prefix}{i}@exemple.qc.ca",
+                email_key=f"{prefix}{i}@exemple.qc.ca",
+                language="en" if i % 2 else "fr",
+                clientele=clientele,
+            )
+            for i in range(n)
+        ],
+        batch_size=500,
+    )
+    people = list(await Person.filter(email_key__startswith=prefix))
+    await Consent.bulk_create(
+        [
+            Consent(person_id=p.id, purpose="event_communications", granted=True, source="test")
+            for p in people
+        ],
+        batch_size=500,
+    )
+    return people
+
+
 async def organization(name: str, sector: Sector = Sector.EDUCATION) -> Organization:
     return await Organization.create(name=name, name_key=name.casefold(), sector=sector)
 

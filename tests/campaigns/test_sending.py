@@ -16,36 +16,12 @@ from core.auth import Principal
 from core.errors import Conflict
 from core.mail.worker import MailWorker
 from core.models import MessageStatus, OutboundMessage
-from people.models import Clientele, Consent, Person
+from people.models import Consent
 from tests.campaigns import factories as f
+from tests.campaigns.factories import many_people
 from tests.mail import SMTPServer, mail_settings, smtp_server  # noqa: F401
 
 SYSTEM = Principal.system("tests")
-
-
-async def many_people(n: int, prefix: str = "inv") -> list[Person]:
-    clientele = await Clientele.get(code="schools")
-    await Person.bulk_create(
-        [
-            Person(
-                first_name=f"Prénom{i}",
-                last_name=f"Nom{i}",
-                email=f"{prefix}{i}@exemple.qc.ca",
-                email_key=f"{prefix}{i}@exemple.qc.ca",
-                language="en" if i % 2 else "fr",
-                clientele=clientele,
-            )
-            for i in range(n)
-        ]
-    )
-    people = list(await Person.filter(email_key__startswith=prefix))
-    await Consent.bulk_create(
-        [
-            Consent(person_id=p.id, purpose="event_communications", granted=True, source="test")
-            for p in people
-        ]
-    )
-    return people
 
 
 async def invitation(event_id: int, audience_id: int) -> int:
