@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from campaigns.audiences import audience_choices
 from campaigns.models import Campaign, CampaignKind
+from campaigns.schemas import LIST_FIELDS
 from campaigns.service import CAUSE, kind_label
 from core.auth import Principal, authorize
 from core.errors import NotFound
@@ -18,20 +19,6 @@ from events.models import Event, EventStatus
 from people import reference
 from people.models import Organization, Person, Territory, TerritoryKind
 from people.tags import all_tags
-
-LIST_FIELDS = (
-    "clienteles",
-    "regions",
-    "territories",
-    "sectors",
-    "organizations",
-    "languages",
-    "tags",
-    "registered_event",
-    "attended_event",
-    "not_attended_event",
-    "not_registered_event",
-)
 
 
 async def event_choices() -> list[tuple[int, str]]:

@@ -13,6 +13,20 @@ from core.inputs import DbId, Moment, text_problem
 from people.models import ConsentPurpose, Sector
 
 MAX_IDS = 200
+# The audience filters that hold lists (a form sends each as repeated fields or one text).
+LIST_FIELDS = (
+    "clienteles",
+    "regions",
+    "territories",
+    "sectors",
+    "organizations",
+    "languages",
+    "tags",
+    "registered_event",
+    "attended_event",
+    "not_attended_event",
+    "not_registered_event",
+)
 Code = Annotated[str, Field(min_length=1, max_length=100)]
 
 
@@ -63,20 +77,7 @@ class AudienceFilters(BaseModel):
     not_attended_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
     not_registered_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
 
-    @field_validator(
-        "clienteles",
-        "regions",
-        "territories",
-        "sectors",
-        "organizations",
-        "languages",
-        "tags",
-        "registered_event",
-        "attended_event",
-        "not_attended_event",
-        "not_registered_event",
-        mode="before",
-    )
+    @field_validator(*LIST_FIELDS, mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -67,19 +67,8 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def _check_moment(value: datetime) -> datetime:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(
-            _(
-                "La date doit être comprise entre les années %(low)s et %(high)s.",
-                low=MIN_YEAR,
-                high=MAX_YEAR,
-            )
-        )
-    return value
-
-
-def _check_day(value: date) -> date:
+def _check_year(value: date) -> date:
+    """A date or a datetime (a subclass of date) within MIN_YEAR..MAX_YEAR."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ValueError(
             _(
@@ -115,8 +104,8 @@ def _not_a_bool(value: Any) -> Any:
 # Pydantic types for input schemas (text is checked once for the whole body, see
 # core.http.load_json and check_form_text).
 DbId = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=INT32_MAX)]
-Moment = Annotated[datetime, BeforeValidator(_parse_moment), AfterValidator(_check_moment)]
-Day = Annotated[date, AfterValidator(_check_day)]
+Moment = Annotated[datetime, BeforeValidator(_parse_moment), AfterValidator(_check_year)]
+Day = Annotated[date, AfterValidator(_check_year)]
 
 
 def is_id(text: str) -> bool:
@@ -141,7 +130,7 @@ def parse_day(raw: str | None) -> date | None:
     text = (raw or "").strip()
     if not text:
         return None
-    return _check_day(date.fromisoformat(text[:10]))
+    return _check_year(date.fromisoformat(text[:10]))
 
 
 class InputRefused(ValueError):
