@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import re
 import uuid
@@ -120,7 +121,13 @@ def clean_address(value: str) -> str:
 
 
 def mail_domain(settings: Settings) -> str:
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2].strip().lower()
+    return _domain_of(settings.mail_from)
+
+
+@functools.lru_cache(maxsize=16)
+def _domain_of(mail_from: str) -> str:
+    """The domain of MAIL_FROM (parsed once per value: every message's id asks for it)."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2].strip().lower()
     return one_line(domain, 200) or "rassembleur.local"
 
 
