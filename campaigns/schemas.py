@@ -27,7 +27,11 @@ LIST_FIELDS = (
     "not_attended_event",
     "not_registered_event",
 )
-Code = Annotated[str, Field(min_length=1, max_length=100)]
+# The lengths of the columns they are compared with (a longer value matches nothing and
+# the ORM refuses it in a query: a field error instead).
+ClienteleCode = Annotated[str, Field(min_length=1, max_length=32)]
+TerritoryCode = Annotated[str, Field(min_length=1, max_length=10)]
+TagName = Annotated[str, Field(min_length=1, max_length=60)]
 
 
 def _no_nul(value: Any) -> Any:
@@ -44,17 +48,22 @@ def _no_nul(value: Any) -> Any:
     return value
 
 
+def _list_or_comma_text(schema: dict[str, Any]) -> None:
+    """The documented type of a list filter: an array, or one comma-separated text (what a
+    form's field sends), which `_codes` splits."""
+    array = dict(schema)
+    title = array.pop("title", None)
+    schema.clear()
+    if title:
+        schema["title"] = title
+    schema["anyOf"] = [array, {"type": "string", "maxLength": 10_000}]
+
+
 def _codes(value: Any) -> Any:
-    """A list of codes: a comma-separated string is accepted too (forms)."""
+    """A comma-separated text is a list of codes (blank parts ignored); an array is taken
+    as sent, for the items' own types to judge."""
     if isinstance(value, str):
-        value = value.split(",")
-    if isinstance(value, list):
-        cleaned = []
-        for item in value:
-            text = str(item).strip() if item is not None else ""
-            if text and text not in cleaned:
-                cleaned.append(text)
-        return cleaned
+        return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
 
@@ -64,24 +73,44 @@ class AudienceFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    clienteles: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
-    regions: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
-    territories: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
-    sectors: list[Sector] = Field(default_factory=list, max_length=MAX_IDS)
-    organizations: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
-    languages: list[str] = Field(default_factory=list, max_length=2)
-    tags: list[Code] = Field(default_factory=list, max_length=MAX_IDS)
+    clienteles: list[ClienteleCode] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
+    regions: list[TerritoryCode] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
+    territories: list[TerritoryCode] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
+    sectors: list[Sector] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
+    organizations: list[DbId] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
+    languages: list[str] = Field(
+        default_factory=list, max_length=2, json_schema_extra=_list_or_comma_text
+    )
+    tags: list[TagName] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
     consent: ConsentPurpose | None = None
-    registered_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
-    attended_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
-    not_attended_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
-    not_registered_event: list[DbId] = Field(default_factory=list, max_length=MAX_IDS)
+    registered_event: list[DbId] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
+    attended_event: list[DbId] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
+    not_attended_event: list[DbId] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
+    not_registered_event: list[DbId] = Field(
+        default_factory=list, max_length=MAX_IDS, json_schema_extra=_list_or_comma_text
+    )
 
     @field_validator(*LIST_FIELDS, mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return [value]
         return _codes(value)
 
     @model_validator(mode="before")

@@ -104,8 +104,11 @@ async def sync(request: Request) -> Response:
             "name": "since",
             "in": "query",
             "required": False,
-            "schema": {"type": "string", "maxLength": 64},
-            "description": "le `cursor` de la réponse précédente",
+            "schema": {"type": "string"},
+            "description": (
+                "le `cursor` de la réponse précédente (un curseur illisible, trop long ou "
+                "d'un autre jour donne toute la liste)"
+            ),
         }
     ],
     response=RosterOut,
