@@ -109,7 +109,7 @@ async def _changed_ids(event_id: int, since: datetime) -> set[int]:
     people = await _ids(Person.filter(updated_at__gte=since).order_by("updated_at"))
     if people:
         ids.update(await _ids(Registration.filter(person_id__in=people, event_id=event_id)))
-    organizations = await _ids(Organization.filter(updated_at__gte=since).order_by("updated_at"))
+    organizations = await _ids(Organization.filter(updated_at__gte=since))
     if organizations:
         ids.update(
             await _ids(Registration.filter(organization_id__in=organizations, event_id=event_id))
