@@ -106,6 +106,6 @@ async def test_roster_delta_reads_only_what_changed(settings, statements):
 
     for query, details in await _plans(statements):
         assert not any(_walks(d) for d in details), (query, details)
-        if "FROM \"registrations_registration\"" in query and '"id" IN' in query:
+        if 'FROM "registrations_registration"' in query and '"id" IN' in query:
             # the changed rows by primary key, not the event's rows filtered by id
             assert any("INTEGER PRIMARY KEY" in d for d in details), (query, details)
