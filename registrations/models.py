@@ -103,9 +103,11 @@ class Registration(Model):
         ordering = ["created_at", "id"]
         # person_id: a person's registrations (export, erasure, the retention rule);
         # (event_id, updated_at), (person_id, event_id): the tablet roster's changes since
-        # a cursor (a renamed person's registrations).
+        # a cursor (a renamed person's registrations). (event_id, status, party_size): the
+        # door's confirmed heads are summed from the index alone (the tablets' poll).
         indexes = (
             ("event_id", "status"),
+            ("event_id", "status", "party_size"),
             ("person_id",),
             ("event_id", "updated_at"),
             ("person_id", "event_id"),
@@ -236,7 +238,14 @@ class CheckIn(Model):
 
     class Meta:
         table = "registrations_checkin"
-        indexes = (("event_id", "day"), ("registration_id",), ("event_id", "changed_at"))
+        # (event_id, day, active_key, registration_id): the door's present count reads the
+        # day's active check-ins from the index alone (the tablets' poll).
+        indexes = (
+            ("event_id", "day"),
+            ("registration_id",),
+            ("event_id", "changed_at"),
+            ("event_id", "day", "active_key", "registration_id"),
+        )
 
 
 class Scan(Model):
@@ -273,4 +282,6 @@ class Scan(Model):
 
     class Meta:
         table = "registrations_scan"
-        indexes = (("event_id", "scanned_at"), ("registration_id",))
+        # (event_id, id): the door's latest scans (the tablets' poll) read from the index's
+        # end instead of sorting every scan of the event.
+        indexes = (("event_id", "scanned_at"), ("registration_id",), ("event_id", "id"))

@@ -105,7 +105,8 @@ async def _changed_ids(event_id: int, since: datetime) -> set[int]:
     updated_at then (person_id, event_id), check-ins' (event_id, changed_at)), so a pull
     costs what changed, not the size of the event."""
     ids = set(await _ids(Registration.filter(event_id=event_id, updated_at__gte=since)))
-    people = await _ids(Person.filter(updated_at__gte=since))
+    # Ordered by updated_at: the default order (names) made SQLite walk every person.
+    people = await _ids(Person.filter(updated_at__gte=since).order_by("updated_at"))
     if people:
         ids.update(await _ids(Registration.filter(person_id__in=people, event_id=event_id)))
     organizations = await _ids(Organization.filter(updated_at__gte=since))
@@ -126,14 +127,15 @@ async def _rows(
 ) -> tuple[list[list[Any]], list[str]]:
     """The compact rows (all of them, or those changed since `since`) and the public ids
     of the changed registrations the roster no longer shows."""
-    query = Registration.filter(event_id=event.id)
     if since is None:
-        query = query.filter(status__in=ROSTER_STATUSES)
+        query = Registration.filter(event_id=event.id, status__in=ROSTER_STATUSES)
     else:
         changed = await _changed_ids(event.id, since)
         if not changed:
             return [], []
-        query = query.filter(id__in=sorted(changed))
+        # By id only (they are this event's): with event_id too, SQLite walked every
+        # registration of the event and kept those in the list.
+        query = Registration.filter(id__in=sorted(changed))
     found = await query.order_by("id").values(
         "id",
         "public_id",
@@ -145,9 +147,14 @@ async def _rows(
         "clientele__code",
         "organization__name",
     )
-    present_query = CheckIn.filter(event_id=event.id, day=day, active_key__isnull=False)
-    if since is not None:
-        present_query = present_query.filter(registration_id__in=[r["id"] for r in found])
+    if since is None:
+        present_query = CheckIn.filter(event_id=event.id, day=day, active_key__isnull=False)
+    else:
+        # By registration only (they are this event's): with event_id too, SQLite chose the
+        # (event_id, day) index and walked every check-in of the day.
+        present_query = CheckIn.filter(
+            registration_id__in=[r["id"] for r in found], day=day, active_key__isnull=False
+        )
     present = (
         dict(await present_query.values_list("registration_id", "checked_in_at")) if found else {}
     )
