@@ -27,8 +27,6 @@ wording the person saw; an audit entry records it too (no staff actor: the perso
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from core.audit import audit
 from core.errors import NotFound
 from core.i18n import N_, _
 from core.mail.outbox import mail_domain
+from core.security import signature
 from core.settings import Settings
 from people.models import Consent, ConsentPurpose, Person
 
@@ -65,13 +64,11 @@ SOURCE_UNSUBSCRIBE = "unsubscribe"
 SOURCE_UNSUBSCRIBE_MAIL = "unsubscribe_mail"
 SOURCE_PREFERENCES = "preferences"
 
-_MAC_BYTES = 18  # 144 bits; 24 base64url characters, no padding
 _TOKEN = re.compile(r"^(\d{1,12})\.(?:([a-z_]{1,32})\.)?([A-Za-z0-9_-]{24})$")
 
 
 def _mac(settings: Settings, message: str) -> str:
-    digest = hmac.new(settings.secret_key.encode(), message.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:_MAC_BYTES]).decode("ascii")
+    return signature(settings.secret_key, message)
 
 
 def _purpose(purpose: str) -> ConsentPurpose:

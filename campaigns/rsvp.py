@@ -13,8 +13,6 @@ one character changed → 404 (constant-time comparison).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from core.auth import Principal
 from core.errors import NotFound
 from core.i18n import _
 from core.panels import Panel, PanelItem, PanelLink
+from core.security import signature
 from core.settings import Settings
 from events.models import Event
 from events.signals import EventPanelsAsked
@@ -36,14 +35,11 @@ from registrations import service as registrations
 from registrations.models import RegistrationSource
 from registrations.schemas import RegistrationIn
 
-_MAC_BYTES = 18
 _TOKEN = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{24})$")
 
 
 def _mac(settings: Settings, recipient_id: int) -> str:
-    message = f"rsvp:{recipient_id}".encode()
-    digest = hmac.new(settings.secret_key.encode(), message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:_MAC_BYTES]).decode("ascii")
+    return signature(settings.secret_key, f"rsvp:{recipient_id}")
 
 
 def rsvp_token(settings: Settings, recipient_id: int) -> str:

@@ -15,7 +15,6 @@ click times and the click count on the recipient row.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from datetime import UTC, datetime
@@ -27,17 +26,16 @@ from tortoise.expressions import F
 
 from campaigns.models import CampaignRecipient
 from core.errors import NotFound
+from core.security import signature
 from core.settings import Settings
 
-_MAC_BYTES = 18
 _TOKEN = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{24})$")
 _HREF = re.compile(r'href="(https?://[^"]+)"')
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
 def _mac(settings: Settings, message: str) -> str:
-    digest = hmac.new(settings.secret_key.encode(), message.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:_MAC_BYTES]).decode("ascii")
+    return signature(settings.secret_key, message)
 
 
 def _parse(token: str) -> tuple[int, str]:

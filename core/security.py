@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -47,6 +48,14 @@ def hash_token(token: str) -> str:
 
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def signature(secret_key: str, message: str) -> str:
+    """HMAC-SHA256 of `message` under `secret_key`, cut to 144 bits: 24 base64url
+    characters, no padding. What every signed link (manage, RSVP, unsubscribe, tracking)
+    carries; nothing is stored."""
+    digest = hmac.new(secret_key.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
 
 
 def same_token(expected: str | None, given: str | None) -> bool:

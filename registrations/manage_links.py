@@ -6,22 +6,19 @@ only ever opens its own registration; a wrong one is a 404.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 
 from core.errors import NotFound
 from core.i18n import _
+from core.security import signature
 from core.settings import Settings
 from registrations.models import Registration
 
 
 def manage_token(settings: Settings, registration: Registration) -> str:
     """`<public_id>.<HMAC>`: 144 secret bits derived from SECRET_KEY (nothing stored)."""
-    mac = hmac.new(
-        settings.secret_key.encode(), f"manage:{registration.public_id}".encode(), hashlib.sha256
-    ).digest()[:18]
-    return f"{registration.public_id}.{base64.urlsafe_b64encode(mac).decode()}"
+    public_id = registration.public_id
+    return f"{public_id}.{signature(settings.secret_key, f'manage:{public_id}')}"
 
 
 async def by_manage_token(settings: Settings, token: str) -> Registration:
@@ -44,10 +41,8 @@ def manage_url(settings: Settings, registration: Registration) -> str:
 
 def confirm_token(settings: Settings, registration: Registration) -> str:
     """`<public_id>.<HMAC>` of another purpose than the manage token (nothing stored)."""
-    mac = hmac.new(
-        settings.secret_key.encode(), f"confirm:{registration.public_id}".encode(), hashlib.sha256
-    ).digest()[:18]
-    return f"{registration.public_id}.{base64.urlsafe_b64encode(mac).decode()}"
+    public_id = registration.public_id
+    return f"{public_id}.{signature(settings.secret_key, f'confirm:{public_id}')}"
 
 
 async def by_confirm_token(settings: Settings, token: str) -> Registration:
