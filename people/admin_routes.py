@@ -8,6 +8,7 @@ The JSON API is in `people.api_routes`.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.auth import requires
+from core.auth import Principal, requires
 from core.errors import AppError, ValidationFailed
 from core.http import actor_of, flash, path_id, read_form, redirect, validate
 from core.i18n import _, current_language
@@ -331,36 +332,30 @@ async def _organization_form(
     return render(request, "people/organization.html", context, status_code=status_code)
 
 
-@requires("people.edit")
-async def person_tags_update(request: Request) -> Response:
+async def _save_tags(
+    request: Request, save: Callable[[Principal, int, str], Awaitable[object]], back: str
+) -> Response:
+    """The tags field of a person's or an organization's page, saved by `save`."""
     form = await read_form(request)
-    person_id = path_id(request)
+    owner_id = path_id(request)
     raw = form.get("tags", "")
     try:
-        await tags.set_person_tags(
-            actor_of(request), person_id, raw if isinstance(raw, str) else ""
-        )
+        await save(actor_of(request), owner_id, raw if isinstance(raw, str) else "")
     except ValidationFailed as error:
         flash(request, " ".join(error.fields.values()) or error.message, "error")
     else:
         flash(request, _("Les étiquettes ont été enregistrées."))
-    return redirect(f"/admin/people/{person_id}#etiquettes")
+    return redirect(f"{back}/{owner_id}#etiquettes")
+
+
+@requires("people.edit")
+async def person_tags_update(request: Request) -> Response:
+    return await _save_tags(request, tags.set_person_tags, "/admin/people")
 
 
 @requires("people.edit")
 async def organization_tags_update(request: Request) -> Response:
-    form = await read_form(request)
-    organization_id = path_id(request)
-    raw = form.get("tags", "")
-    try:
-        await tags.set_organization_tags(
-            actor_of(request), organization_id, raw if isinstance(raw, str) else ""
-        )
-    except ValidationFailed as error:
-        flash(request, " ".join(error.fields.values()) or error.message, "error")
-    else:
-        flash(request, _("Les étiquettes ont été enregistrées."))
-    return redirect(f"/admin/organizations/{organization_id}#etiquettes")
+    return await _save_tags(request, tags.set_organization_tags, "/admin/organizations")
 
 
 @requires("people.edit")
