@@ -18,6 +18,8 @@ M = TypeVar("M", bound=Model)
 APPS: list[str] = ["core", "people", "events", "registrations", "campaigns"]
 # Packages whose service and receivers are loaded (every app; campaigns has models too).
 PACKAGES: list[str] = list(APPS)
+# Sub-packages whose models belong to an app (and share its migrations).
+EXTRA_MODELS: dict[str, list[str]] = {"campaigns": ["campaigns.certification.models"]}
 
 SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}
 
@@ -173,7 +175,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         "connections": {"default": normalize_db_url(settings.database_url)},
         "apps": {
             app: {
-                "models": [f"{app}.models"],
+                "models": [f"{app}.models", *EXTRA_MODELS.get(app, [])],
                 "default_connection": "default",
                 "migrations": f"{app}.migrations",
             }

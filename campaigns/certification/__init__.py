@@ -1,0 +1,1 @@
+"""Employer certification: programs, applications, review, certificates, directory."""
