@@ -189,6 +189,12 @@ class Application(Model):
     status = fields.CharEnumField(
         ApplicationStatus, max_length=20, default=ApplicationStatus.DRAFT, db_index=True
     )
+    # What the applicant typed about the employer (legal_name, neq, sector, address,
+    # territory (code), employees, student_employees, publish_in_directory). Copied to the
+    # `Employer` row only when a reviewer certifies: a stranger who starts an application
+    # under a known NEQ cannot change a certified employer's public record.
+    employer_data: fields.JSONField[dict[str, object]] = fields.JSONField(default=dict)
+    language = fields.CharField(max_length=5, default="fr")
     # {criterion_code: {"met": bool, "evidence": str}}
     answers: fields.JSONField[dict[str, dict[str, object]]] = fields.JSONField(default=dict)
     points = fields.IntField(default=0)

@@ -75,6 +75,8 @@ class Migration(migrations.Migration):
                 ('contact', fields.ForeignKeyField('people.Person', source_field='contact_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
                 ('contact_consent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('status', fields.CharEnumField(default=ApplicationStatus.DRAFT, db_index=True, description='DRAFT: draft\nSUBMITTED: submitted\nUNDER_REVIEW: under_review\nCHANGES_REQUESTED: changes_requested\nCERTIFIED: certified\nREFUSED: refused\nEXPIRING: expiring\nRENEWED: renewed\nLAPSED: lapsed\nREVOKED: revoked', enum_type=ApplicationStatus, max_length=20)),
+                ('employer_data', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('language', fields.CharField(default='fr', max_length=5)),
                 ('answers', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('points', fields.IntField(default=0)),
                 ('open_key', fields.CharField(null=True, unique=True, max_length=40)),
