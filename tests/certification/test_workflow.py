@@ -27,8 +27,9 @@ async def reviewer() -> Principal:
 
 async def mails_of(application_id: int) -> list[OutboundMessage]:
     return list(
-        await OutboundMessage.filter(dedupe_key__startswith=f"certification:{application_id}:")
-        .order_by("id")
+        await OutboundMessage.filter(
+            dedupe_key__startswith=f"certification:{application_id}:"
+        ).order_by("id")
     )
 
 
@@ -169,7 +170,9 @@ async def test_message_to_employer_is_mailed_and_kept(db):
     program = await make_program()
     application = await apply(program)
     actor = await reviewer()
-    await workflow.add_note(actor, application.id, "Une question sur vos horaires.", to_employer=True)
+    await workflow.add_note(
+        actor, application.id, "Une question sur vos horaires.", to_employer=True
+    )
     await workflow.add_note(actor, application.id, "Appeler la semaine prochaine.")
     mail = await OutboundMessage.get(dedupe_key__contains=":message:")
     assert "Une question sur vos horaires." in mail.text_body
