@@ -201,3 +201,11 @@ async def test_forged_resume_token_is_404(client):
         await client.get(f"/certification/applications/{application.id}.AAAA")
     ).status_code == 404
     assert (await client.get("/certification/applications/abc")).status_code == 404
+
+
+async def test_form_in_english(client):
+    program = await make_program()
+    page = await client.get(f"/certification/programs/{program.id}/apply?lang=en")
+    assert page.status_code == 200
+    assert "Legal name" in page.text and "Submit the application" in page.text
+    assert "Silver (70 points)" in page.text
