@@ -305,7 +305,7 @@ async def _certify(
             # A renewal before expiry continues from the old certificate's end.
             if old is not None and old.valid_until > now:
                 start = old.valid_until
-            await _move(None, previous, S.RENEWED, now)
+            await _move(actor, previous, S.RENEWED, now)
             await _close_certificate(previous, S.RENEWED, now, "")
     try:
         certificate = await Certificate.create(
@@ -339,7 +339,9 @@ async def _publish_employer(application: Application, now: datetime) -> None:
     publish = bool(data.get("publish_in_directory"))
     if publish and not employer.publish_in_directory:
         employer.directory_consent_at = now
-        employer.directory_consent_wording = _(DIRECTORY_WORDING)
+        employer.directory_consent_wording = str(
+            data.get("directory_wording") or _(DIRECTORY_WORDING)
+        )
     employer.publish_in_directory = publish
     await employer.save()
 
