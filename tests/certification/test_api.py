@@ -173,3 +173,46 @@ async def test_public_create_is_rate_limited(app, client):
             (await client.post("/api/v1/certification/applications", json=body)).status_code
         )
     assert codes[:10] == [201] * 10 and codes[10:] == [429, 429]
+
+
+async def test_closed_application_period_and_inactive_program(client):
+    from datetime import UTC, datetime, timedelta
+
+    past = datetime.now(UTC) - timedelta(days=400)
+    program = await make_program(
+        cohorts=[
+            {
+                "name": "Cohorte passée",
+                "opens_at": past.isoformat(),
+                "closes_at": (past + timedelta(days=30)).isoformat(),
+            }
+        ]
+    )
+    response = await client.post(
+        "/api/v1/certification/applications", json=application_body(program.id)
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "applications_closed"
+    page = await client.get(f"/certification/programs/{program.id}/apply")
+    assert "n&#39;accepte pas de demandes" in page.text or "n'accepte pas de demandes" in page.text
+    now = datetime.now(UTC)
+    current = await make_program(
+        name="Programme ouvert",
+        cohorts=[
+            {
+                "name": "Cohorte 2027",
+                "opens_at": (now - timedelta(days=1)).isoformat(),
+                "closes_at": (now + timedelta(days=60)).isoformat(),
+            }
+        ],
+    )
+    response = await client.post(
+        "/api/v1/certification/applications", json=application_body(current.id)
+    )
+    assert response.status_code == 201
+    assert (await Application.get(id=response.json()["id"])).cohort_id is not None
+    unknown = await client.post(
+        "/api/v1/certification/applications", json=application_body(999_999)
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["fields"] == {"program_id": "Programme inconnu."}

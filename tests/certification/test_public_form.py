@@ -12,9 +12,9 @@ import httpx
 
 from campaigns.certification import workflow
 from campaigns.certification.models import Application, Employer
-from core.models import OutboundMessage
+from core.models import OutboundMessage, Role
 from tests.certification.factories import JOLIETTE, make_program, walk
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, login
 
 SCRIPT = "<script>alert('xss')</script>"
 SCRIPT_ESCAPED = "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;"
@@ -141,6 +141,12 @@ async def test_script_is_stored_as_typed_and_shown_escaped(client):
     assert SCRIPT not in shown.text and SCRIPT_ESCAPED in shown.text
     mail = await OutboundMessage.filter(dedupe_key__contains=":submitted:").first()
     assert mail is not None and SCRIPT not in mail.html_body
+    await login(client, Role.REVIEWER)
+    review = await client.get(f"/admin/certification/applications/{application.id}")
+    assert review.status_code == 200
+    assert SCRIPT not in review.text and SCRIPT_ESCAPED in review.text
+    queue = await client.get("/admin/certification")
+    assert SCRIPT not in queue.text and SCRIPT_ESCAPED in queue.text
 
 
 async def test_csrf_is_required(client):
