@@ -14,16 +14,17 @@ from tortoise.transactions import in_transaction
 from campaigns.certification.models import Cohort, Criterion, Level, Program
 from campaigns.certification.schemas import ProgramIn, ProgramOut
 from core.audit import audit
-from core.auth import Principal, authorize
-from core.errors import NotFound, ValidationFailed
+from core.auth import PERMISSIONS, Principal, authorize
+from core.errors import Forbidden, NotFound, ValidationFailed
 from core.i18n import _
+from core.models import Role, User
 from people.models import PlanItem
 
 
 async def create_program(actor: Principal, data: ProgramIn) -> Program:
     """A new program with its criteria, levels and periods (admin)."""
     authorize(actor, "certification.manage")
-    plan_items = []
+    plan_items: list[PlanItem] = []
     if data.plan_items:
         found = {p.code: p for p in await PlanItem.filter(code__in=data.plan_items)}
         missing = [code for code in data.plan_items if code not in found]
@@ -32,6 +33,21 @@ async def create_program(actor: Principal, data: ProgramIn) -> Program:
                 fields={"plan_items": _("Action du plan inconnue : %(code)s.", code=missing[0])}
             )
         plan_items = list(found.values())
+    reviewers: list[User] = []
+    if data.reviewers:
+        keys = [email.strip().lower() for email in data.reviewers]
+        users = {u.email: u for u in await User.filter(email__in=keys, is_active=True)}
+        for email in keys:
+            user = users.get(email)
+            if user is None or Role(user.role) not in PERMISSIONS["certification.review"]:
+                raise ValidationFailed(
+                    fields={
+                        "reviewers": _(
+                            "%(email)s n'est pas un compte examinateur actif.", email=email
+                        )
+                    }
+                )
+        reviewers = list(users.values())
     async with in_transaction():
         program = await Program.create(
             name=data.name,
@@ -70,6 +86,8 @@ async def create_program(actor: Principal, data: ProgramIn) -> Program:
             )
         if plan_items:
             await program.plan_items.add(*plan_items)
+        if reviewers:
+            await program.reviewers.add(*reviewers)
         await audit(actor, "certification.program_created", program, {"name": program.name})
     return program
 
@@ -165,3 +183,15 @@ async def program_out(program: Program) -> dict[str, Any]:
             ],
         }
     ).model_dump(mode="json")
+
+
+async def check_reviewer(actor: Principal, program_id: int) -> None:
+    """A program with named reviewers is reviewed by them (and by administrators)."""
+    if actor.via == "system" or actor.role == Role.ADMIN:
+        return
+    program = await Program.get_or_none(id=program_id)
+    if program is None:
+        return
+    named = [row["id"] for row in await program.reviewers.all().values("id")]
+    if named and actor.user_id not in named:
+        raise Forbidden(_("Ce programme a ses propres examinateurs; vous n'en faites pas partie."))

@@ -167,6 +167,11 @@ class ProgramIn(BaseModel):
     plan_items: list[Annotated[str, Field(min_length=1, max_length=20)]] = Field(
         default_factory=list, max_length=50, description="Codes d'actions du plan."
     )
+    reviewers: list[Annotated[str, Field(min_length=3, max_length=254)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Courriels des comptes examinateurs du programme (aucun : tout examinateur).",
+    )
 
     @model_validator(mode="before")
     @classmethod

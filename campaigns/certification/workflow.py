@@ -228,6 +228,8 @@ async def transition(
     application = await Application.get_or_none(id=application_id)
     if application is None:
         raise NotFound()
+    if target in REVIEWER_TARGETS and actor is not None:
+        await programs.check_reviewer(actor, application.program_id)
     sources = [frm for (frm, dest) in TRANSITIONS if dest == target]
     if application.status not in sources:
         raise illegal(application.status, target)
@@ -444,6 +446,7 @@ async def add_note(
     application = await Application.get_or_none(id=application_id)
     if application is None:
         raise NotFound()
+    await programs.check_reviewer(actor, application.program_id)
     async with in_transaction():
         note = await ReviewNote.create(
             application=application, author_id=actor.user_id, body=text, to_employer=to_employer
