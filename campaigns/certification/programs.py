@@ -195,3 +195,52 @@ async def check_reviewer(actor: Principal, program_id: int) -> None:
     named = [row["id"] for row in await program.reviewers.all().values("id")]
     if named and actor.user_id not in named:
         raise Forbidden(_("Ce programme a ses propres examinateurs; vous n'en faites pas partie."))
+
+
+def _lines(text: str) -> list[list[str]]:
+    return [
+        [part.strip() for part in line.split(";")]
+        for line in text.replace("\r", "").split("\n")
+        if line.strip()
+    ]
+
+
+REQUIRED_WORDS = frozenset({"obligatoire", "required", "oui", "yes"})
+EVIDENCE_WORDS = frozenset({"preuve", "evidence"})
+
+
+def program_from_form(values: Mapping[str, str]) -> dict[str, Any]:
+    """The back-office form's text (one criterion or level a line, fields separated by
+    ";") as the `ProgramIn` document; its own validation reports the problems.
+
+    Criterion: `code ; texte ; points ; obligatoire ; preuve` (the last two optional).
+    Level: `code ; nom ; points minimum`.
+    """
+    criteria = []
+    for parts in _lines(values.get("criteria", "")):
+        flags = {p.lower() for p in parts[3:]}
+        criteria.append(
+            {
+                "code": parts[0],
+                "text": parts[1] if len(parts) > 1 else "",
+                "points": parts[2] if len(parts) > 2 and parts[2] else 0,
+                "required": bool(flags & REQUIRED_WORDS),
+                "evidence_asked": bool(flags & EVIDENCE_WORDS),
+            }
+        )
+    levels = [
+        {
+            "code": parts[0],
+            "name": parts[1] if len(parts) > 1 else "",
+            "min_points": parts[2] if len(parts) > 2 and parts[2] else 0,
+        }
+        for parts in _lines(values.get("levels", ""))
+    ]
+    return {
+        "name": values.get("name", ""),
+        "description_fr": values.get("description_fr", ""),
+        "validity_months": values.get("validity_months") or 24,
+        "renewal_window_days": values.get("renewal_window_days") or 90,
+        "criteria": criteria,
+        "levels": levels,
+    }

@@ -120,3 +120,41 @@ async def test_reviewer_back_office_queue_compare_and_certify(client):
 async def test_organizers_do_not_review(client):
     await login(client, Role.ORGANIZER)
     assert (await client.get("/admin/certification")).status_code == 403
+
+
+async def test_admin_creates_a_program_from_the_back_office(client):
+    from campaigns.certification.models import Criterion, Level, Program
+
+    await login(client, Role.ADMIN)
+    page = await client.get("/admin/certification/programs/new")
+    assert page.status_code == 200
+    csrf = client.headers["x-csrf-token"]
+    data = {
+        "csrf_token": csrf,
+        "name": "Employeur engagé",
+        "description_fr": "Conciliation études-travail",
+        "validity_months": "24",
+        "renewal_window_days": "60",
+        "criteria": "heures ; Au plus 17 heures par semaine ; 30 ; obligatoire\n"
+        "examens ; Horaire flexible pendant les examens ; vingt ; preuve\n",
+        "levels": "bronze ; Bronze ; 30\nargent ; Argent ; 50\n",
+    }
+    bad = await client.post("/admin/certification/programs/new", data=data)
+    assert bad.status_code == 422
+    assert "Ligne 2 (points) : Un nombre entier est attendu." in bad.text
+    assert "Horaire flexible pendant les examens ; vingt" in bad.text  # kept as typed
+    assert await Program.all().count() == 0
+    data["criteria"] = data["criteria"].replace("vingt", "20")
+    created = await client.post("/admin/certification/programs/new", data=data)
+    assert created.status_code == 303
+    program = await Program.get()
+    assert program.renewal_window_days == 60
+    criteria = await Criterion.filter(program=program).order_by("position")
+    assert [(c.code, c.points, c.required, c.evidence_asked) for c in criteria] == [
+        ("heures", 30, True, False),
+        ("examens", 20, False, True),
+    ]
+    assert await Level.filter(program=program).count() == 2
+    client.cookies.clear()
+    await login(client, Role.REVIEWER)
+    assert (await client.get("/admin/certification/programs/new")).status_code == 403

@@ -215,3 +215,27 @@ async def test_form_in_english(client):
     assert page.status_code == 200
     assert "Legal name" in page.text and "Submit the application" in page.text
     assert "Silver (70 points)" in page.text
+
+
+async def test_certified_employer_page_shows_the_certificate(client, settings):
+    from campaigns.certification.models import Certificate
+
+    program = await make_program()
+    page = await open_form(client, program.id)
+    response = await client.post(
+        f"/certification/programs/{program.id}/apply", data=form_data(page)
+    )
+    application = await walk(await Application.get(), "under_review", "certified")
+    certificate = await Certificate.get(application_id=application.id)
+    shown = await client.get(response.headers["location"])
+    assert "certifiée" in shown.text
+    assert f"Certificat {certificate.code}" in shown.text
+    assert f'href="http://testserver/certification/verify/{certificate.code}"' in shown.text
+
+
+def test_the_renewal_upkeep_is_registered(settings):
+    from core import maintenance
+    from core.db import load_packages
+
+    load_packages(settings)
+    assert "certification.renewals" in maintenance.TASKS
