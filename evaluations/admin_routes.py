@@ -18,7 +18,7 @@ from core.auth import requires
 from core.charts import Bar, bar_chart
 from core.errors import AppError, ValidationFailed
 from core.http import actor_of, flash, path_id, read_form, redirect, settings_of, validate
-from core.i18n import _, current_language, format_number, to_local
+from core.i18n import N_, _, current_language, format_number, to_local
 from core.templating import render
 from evaluations import exports, forms, results, sending
 from evaluations.models import CHOICE_KINDS, QuestionKind
@@ -26,12 +26,12 @@ from evaluations.schemas import FormSettingsIn, QuestionIn
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KINDS = [
-    ("rating", "Appréciation de 1 à 5"),
-    ("choice", "Choix unique"),
-    ("multi", "Choix multiples"),
-    ("text", "Texte court"),
-    ("long_text", "Texte long"),
-    ("nps", "Recommandation de 0 à 10"),
+    ("rating", N_("Appréciation de 1 à 5")),
+    ("choice", N_("Choix unique")),
+    ("multi", N_("Choix multiples")),
+    ("text", N_("Texte court")),
+    ("long_text", N_("Texte long")),
+    ("nps", N_("Recommandation de 0 à 10")),
 ]
 
 
@@ -234,9 +234,12 @@ def _question_chart(stats: results.QuestionStats, language: str) -> Any:
     if not stats.distribution:
         return None
     total = sum(n for _v, _label, n in stats.distribution)
-    description = _("%(count)s réponse(s)", count=total) + (
-        f" · {_('moyenne')} {format_number(stats.mean)}" if stats.mean is not None else ""
-    )
+    if stats.mean is None:
+        description = _("%(count)s réponse(s)", count=total)
+    else:
+        description = _(
+            "%(count)s réponse(s) · moyenne %(mean)s", count=total, mean=format_number(stats.mean)
+        )
     return bar_chart(
         [
             Bar(

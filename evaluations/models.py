@@ -132,7 +132,7 @@ class Invitation(Model):
     class Meta:
         table = "evaluations_invitation"
         unique_together = (("form", "registration"),)
-        indexes = (("form", "event"),)
+        indexes = (("form_id", "event_id"),)
 
 
 class Response(Model):
@@ -163,7 +163,7 @@ class Response(Model):
 
     class Meta:
         table = "evaluations_response"
-        indexes = (("form", "event"),)
+        indexes = (("form_id", "event_id"),)
 
 
 class Answer(Model):
@@ -183,4 +183,4 @@ class Answer(Model):
 
     class Meta:
         table = "evaluations_answer"
-        indexes = (("question", "number"),)
+        indexes = (("question_id", "number"), ("response_id",))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.i18n import _
+from core.i18n import _, format_number
 from core.panels import Panel, PanelItem, PanelLink
 from evaluations import forms
 from evaluations.results import evaluation_summary
@@ -36,15 +36,14 @@ async def event_panel(asked: EventPanelsAsked) -> Panel | None:
         )
     detail = ""
     if summary is not None:
+        mean = summary.mean_satisfaction
         detail = _(
             "%(responses)s réponse(s) sur %(invited)s invitation(s) (%(rate)s) · "
             "satisfaction moyenne %(mean)s",
             responses=summary.responses,
             invited=summary.invited,
             rate=_percent(summary.response_rate),
-            mean="—"
-            if summary.mean_satisfaction is None
-            else f"{summary.mean_satisfaction:.2f}".replace(".", ","),
+            mean="—" if mean is None else format_number(mean),
         )
     title = _("Questionnaire anonyme") if form.anonymous else _("Questionnaire nominatif")
     if form.event_id != event.id:

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                 ('reminded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('answered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'evaluations_invitation', 'app': 'evaluations', 'unique_together': (('form', 'registration'),), 'indexes': [Index(fields=['form', 'event'])], 'pk_attr': 'id', 'table_description': 'One personal link: a registration of one activity invited to one form.'},
+            options={'table': 'evaluations_invitation', 'app': 'evaluations', 'unique_together': (('form', 'registration'),), 'indexes': [Index(fields=['form_id', 'event_id'])], 'pk_attr': 'id', 'table_description': 'One personal link: a registration of one activity invited to one form.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                 ('territory', fields.ForeignKeyField('people.Territory', source_field='territory_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
                 ('submitted_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'evaluations_response', 'app': 'evaluations', 'indexes': [Index(fields=['form', 'event'])], 'pk_attr': 'id'},
+            options={'table': 'evaluations_response', 'app': 'evaluations', 'indexes': [Index(fields=['form_id', 'event_id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
                 ('number', fields.IntField(null=True)),
                 ('text', fields.TextField(null=True, unique=False)),
             ],
-            options={'table': 'evaluations_answer', 'app': 'evaluations', 'indexes': [Index(fields=['question', 'number'])], 'pk_attr': 'id', 'table_description': "One chosen value: a number (rating, NPS, the option's index) or a text."},
+            options={'table': 'evaluations_answer', 'app': 'evaluations', 'indexes': [Index(fields=['question_id', 'number']), Index(fields=['response_id'])], 'pk_attr': 'id', 'table_description': "One chosen value: a number (rating, NPS, the option's index) or a text."},
             bases=['Model'],
         ),
     ]
