@@ -41,7 +41,7 @@ async def test_one_response_per_link_a_second_post_replaces_it(client, settings)
     page = await client.get(f"/evaluation/{token}")
     assert page.status_code == 200
     assert "Vous avez déjà répondu" in page.text
-    assert 'value="2" checked' in page.text
+    assert 'value="2" checked aria-describedby' in page.text
 
 
 async def test_saving_as_one_goes_keeps_the_other_answers(client, settings):
