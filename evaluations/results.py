@@ -104,10 +104,18 @@ def nps_of(values: dict[int, int]) -> int | None:
     return round(100 * (promoters - detractors) / count)
 
 
-def _where(form: EvaluationForm, event_id: int | None) -> tuple[str, list[Any]]:
+def _where(
+    form: EvaluationForm, event_id: int | None, question_ids: list[int]
+) -> tuple[str, list[Any]]:
+    """The answers counted: every answer of the form's questions (no join needed: the
+    index on (question_id, number) serves), or one activity's (joined to the response)."""
     if event_id is None:
-        return "r.form_id = ?", [form.id]
-    return "r.form_id = ? AND r.event_id = ?", [form.id, event_id]
+        marks = ", ".join("?" for _ in question_ids) or "NULL"
+        return f"{A} a WHERE a.question_id IN ({marks})", list(question_ids)
+    return (
+        f"{A} a JOIN {R} r ON r.id = a.response_id WHERE r.form_id = ? AND r.event_id = ?",
+        [form.id, event_id],
+    )
 
 
 async def _counts(form: EvaluationForm, event_id: int | None) -> tuple[int, int]:
@@ -119,21 +127,25 @@ async def _counts(form: EvaluationForm, event_id: int | None) -> tuple[int, int]
     return await invitations.count(), await responses.count()
 
 
-async def _numbers(form: EvaluationForm, event_id: int | None) -> list[dict[str, Any]]:
-    where, values = _where(form, event_id)
+async def _numbers(
+    form: EvaluationForm, event_id: int | None, question_ids: list[int]
+) -> list[dict[str, Any]]:
+    source, values = _where(form, event_id, question_ids)
     sql = (
-        f"SELECT a.question_id AS q, a.number AS v, COUNT(*) AS n FROM {A} a "  # noqa: S608
-        f"JOIN {R} r ON r.id = a.response_id WHERE {where} AND a.number IS NOT NULL "
-        "GROUP BY a.question_id, a.number"
+        f"SELECT a.question_id AS q, a.number AS v, COUNT(*) AS n FROM {source} "  # noqa: S608
+        "AND a.number IS NOT NULL GROUP BY a.question_id, a.number"
     )
     return await fetch_values(Answer, sql, values)
 
 
-async def _respondents(form: EvaluationForm, event_id: int | None) -> dict[int, int]:
-    where, values = _where(form, event_id)
+async def _respondents(
+    form: EvaluationForm, event_id: int | None, question_ids: list[int]
+) -> dict[int, int]:
+    """Respondents per question: distinct responses (a multiple choice has several rows)."""
+    source, values = _where(form, event_id, question_ids)
     sql = (
-        f"SELECT a.question_id AS q, COUNT(DISTINCT a.response_id) AS n FROM {A} a "  # noqa: S608
-        f"JOIN {R} r ON r.id = a.response_id WHERE {where} GROUP BY a.question_id"
+        f"SELECT a.question_id AS q, COUNT(DISTINCT a.response_id) AS n "  # noqa: S608
+        f"FROM {source} GROUP BY a.question_id"
     )
     return {int(row["q"]): int(row["n"]) for row in await fetch_values(Answer, sql, values)}
 
@@ -208,9 +220,10 @@ async def compute(
     questions = await forms.questions_of(form)
     invited, responses = await _counts(form, event_id)
     numbers: dict[int, dict[int, int]] = {}
-    for row in await _numbers(form, event_id):
+    question_ids = [q.id for q in questions]
+    for row in await _numbers(form, event_id, question_ids):
         numbers.setdefault(int(row["q"]), {})[int(row["v"])] = int(row["n"])
-    respondents = await _respondents(form, event_id)
+    respondents = await _respondents(form, event_id, question_ids)
     stats: list[QuestionStats] = []
     rating_total, rating_count, nps_values = 0.0, 0, dict[int, int]()
     for question in questions:
