@@ -154,3 +154,20 @@ async def test_an_editions_shared_form_invites_each_activity_and_compares_them(s
     assert rows["Atelier B"].mean_satisfaction == 2.5
     whole = await evaluation_summary(edition.id)
     assert whole is not None and whole.responses == 3 and whole.invited == 6
+
+
+async def test_concurrent_runs_invite_each_person_once(settings):
+    import asyncio
+
+    event = await past_event()
+    await make_form(event)
+    for i in range(12):
+        await registrant(event, attended=True, email=f"c{i}@exemple.qc.ca")
+    counts = await asyncio.gather(
+        sending.send_due(settings),
+        sending.send_due(settings),
+        sending.send_now(SYSTEM, settings, event.id),
+    )
+    assert sum(counts) == 12
+    assert await Invitation.all().count() == 12
+    assert await OutboundMessage.filter(dedupe_key__startswith="evaluation:").count() == 12
