@@ -170,27 +170,29 @@ async def _texts(question: Question, event_id: int | None, limit: int | None) ->
 
 
 async def _satisfaction_groups(
-    form: EvaluationForm, rating_ids: list[int]
+    form: EvaluationForm, event_id: int | None, rating_ids: list[int]
 ) -> dict[tuple[int | None, int | None], tuple[int, float, int]]:
     """{(clientele id, MRC id): (responses, sum of ratings, count of ratings)}: one pass
-    over the responses and one over the ratings, for both breakdowns at once."""
+    over the responses and one over the ratings, for both breakdowns at once (`event_id`:
+    one activity of a shared form)."""
+    scope, scoped = ("", []) if event_id is None else (" AND r.event_id = ?", [event_id])
     sql = (
         f"SELECT r.clientele_id AS c, r.territory_id AS t, COUNT(*) AS n "  # noqa: S608
-        f"FROM {R} r WHERE r.form_id = ? GROUP BY r.clientele_id, r.territory_id"
+        f"FROM {R} r WHERE r.form_id = ?{scope} GROUP BY r.clientele_id, r.territory_id"
     )
     groups: dict[tuple[int | None, int | None], tuple[int, float, int]] = {
         (row["c"], row["t"]): (int(row["n"]), 0.0, 0)
-        for row in await fetch_values(Response, sql, [form.id])
+        for row in await fetch_values(Response, sql, [form.id, *scoped])
     }
     if rating_ids:
         marks = ", ".join("?" for _ in rating_ids)
         sql = (
             f"SELECT r.clientele_id AS c, r.territory_id AS t, SUM(a.number) AS s, "  # noqa: S608
             f"COUNT(*) AS n FROM {A} a JOIN {R} r ON r.id = a.response_id "
-            f"WHERE a.question_id IN ({marks}) AND a.number IS NOT NULL "
+            f"WHERE a.question_id IN ({marks}) AND a.number IS NOT NULL{scope} "
             "GROUP BY r.clientele_id, r.territory_id"
         )
-        for row in await fetch_values(Answer, sql, list(rating_ids)):
+        for row in await fetch_values(Answer, sql, [*rating_ids, *scoped]):
             key = (row["c"], row["t"])
             responses, _s, _n = groups.get(key, (0, 0.0, 0))
             groups[key] = (responses, float(row["s"] or 0), int(row["n"]))
@@ -288,9 +290,9 @@ async def compute(
         nps=nps_of(nps_values),
     )
     results = Results(form=form, event_id=event_id, summary=summary, questions=stats)
-    if breakdowns and not form.anonymous and event_id is None:
+    if breakdowns and not form.anonymous:
         rating_ids = [q.id for q in questions if q.kind == QuestionKind.RATING]
-        groups = await _satisfaction_groups(form, rating_ids)
+        groups = await _satisfaction_groups(form, event_id, rating_ids)
         results.by_clientele = await _groups(_fold(groups, 0), True, language)
         results.by_territory = await _groups(_fold(groups, 1), False, language)
     return results

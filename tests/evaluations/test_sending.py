@@ -154,6 +154,12 @@ async def test_an_editions_shared_form_invites_each_activity_and_compares_them(s
     assert rows["Atelier B"].mean_satisfaction == 2.5
     whole = await evaluation_summary(edition.id)
     assert whole is not None and whole.responses == 3 and whole.invited == 6
+    # One activity's results (linked form): its own breakdown only.
+    from evaluations.results import results_for_event
+
+    _event, found = await results_for_event(SYSTEM, second.id)
+    assert found.summary.responses == 2
+    assert [(g.code, g.responses) for g in found.by_clientele or []] == [("schools", 2)]
 
 
 async def test_concurrent_runs_invite_each_person_once(settings):
