@@ -9,6 +9,7 @@ and nothing saved.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -100,8 +101,6 @@ async def answer_submit(request: Request) -> Response:
     await request.app.state.limiter.hit(PAGE_LIMIT, "evaluation-page", client_ip_of(request))
     typed = _typed(found, form)
     if not found.is_open:
-        from datetime import UTC, datetime
-
         message = answering.closed_message(found, datetime.now(UTC))
         return _page(request, found, values=_shown(found, typed), message=message, status_code=409)
     try:
