@@ -190,7 +190,10 @@ async def send_now(actor: Principal, settings: Settings, event_id: int) -> int:
     targets = await served_events(form) if form.event_id == event.id else [event]
     opens, closes = forms.opening(form, event)
     if closes <= now:
-        raise Conflict(_("Ce questionnaire est fermé."), code="form_closed")
+        raise Conflict(
+            _("Ce questionnaire est fermé : repoussez sa date de fermeture pour l'envoyer."),
+            code="form_closed",
+        )
     if opens > now:
         # Sent before the planned opening: answering opens now.
         form.opens_at = now
@@ -266,6 +269,10 @@ async def send_due_reminders(settings: Settings, now: datetime | None = None) ->
 
 
 async def thanks_taken_over(asked: ThanksAsked) -> bool:
-    """The campaigns thank-you asks: an event with a form is thanked by its invitation."""
+    """The campaigns thank-you asks: an event with a form still open is thanked by its
+    invitation (a form already closed sends nothing: the usual thank-you goes)."""
     form = await forms.form_for_event(asked.event)
-    return form is not None and await _has_questions(form)
+    if form is None or not await _has_questions(form):
+        return False
+    _opens, closes = forms.opening(form, asked.event)
+    return closes > datetime.now(UTC)

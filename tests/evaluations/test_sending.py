@@ -177,3 +177,15 @@ async def test_concurrent_runs_invite_each_person_once(settings):
     assert sum(counts) == 12
     assert await Invitation.all().count() == 12
     assert await OutboundMessage.filter(dedupe_key__startswith="evaluation:").count() == 12
+
+
+async def test_a_closed_form_neither_sends_nor_holds_back_the_thank_you(settings):
+    event = await past_event()
+    await make_form(event, closes_at=(datetime.now(UTC) - timedelta(minutes=5)).isoformat())
+    await registrant(event, attended=True, email="merci@exemple.qc.ca")
+    assert await sending.send_due(settings) == 0
+    with pytest.raises(Conflict) as raised:
+        await sending.send_now(SYSTEM, settings, event.id)
+    assert raised.value.code == "form_closed"
+    assert await automatic.send_due_thanks(settings) == 1
+    assert await addresses("event_thanks:") == ["merci@exemple.qc.ca"]
