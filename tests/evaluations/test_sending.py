@@ -189,3 +189,17 @@ async def test_a_closed_form_neither_sends_nor_holds_back_the_thank_you(settings
     assert raised.value.code == "form_closed"
     assert await automatic.send_due_thanks(settings) == 1
     assert await addresses("event_thanks:") == ["merci@exemple.qc.ca"]
+
+
+async def test_the_upkeep_runs_the_invitations_and_the_reminders(settings):
+    from core.maintenance import TASKS, run_tasks_once
+
+    assert {"evaluations.invitations", "evaluations.reminders"} <= set(TASKS)
+    event = await past_event()
+    await make_form(event)
+    await registrant(event, attended=True, email="upkeep@exemple.qc.ca")
+    done = await run_tasks_once()
+    assert done["evaluations.invitations"] == 1
+    assert done["campaigns.event_thanks"] == 0  # the invitation is the thank-you
+    assert await addresses("evaluation:") == ["upkeep@exemple.qc.ca"]
+    assert await addresses("event_thanks:") == []
