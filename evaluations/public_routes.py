@@ -96,8 +96,8 @@ def _shown(found: answering.Answering, typed: dict[str, Any]) -> dict[str, Any]:
 async def answer_submit(request: Request) -> Response:
     settings = settings_of(request)
     token = _token(request)
+    form = await read_form(request)  # CSRF first: a forged post learns nothing
     found = await answering.load(settings, token)
-    form = await read_form(request)
     await request.app.state.limiter.hit(PAGE_LIMIT, "evaluation-page", client_ip_of(request))
     typed = _typed(found, form)
     if not found.is_open:
