@@ -246,6 +246,12 @@ async def test_the_back_office_editor_adds_moves_and_edits_questions(client, set
     )
     assert saved.status_code == 303
     assert (await EvaluationForm.get(id=form.id)).reminder_days == 3
+    assert (await EvaluationForm.get(id=form.id)).anonymous is False
+    removed = await client.post(
+        f"{url}/questions/q2", data={"csrf_token": csrf, "action": "delete"}
+    )
+    assert removed.status_code == 303
+    assert [q.code for q in await questions_of(form)] == ["q1"]
 
 
 async def test_the_editions_results_page_compares_its_activities(client, settings):
