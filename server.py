@@ -62,6 +62,9 @@ ROUTE_MODULES = [
     "campaigns.certification.public_routes",
     "campaigns.certification.api_routes",
     "campaigns.certification.admin_routes",
+    "evaluations.api_routes",
+    "evaluations.public_routes",
+    "evaluations.admin_routes",
 ]
 
 

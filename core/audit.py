@@ -159,6 +159,11 @@ ACTION_LABELS: dict[str, str] = {
     "certification.lapsed": N_("Certification échue"),
     "certification.revoked": N_("Certification révoquée"),
     "certification.message_sent": N_("Message envoyé à l'employeur"),
+    # evaluations
+    "evaluation.form_created": N_("Questionnaire d'évaluation créé"),
+    "evaluation.form_changed": N_("Questionnaire d'évaluation modifié"),
+    "evaluation.sent": N_("Évaluation envoyée"),
+    "evaluation.exported": N_("Réponses d'évaluation exportées"),
 }
 
 DETAIL_LABELS: dict[str, str] = {
