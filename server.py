@@ -59,6 +59,8 @@ ROUTE_MODULES = [
     "campaigns.admin_routes",
     "campaigns.rsvp_routes",
     "campaigns.tracking_routes",
+    "campaigns.certification.directory_routes",
+    "campaigns.certification.verify_routes",
 ]
 
 
