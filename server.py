@@ -59,6 +59,9 @@ ROUTE_MODULES = [
     "campaigns.admin_routes",
     "campaigns.rsvp_routes",
     "campaigns.tracking_routes",
+    "campaigns.certification.public_routes",
+    "campaigns.certification.api_routes",
+    "campaigns.certification.admin_routes",
     "campaigns.certification.directory_routes",
     "campaigns.certification.verify_routes",
 ]

@@ -144,6 +144,21 @@ ACTION_LABELS: dict[str, str] = {
     "campaign.cancelled": N_("Campagne annulée"),
     "campaign.test_sent": N_("Essai de campagne envoyé"),
     "campaign.rsvp": N_("Réponse à une invitation"),
+    # employer certification
+    "certification.program_created": N_("Programme de certification créé"),
+    "certification.application_created": N_("Demande de certification commencée"),
+    "certification.renewal_started": N_("Renouvellement de certification commencé"),
+    "certification.submitted": N_("Demande de certification soumise"),
+    "certification.resubmitted": N_("Demande de certification soumise de nouveau"),
+    "certification.review_started": N_("Étude de la demande de certification commencée"),
+    "certification.certified": N_("Employeur certifié"),
+    "certification.changes_requested": N_("Modifications demandées à une demande de certification"),
+    "certification.refused": N_("Demande de certification refusée"),
+    "certification.expiring": N_("Certification entrée dans la période de renouvellement"),
+    "certification.renewed": N_("Certification renouvelée"),
+    "certification.lapsed": N_("Certification échue"),
+    "certification.revoked": N_("Certification révoquée"),
+    "certification.message_sent": N_("Message envoyé à l'employeur"),
 }
 
 DETAIL_LABELS: dict[str, str] = {

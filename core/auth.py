@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "registrations.manage": frozenset({Role.ADMIN, Role.ORGANIZER}),
     "checkin.scan": frozenset({Role.ADMIN, Role.ORGANIZER, Role.CHECKIN}),
     "certification.review": frozenset({Role.ADMIN, Role.REVIEWER}),
+    "certification.manage": frozenset({Role.ADMIN}),
     "reports.view": frozenset({Role.ADMIN, Role.ORGANIZER, Role.REVIEWER}),
     "campaigns.manage": frozenset({Role.ADMIN, Role.ORGANIZER}),
 }

@@ -16,8 +16,9 @@ M = TypeVar("M", bound=Model)
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
 APPS: list[str] = ["core", "people", "events", "registrations", "campaigns"]
-# Packages whose service and receivers are loaded (every app; campaigns has models too).
-PACKAGES: list[str] = list(APPS)
+# Packages whose service and receivers are loaded (every app, and sub-packages with their
+# own receivers).
+PACKAGES: list[str] = [*APPS, "campaigns.certification"]
 # Sub-packages whose models belong to an app (and share its migrations).
 EXTRA_MODELS: dict[str, list[str]] = {"campaigns": ["campaigns.certification.models"]}
 

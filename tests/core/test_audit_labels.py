@@ -15,7 +15,7 @@ from registrations import service
 from tests.conftest import login
 from tests.registrations.helpers import person, published_event
 
-PACKAGES = ("core", "people", "events", "registrations")
+PACKAGES = ("core", "people", "events", "registrations", "campaigns")
 
 
 def written_actions() -> set[str]:
