@@ -139,7 +139,7 @@ class _Sticker(FPDF):
         self.set_auto_page_break(False)
         self.add_font(pdf.FONT_FAMILY, "", pdf.FONT_FILE)
 
-    def line(self, text: str, *, size: float, bold: bool = False, **cell: Any) -> None:
+    def centred(self, text: str, *, size: float, bold: bool = False, **cell: Any) -> None:
         """One line in `size` points; bold drawn as core.pdf does (outline stroked)."""
         self.set_font(pdf.FONT_FAMILY, "", size)
         if bold:
@@ -169,9 +169,9 @@ def sticker_pdf(item: Printable) -> bytes:
     doc.set_text_color(255, 255, 255)
     doc.set_draw_color(255, 255, 255)
     doc.set_xy(STICKER_MARGIN, 3.5)
-    doc.line(v.program_name, size=9, w=width, h=4, max_line_height=4)
+    doc.centred(v.program_name, size=9, w=width, h=4, max_line_height=4)
     doc.set_xy(STICKER_MARGIN, 14)
-    doc.line(
+    doc.centred(
         _("Employeur certifié · %(level)s", level=item.level_name),
         size=15,
         bold=True,
@@ -182,8 +182,8 @@ def sticker_pdf(item: Printable) -> bytes:
     doc.set_text_color(*pdf.INK)
     doc.set_draw_color(*pdf.INK)
     doc.set_xy(STICKER_MARGIN, 27.5)
-    doc.line(v.employer_name, size=11, bold=True, w=width, h=5, new_x="LMARGIN", new_y="NEXT")
-    doc.line(_("Valide jusqu'au %(until)s", until=item.valid_until), size=8.5, w=width, h=4.5)
+    doc.centred(v.employer_name, size=11, bold=True, w=width, h=5, new_x="LMARGIN", new_y="NEXT")
+    doc.centred(_("Valide jusqu'au %(until)s", until=item.valid_until), size=8.5, w=width, h=4.5)
 
     qr_y = STICKER_SIZE - STICKER_QR - 16
     doc.image(
@@ -195,13 +195,13 @@ def sticker_pdf(item: Printable) -> bytes:
     )
     doc.set_text_color(*pdf.MUTED)
     doc.set_xy(STICKER_MARGIN, qr_y + STICKER_QR)
-    doc.line(_("Scannez pour vérifier · code %(code)s", code=v.code), size=7, w=width, h=3.5)
+    doc.centred(_("Scannez pour vérifier · code %(code)s", code=v.code), size=7, w=width, h=3.5)
     doc.set_xy(STICKER_MARGIN, qr_y + STICKER_QR + 3.5)
-    doc.line(item.url, size=6.5, w=width, h=3.5)
+    doc.centred(item.url, size=6.5, w=width, h=3.5)
     doc.set_text_color(*pdf.ACCENT)
     doc.set_draw_color(*pdf.ACCENT)
     doc.set_xy(STICKER_MARGIN, STICKER_SIZE - STICKER_MARGIN - 1)
-    doc.line(item.body_name, size=8, bold=True, w=width, h=4)
+    doc.centred(item.body_name, size=8, bold=True, w=width, h=4)
     return bytes(doc.output())
 
 

@@ -117,7 +117,8 @@ async def _territory_ids(code: str) -> list[int]:
         return []
     ids = [territory.id]
     if territory.kind == TerritoryKind.REGION:
-        ids += list(await Territory.filter(parent_id=territory.id).values_list("id", flat=True))
+        children = await Territory.filter(parent_id=territory.id).values_list("id", flat=True)
+        ids += [int(str(child)) for child in children]
     return ids
 
 
@@ -199,12 +200,8 @@ async def filter_options(language: str = "fr") -> dict[str, list[tuple[str, str]
     territories = (
         await Territory.filter(id__in=list(territory_ids)).order_by("name") if territory_ids else []
     )
-    level_rows = await Level.filter(
-        id__in=list(
-            set(await listed.order_by("level_id").distinct().values_list("level_id", flat=True))
-            or {0}
-        )
-    ).order_by("min_points", "code")
+    level_ids = await listed.order_by("level_id").distinct().values_list("level_id", flat=True)
+    level_rows = await Level.filter(id__in=list(level_ids)).order_by("min_points", "code")
     levels: dict[str, str] = {}
     for level in level_rows:
         name = (level.name_en if language == "en" else "") or level.name_fr

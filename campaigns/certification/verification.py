@@ -29,12 +29,11 @@ CODE_MAX_LENGTH = 16
 
 def in_force_filter(now: datetime, prefix: str = "") -> Q:
     """Certificates in force at `now` (`prefix`: the relation path to the certificate)."""
-    return Q(
-        **{
-            f"{prefix}status__in": [s.value for s in IN_FORCE_STATUSES],
-            f"{prefix}valid_until__gt": now,
-        }
-    )
+    conditions: dict[str, Any] = {
+        f"{prefix}status__in": [s.value for s in IN_FORCE_STATUSES],
+        f"{prefix}valid_until__gt": now,
+    }
+    return Q(**conditions)
 
 
 def normalize_code(raw: str) -> str:
@@ -121,15 +120,15 @@ class CertificateGone(AppError):
         )
 
 
-def state_of(certificate: Certificate, now: datetime) -> str:
-    status = CertificateStatus(certificate.status)
+def state_of(status: CertificateStatus, valid_until: datetime, now: datetime) -> str:
+    """valid, expiring, expired (past its end, not yet lapsed), lapsed, revoked, renewed."""
     if status == CertificateStatus.REVOKED:
         return "revoked"
     if status == CertificateStatus.LAPSED:
         return "lapsed"
     if status == CertificateStatus.RENEWED:
         return "renewed"
-    if certificate.valid_until <= now:  # the upkeep has not lapsed it yet
+    if valid_until <= now:  # the upkeep has not lapsed it yet
         return "expired"
     return "expiring" if status == CertificateStatus.EXPIRING else "valid"
 
@@ -139,35 +138,42 @@ async def verify(raw_code: str, *, now: datetime | None = None) -> Verification:
     code = normalize_code(raw_code)
     if not code or len(code) > CODE_MAX_LENGTH:
         raise NotFound(_("Aucun certificat ne porte ce code."), code="certificate_not_found")
-    certificate = (
-        await Certificate.filter(code=code)
-        .select_related("level", "application__employer", "application__program")
-        .first()
+    rows = await Certificate.filter(code=code).values(
+        "application_id",
+        "code",
+        "status",
+        "issued_at",
+        "valid_until",
+        "revoked_at",
+        "level__code",
+        "level__name_fr",
+        "level__name_en",
+        "application__employer__legal_name",
+        "application__program__name",
     )
-    if certificate is None:
+    if not rows:
         raise NotFound(_("Aucun certificat ne porte ce code."), code="certificate_not_found")
-    state = state_of(certificate, now or datetime.now(UTC))
+    row = rows[0]
+    state = state_of(CertificateStatus(row["status"]), row["valid_until"], now or datetime.now(UTC))
     replacement = None
     if state == "renewed":
         codes = (
-            await Certificate.filter(application__previous_id=certificate.application_id)
+            await Certificate.filter(application__previous_id=row["application_id"])
             .order_by("-issued_at")
             .limit(1)
             .values_list("code", flat=True)
         )
         replacement = codes[0] if codes else None
-    application = certificate.application
-    level = certificate.level
     return Verification(
-        code=certificate.code,
+        code=row["code"],
         state=state,
-        employer_name=application.employer.legal_name,
-        program_name=application.program.name,
-        level_code=level.code,
-        level_name_fr=level.name_fr,
-        level_name_en=level.name_en,
-        issued_at=certificate.issued_at,
-        valid_until=certificate.valid_until,
-        revoked_at=certificate.revoked_at,
+        employer_name=row["application__employer__legal_name"],
+        program_name=row["application__program__name"],
+        level_code=row["level__code"],
+        level_name_fr=row["level__name_fr"],
+        level_name_en=row["level__name_en"] or "",
+        issued_at=row["issued_at"],
+        valid_until=row["valid_until"],
+        revoked_at=row["revoked_at"],
         replacement_code=str(replacement) if replacement else None,
     )

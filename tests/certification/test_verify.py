@@ -29,7 +29,7 @@ async def test_a_valid_certificate_answers_200_with_level_and_validity(client):
 
 
 async def test_a_code_is_found_as_typed_from_the_sticker(client):
-    cert = await certified(await program(), "Fromagerie du Rang-Double", code="ABCD2345")
+    await certified(await program(), "Fromagerie du Rang-Double", code="ABCD2345")
     response = await client.get("/certification/verify/abcd-2345")
     assert response.status_code == 200
     assert "Fromagerie du Rang-Double" in response.text
