@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from campaigns.certification import applications, programs, renewals, workflow
 from campaigns.certification.models import Application, ApplicationStatus, Program
@@ -27,7 +28,7 @@ from people.models import PlanItem
 PROGRAM_NAME = "Employeur engagé pour la conciliation études-travail"
 SYSTEM = Principal.system("démo")
 
-CRITERIA = [
+CRITERIA: list[dict[str, Any]] = [
     {
         "code": "heures",
         "text": "Au plus 17 heures de travail par semaine pendant l'année scolaire pour les "
@@ -74,7 +75,7 @@ CRITERIA = [
         "points": 10,
     },
 ]
-LEVELS = [
+LEVELS: list[dict[str, Any]] = [
     {"code": "bronze", "name": "Bronze", "name_en": "Bronze", "min_points": 50},
     {"code": "argent", "name": "Argent", "name_en": "Silver", "min_points": 70},
     {"code": "or", "name": "Or", "name_en": "Gold", "min_points": 90},
