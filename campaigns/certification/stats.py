@@ -26,7 +26,7 @@ from campaigns.certification.models import (
     Level,
     Program,
 )
-from campaigns.certification.verification import IN_FORCE_STATUSES
+from campaigns.certification.verification import in_force_sql
 from core.db import fetch_values
 from core.settings import local_tz
 from people.models import PlanItem, Territory
@@ -58,9 +58,9 @@ def _where(
     conditions = ["c.issued_at <= ?", "c.valid_until > ?"]
     values: list[Any] = [at, at]
     if on is None:
-        marks = ", ".join("?" for _ in IN_FORCE_STATUSES)
-        conditions.append(f"c.status IN ({marks})")
-        values += [s.value for s in IN_FORCE_STATUSES]
+        in_force, in_force_values = in_force_sql("c", at)
+        conditions.append(in_force)
+        values += in_force_values
     else:
         conditions.append("NOT (c.status = ? AND COALESCE(c.revoked_at, c.issued_at) <= ?)")
         values += [CertificateStatus.REVOKED.value, at]

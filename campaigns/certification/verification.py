@@ -1,6 +1,6 @@
 """Public verification of a certificate: what anyone scanning a window sticker learns.
 
-One rule says whether a certificate is in force (`in_force_filter`): its status is valid
+One rule says whether a certificate is in force (`in_force_sql`, `state_of`): its status is valid
 or expiring and its validity has not ended. The directory, the stats of today and this page
 read it. The page tells a visitor, in French first: valid (200), or no longer valid —
 expired, lapsed, revoked or replaced by a renewal (410 Gone) — or unknown code (404).
@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.expressions import Q
-
 from campaigns.certification.models import Certificate, CertificateStatus
 from core.errors import AppError, NotFound
 from core.i18n import _
@@ -27,13 +25,12 @@ GONE_STATES = frozenset({"expired", "lapsed", "revoked", "renewed"})
 CODE_MAX_LENGTH = 16
 
 
-def in_force_filter(now: datetime, prefix: str = "") -> Q:
-    """Certificates in force at `now` (`prefix`: the relation path to the certificate)."""
-    conditions: dict[str, Any] = {
-        f"{prefix}status__in": [s.value for s in IN_FORCE_STATUSES],
-        f"{prefix}valid_until__gt": now,
-    }
-    return Q(**conditions)
+def in_force_sql(alias: str, now: datetime) -> tuple[str, list[Any]]:
+    """The SQL condition (on the certificate table aliased `alias`) and its values: the
+    certificates in force at `now`. `state_of` says the same of one certificate."""
+    marks = ", ".join("?" for _ in IN_FORCE_STATUSES)
+    condition = f"{alias}.status IN ({marks}) AND {alias}.valid_until > ?"
+    return condition, [*(s.value for s in IN_FORCE_STATUSES), now]
 
 
 def normalize_code(raw: str) -> str:
