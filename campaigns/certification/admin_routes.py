@@ -13,9 +13,10 @@ from starlette.routing import BaseRoute, Route
 
 from campaigns.certification import outreach, programs, review, workflow
 from campaigns.certification.models import ApplicationStatus
+from campaigns.certification.schemas import ProgramIn
 from core.auth import requires
 from core.errors import ValidationFailed
-from core.http import actor_of, flash, path_id, read_form, redirect, settings_of
+from core.http import actor_of, flash, path_id, read_form, redirect, settings_of, validate
 from core.i18n import _
 from core.inputs import parse_id
 from core.templating import render
@@ -148,6 +149,59 @@ async def program_page(request: Request) -> Response:
     )
 
 
+PROGRAM_FIELDS = (
+    "name",
+    "description_fr",
+    "validity_months",
+    "renewal_window_days",
+    "criteria",
+    "levels",
+)
+
+
+async def _program_form(
+    request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "certification/admin/program_form.html",
+        {"values": values, "errors": errors},
+        status_code=status_code,
+    )
+
+
+@requires("certification.manage")
+async def program_new(request: Request) -> Response:
+    return await _program_form(request, {"validity_months": "24", "renewal_window_days": "90"}, {})
+
+
+@requires("certification.manage")
+async def program_create(request: Request) -> Response:
+    form = await read_form(request)
+    values = {name: _form_text(form.get(name), 20_000) for name in PROGRAM_FIELDS}
+    try:
+        data = validate(ProgramIn, programs.program_from_form(values))
+        program = await programs.create_program(actor_of(request), data)
+    except ValidationFailed as exc:
+        return await _program_form(request, values, _form_errors(exc), 422)
+    flash(request, _("Programme créé."))
+    return redirect(f"/admin/certification/programs/{program.id}")
+
+
+def _form_errors(exc: ValidationFailed) -> dict[str, str]:
+    """Errors on "criteria.2.points" are shown on the criteria field, with the line."""
+    errors: dict[str, str] = {}
+    for key, message in (exc.fields or {"__root__": exc.message}).items():
+        head, _dot, rest = key.partition(".")
+        if head in ("criteria", "levels") and rest:
+            line, _dot, what = rest.partition(".")
+            prefix = _("Ligne %(n)s", n=int(line) + 1) if line.isdigit() else rest
+            errors.setdefault(head, f"{prefix} ({what or head}) : {message}")
+        else:
+            errors.setdefault(head if head in PROGRAM_FIELDS else "name", message)
+    return errors
+
+
 @requires("campaigns.manage")
 async def program_outreach(request: Request) -> Response:
     form = await read_form(request)
@@ -179,6 +233,18 @@ routes: list[BaseRoute] = [
         application_note,
         methods=["POST"],
         name="admin_certification_note",
+    ),
+    Route(
+        "/admin/certification/programs/new",
+        program_new,
+        methods=["GET"],
+        name="admin_certification_program_new",
+    ),
+    Route(
+        "/admin/certification/programs/new",
+        program_create,
+        methods=["POST"],
+        name="admin_certification_program_create",
     ),
     Route(
         "/admin/certification/programs/{id:int}",

@@ -87,9 +87,12 @@ async def _checked(program: Program, data: ApplicationIn) -> tuple[Territory, di
 
 
 def employer_data(data: ApplicationIn) -> dict[str, Any]:
+    """What the applicant typed about the employer, with the directory consent's wording
+    as they saw it (kept with the employer when certified)."""
     return {
         **data.employer.model_dump(),
         "publish_in_directory": data.publish_in_directory,
+        "directory_wording": _(workflow.DIRECTORY_WORDING) if data.publish_in_directory else "",
         "contact": data.contact.model_dump(exclude={"consent"}),
     }
 

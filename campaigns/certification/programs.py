@@ -14,16 +14,17 @@ from tortoise.transactions import in_transaction
 from campaigns.certification.models import Cohort, Criterion, Level, Program
 from campaigns.certification.schemas import ProgramIn, ProgramOut
 from core.audit import audit
-from core.auth import Principal, authorize
-from core.errors import NotFound, ValidationFailed
+from core.auth import PERMISSIONS, Principal, authorize
+from core.errors import Forbidden, NotFound, ValidationFailed
 from core.i18n import _
+from core.models import Role, User
 from people.models import PlanItem
 
 
 async def create_program(actor: Principal, data: ProgramIn) -> Program:
     """A new program with its criteria, levels and periods (admin)."""
     authorize(actor, "certification.manage")
-    plan_items = []
+    plan_items: list[PlanItem] = []
     if data.plan_items:
         found = {p.code: p for p in await PlanItem.filter(code__in=data.plan_items)}
         missing = [code for code in data.plan_items if code not in found]
@@ -32,6 +33,21 @@ async def create_program(actor: Principal, data: ProgramIn) -> Program:
                 fields={"plan_items": _("Action du plan inconnue : %(code)s.", code=missing[0])}
             )
         plan_items = list(found.values())
+    reviewers: list[User] = []
+    if data.reviewers:
+        keys = [email.strip().lower() for email in data.reviewers]
+        users = {u.email: u for u in await User.filter(email__in=keys, is_active=True)}
+        for email in keys:
+            user = users.get(email)
+            if user is None or Role(user.role) not in PERMISSIONS["certification.review"]:
+                raise ValidationFailed(
+                    fields={
+                        "reviewers": _(
+                            "%(email)s n'est pas un compte examinateur actif.", email=email
+                        )
+                    }
+                )
+        reviewers = list(users.values())
     async with in_transaction():
         program = await Program.create(
             name=data.name,
@@ -70,6 +86,8 @@ async def create_program(actor: Principal, data: ProgramIn) -> Program:
             )
         if plan_items:
             await program.plan_items.add(*plan_items)
+        if reviewers:
+            await program.reviewers.add(*reviewers)
         await audit(actor, "certification.program_created", program, {"name": program.name})
     return program
 
@@ -165,3 +183,64 @@ async def program_out(program: Program) -> dict[str, Any]:
             ],
         }
     ).model_dump(mode="json")
+
+
+async def check_reviewer(actor: Principal, program_id: int) -> None:
+    """A program with named reviewers is reviewed by them (and by administrators)."""
+    if actor.via == "system" or actor.role == Role.ADMIN:
+        return
+    program = await Program.get_or_none(id=program_id)
+    if program is None:
+        return
+    named = [row["id"] for row in await program.reviewers.all().values("id")]
+    if named and actor.user_id not in named:
+        raise Forbidden(_("Ce programme a ses propres examinateurs; vous n'en faites pas partie."))
+
+
+def _lines(text: str) -> list[list[str]]:
+    return [
+        [part.strip() for part in line.split(";")]
+        for line in text.replace("\r", "").split("\n")
+        if line.strip()
+    ]
+
+
+REQUIRED_WORDS = frozenset({"obligatoire", "required", "oui", "yes"})
+EVIDENCE_WORDS = frozenset({"preuve", "evidence"})
+
+
+def program_from_form(values: Mapping[str, str]) -> dict[str, Any]:
+    """The back-office form's text (one criterion or level a line, fields separated by
+    ";") as the `ProgramIn` document; its own validation reports the problems.
+
+    Criterion: `code ; texte ; points ; obligatoire ; preuve` (the last two optional).
+    Level: `code ; nom ; points minimum`.
+    """
+    criteria = []
+    for parts in _lines(values.get("criteria", "")):
+        flags = {p.lower() for p in parts[3:]}
+        criteria.append(
+            {
+                "code": parts[0],
+                "text": parts[1] if len(parts) > 1 else "",
+                "points": parts[2] if len(parts) > 2 and parts[2] else 0,
+                "required": bool(flags & REQUIRED_WORDS),
+                "evidence_asked": bool(flags & EVIDENCE_WORDS),
+            }
+        )
+    levels = [
+        {
+            "code": parts[0],
+            "name": parts[1] if len(parts) > 1 else "",
+            "min_points": parts[2] if len(parts) > 2 and parts[2] else 0,
+        }
+        for parts in _lines(values.get("levels", ""))
+    ]
+    return {
+        "name": values.get("name", ""),
+        "description_fr": values.get("description_fr", ""),
+        "validity_months": values.get("validity_months") or 24,
+        "renewal_window_days": values.get("renewal_window_days") or 90,
+        "criteria": criteria,
+        "levels": levels,
+    }

@@ -156,6 +156,10 @@ async def _render_form(
     if application is not None:
         context["status_label"] = workflow.status_label(application.status)
         context["messages"] = await applications.messages_to_employer(application)
+        certificate = await applications.certificate_of(application)
+        if certificate is not None:
+            context["certificate"] = certificate
+            context["verify_url"] = workflow.verify_url(settings_of(request), certificate.code)
     return render(
         request, "certification/apply.html", context, status_code=status_code, headers=NO_STORE
     )

@@ -20,7 +20,7 @@ from campaigns.certification.models import (
 from campaigns.certification.schemas import sector_label
 from core.auth import Principal, authorize
 from core.errors import NotFound, ValidationFailed
-from core.i18n import _
+from core.i18n import N_, _
 from core.models import User
 from people.models import Person, Territory
 
@@ -106,14 +106,14 @@ class ReviewView:
 
 
 EMPLOYER_FIELDS = (
-    ("legal_name", "Raison sociale"),
-    ("neq", "NEQ"),
-    ("sector", "Secteur"),
-    ("address", "Adresse"),
-    ("territory", "MRC"),
-    ("employees", "Employés"),
-    ("student_employees", "Employés étudiants"),
-    ("publish_in_directory", "Répertoire public"),
+    ("legal_name", N_("Raison sociale")),
+    ("neq", N_("NEQ")),
+    ("sector", N_("Secteur")),
+    ("address", N_("Adresse")),
+    ("territory", N_("MRC")),
+    ("employees", N_("Employés")),
+    ("student_employees", N_("Employés aux études")),
+    ("publish_in_directory", N_("Répertoire public")),
 )
 
 
@@ -161,7 +161,7 @@ async def review_view(actor: Principal, application_id: int) -> ReviewView:
     if previous is not None:
         for key, label in EMPLOYER_FIELDS:
             if str(data.get(key, "")) != str(previous_data.get(key, "")):
-                changes.append((label, str(previous_data.get(key, "")), str(data.get(key, ""))))
+                changes.append((_(label), str(previous_data.get(key, "")), str(data.get(key, ""))))
     notes = list(await ReviewNote.filter(application_id=application.id).order_by("created_at"))
     authors = {
         u.id: u.full_name or u.email

@@ -12,7 +12,14 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from campaigns.schemas import _no_nul
 from core.i18n import N_, _
@@ -160,6 +167,11 @@ class ProgramIn(BaseModel):
     plan_items: list[Annotated[str, Field(min_length=1, max_length=20)]] = Field(
         default_factory=list, max_length=50, description="Codes d'actions du plan."
     )
+    reviewers: list[Annotated[str, Field(min_length=3, max_length=254)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Courriels des comptes examinateurs du programme (aucun : tout examinateur).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -229,11 +241,13 @@ class EmployerIn(BaseModel):
             return None
         return clean_neq(value)
 
-    @model_validator(mode="after")
-    def _students(self) -> EmployerIn:
-        if self.student_employees > self.employees:
-            raise ValueError(_("Le nombre d'employés étudiants dépasse le nombre d'employés."))
-        return self
+    @field_validator("student_employees")
+    @classmethod
+    def _students(cls, value: int, info: ValidationInfo) -> int:
+        employees = info.data.get("employees")
+        if isinstance(employees, int) and value > employees:
+            raise ValueError(_("Le nombre d'employés aux études dépasse le nombre d'employés."))
+        return value
 
 
 class ContactIn(BaseModel):

@@ -228,6 +228,8 @@ async def transition(
     application = await Application.get_or_none(id=application_id)
     if application is None:
         raise NotFound()
+    if target in REVIEWER_TARGETS and actor is not None:
+        await programs.check_reviewer(actor, application.program_id)
     sources = [frm for (frm, dest) in TRANSITIONS if dest == target]
     if application.status not in sources:
         raise illegal(application.status, target)
@@ -305,7 +307,7 @@ async def _certify(
             # A renewal before expiry continues from the old certificate's end.
             if old is not None and old.valid_until > now:
                 start = old.valid_until
-            await _move(None, previous, S.RENEWED, now)
+            await _move(actor, previous, S.RENEWED, now)
             await _close_certificate(previous, S.RENEWED, now, "")
     try:
         certificate = await Certificate.create(
@@ -339,7 +341,9 @@ async def _publish_employer(application: Application, now: datetime) -> None:
     publish = bool(data.get("publish_in_directory"))
     if publish and not employer.publish_in_directory:
         employer.directory_consent_at = now
-        employer.directory_consent_wording = _(DIRECTORY_WORDING)
+        employer.directory_consent_wording = str(
+            data.get("directory_wording") or _(DIRECTORY_WORDING)
+        )
     employer.publish_in_directory = publish
     await employer.save()
 
@@ -442,6 +446,7 @@ async def add_note(
     application = await Application.get_or_none(id=application_id)
     if application is None:
         raise NotFound()
+    await programs.check_reviewer(actor, application.program_id)
     async with in_transaction():
         note = await ReviewNote.create(
             application=application, author_id=actor.user_id, body=text, to_employer=to_employer

@@ -13,7 +13,6 @@ from core.auth import Principal
 from tests.conftest import make_settings
 
 SYSTEM = Principal.system("tests")
-REVIEWER = Principal(user_id=None, email="examinatrice@exemple.qc.ca", role=None, via="session")
 JOLIETTE = "2461"
 MATAWINIE = "2462"
 

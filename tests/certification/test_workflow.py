@@ -27,8 +27,9 @@ async def reviewer() -> Principal:
 
 async def mails_of(application_id: int) -> list[OutboundMessage]:
     return list(
-        await OutboundMessage.filter(dedupe_key__startswith=f"certification:{application_id}:")
-        .order_by("id")
+        await OutboundMessage.filter(
+            dedupe_key__startswith=f"certification:{application_id}:"
+        ).order_by("id")
     )
 
 
@@ -169,9 +170,38 @@ async def test_message_to_employer_is_mailed_and_kept(db):
     program = await make_program()
     application = await apply(program)
     actor = await reviewer()
-    await workflow.add_note(actor, application.id, "Une question sur vos horaires.", to_employer=True)
+    await workflow.add_note(
+        actor, application.id, "Une question sur vos horaires.", to_employer=True
+    )
     await workflow.add_note(actor, application.id, "Appeler la semaine prochaine.")
     mail = await OutboundMessage.get(dedupe_key__contains=":message:")
     assert "Une question sur vos horaires." in mail.text_body
     assert await ReviewNote.filter(application_id=application.id).count() == 2
     assert datetime.now(UTC) >= mail.created_at
+
+
+async def test_a_program_with_named_reviewers(db):
+    from campaigns.certification.programs import create_program
+    from campaigns.certification.schemas import ProgramIn
+    from tests.certification.factories import PROGRAM
+
+    named = await make_user(Role.REVIEWER, email="nommee@exemple.qc.ca")
+    other = Principal.for_user(await make_user(Role.REVIEWER, email="autre@exemple.qc.ca"))
+    organizer = await make_user(Role.ORGANIZER, email="orga@exemple.qc.ca")
+    with pytest.raises(ValidationFailed) as not_reviewer:
+        await create_program(
+            SYSTEM, ProgramIn.model_validate({**PROGRAM, "reviewers": [organizer.email]})
+        )
+    assert "n'est pas un compte examinateur actif" in not_reviewer.value.fields["reviewers"]
+    program = await create_program(
+        SYSTEM, ProgramIn.model_validate({**PROGRAM, "reviewers": ["Nommee@exemple.qc.ca"]})
+    )
+    application = await apply(program)
+    with pytest.raises(Forbidden):
+        await workflow.transition(other, application.id, "under_review")
+    with pytest.raises(Forbidden):
+        await workflow.add_note(other, application.id, "Note")
+    moved = await workflow.transition(Principal.for_user(named), application.id, "under_review")
+    assert moved.status == "under_review"
+    admin = Principal.for_user(await make_user(Role.ADMIN, email="admin@exemple.qc.ca"))
+    assert (await workflow.transition(admin, application.id, "refused")).status == "refused"
