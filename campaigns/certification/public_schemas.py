@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from campaigns.certification.schemas import SectorCode
+
 
 class TerritoryRef(BaseModel):
     code: str = Field(max_length=10)
@@ -20,7 +22,7 @@ class LevelRef(BaseModel):
 
 class DirectoryEntryOut(BaseModel):
     employer: str = Field(max_length=200, description="raison sociale")
-    sector: str = Field(max_length=32, description="code du secteur")
+    sector: SectorCode | Literal[""] = Field(description="code du secteur")
     sector_label: str
     territory: TerritoryRef | None = Field(description="MRC ou territoire équivalent")
     level: LevelRef

@@ -26,6 +26,7 @@ from campaigns.certification.models import (
     Level,
     Program,
 )
+from campaigns.certification.schemas import sector_label
 from campaigns.certification.verification import in_force_sql
 from core.db import fetch_values
 from core.settings import local_tz
@@ -123,7 +124,7 @@ async def certified_employers(
     """Rows `{<group keys>..., employers, student_employees}` ordered by the keys; one row
     (the totals) without `group_by`. `territory` filters by MRC code or region code (all
     its MRCs); `group_by` among "territory" (the MRC: code and name), "sector", "level"
-    (code and French name)."""
+    (code and French name), "sector" (code and `sector_label`, in the current language)."""
     columns = _group_columns(group_by)
     conditions, values = _where(on=on, territory=territory, sector=sector, level=level)
     inner_cols = ", ".join(["e.id AS employer_id", "e.student_employees AS students"])
@@ -138,14 +139,15 @@ async def certified_employers(
         + (f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" if names else "")
     )
     rows = await fetch_values(Certificate, sql, values)
-    return [
-        {
-            **{name: row[name] for name in names},
-            "employers": int(row["employers"] or 0),
-            "student_employees": int(row["student_employees"] or 0),
-        }
-        for row in rows
-    ]
+    out = []
+    for row in rows:
+        item = {name: row[name] for name in names}
+        if "sector" in item:
+            item["sector_label"] = sector_label(item["sector"] or "")
+        item["employers"] = int(row["employers"] or 0)
+        item["student_employees"] = int(row["student_employees"] or 0)
+        out.append(item)
+    return out
 
 
 def _plan_link() -> tuple[str, str, str]:

@@ -45,7 +45,10 @@ async def test_totals_and_groups(db):
             "student_employees": 3,
         },
     ]
-    by_level_sector = await stats.certified_employers(group_by=["level", "sector"])
+    by_level_sector = [
+        {k: v for k, v in row.items() if k != "sector_label"}
+        for row in await stats.certified_employers(group_by=["level", "sector"])
+    ]
     assert by_level_sector == [
         {
             "level": "argent",
@@ -75,6 +78,11 @@ async def test_totals_and_groups(db):
             "employers": 1,
             "student_employees": 4,
         },
+    ]
+    by_sector = await stats.certified_employers(group_by=["sector"])
+    assert [(r["sector"], r["sector_label"], r["employers"]) for r in by_sector] == [
+        ("food_service", "Restauration et alimentation", 1),
+        ("retail", "Commerce de détail", 3),
     ]
     assert await stats.certified_employers(territory="2461", sector="retail") == [
         {"employers": 1, "student_employees": 4}
