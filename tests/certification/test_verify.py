@@ -7,8 +7,9 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime, timedelta
 
-from campaigns.certification.models import CertificateStatus
+from campaigns.certification.models import Certificate, CertificateStatus
 from tests.certification.certified import certified, program
+from tests.certification.factories import apply, make_program, walk
 
 NOW = datetime.now(UTC)
 
@@ -141,3 +142,20 @@ async def test_english_page(client):
     response = await client.get(f"/certification/verify/{cert.code}?lang=en")
     assert response.status_code == 200
     assert "Gold" in response.text
+
+
+async def test_through_the_workflow_certified_then_revoked(client):
+    """The certificate the reviewer's decision creates: listed and valid, then revoked by
+    the workflow: 410 on the verification page, gone from the directory."""
+    application = await walk(await apply(await make_program()), "under_review", "certified")
+    certificate = await Certificate.get(application_id=application.id)
+    page = await client.get(f"/certification/verify/{certificate.code}")
+    assert page.status_code == 200
+    assert "Boulangerie du Vieux-Joliette inc." in page.text
+    listed = (await client.get("/api/v1/certification/directory?territory=2461")).json()
+    assert [i["employer"] for i in listed["items"]] == ["Boulangerie du Vieux-Joliette inc."]
+    await walk(application, "revoked")
+    page = await client.get(f"/certification/verify/{certificate.code}")
+    assert page.status_code == 410
+    assert "a été révoqué" in html.unescape(page.text)
+    assert (await client.get("/api/v1/certification/directory")).json()["total"] == 0
