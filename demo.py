@@ -1,5 +1,6 @@
 """Demo content for `make run` / `rassembleur demo`: an admin account, people, plan items,
-events (beside `server.py`, not in `core`: it calls the feature packages)."""
+events, the employer certification (beside `server.py`, not in `core`: it calls the
+feature packages)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def _demo_password(settings: Settings) -> str:
 
 
 async def load_demo(settings: Settings, *, if_empty: bool = False) -> list[str]:
+    from campaigns.certification.demo import load_demo_certification
     from events.demo import load_demo_events
     from people.demo import load_demo_people
     from people.reference import seed_plan_items
@@ -50,7 +52,8 @@ async def load_demo(settings: Settings, *, if_empty: bool = False) -> list[str]:
     await seed_plan_items()
     people = await load_demo_people()
     events = await load_demo_events()
-    lines.append(f"Données de démonstration prêtes ({people}; {events}).")
+    certification = await load_demo_certification(settings)
+    lines.append(f"Données de démonstration prêtes ({people}; {events}; {certification}).")
     lines.append("")
     lines.append(f"  Adresse : {settings.base_url}")
     lines.append(f"  Compte de démonstration : {DEMO_ADMIN_EMAIL}")

@@ -65,6 +65,8 @@ ROUTE_MODULES = [
     "evaluations.api_routes",
     "evaluations.public_routes",
     "evaluations.admin_routes",
+    "campaigns.certification.directory_routes",
+    "campaigns.certification.verify_routes",
 ]
 
 

@@ -1,6 +1,8 @@
 """Employer certification in a real browser: an employer applies from the public form on
 a 390 px phone and submits; a reviewer starts the review and certifies at Argent in the
-back office. axe-core finds no serious or critical violation on the pages on the way."""
+back office; a visitor on a phone finds it in the public directory under its MRC and opens
+its verification page and certificate. axe-core finds no serious or critical violation on
+the pages on the way."""
 
 from __future__ import annotations
 
@@ -131,6 +133,36 @@ def test_employer_applies_on_a_phone_and_reviewer_certifies_at_argent(live_serve
     assert "niveau Argent" in certificate
     _axe(admin, "demande certifiée")
     desk.close()
+
+    # The public: the employer now appears in the directory under its MRC (Joliette), on a
+    # phone; its verification page says the certificate is valid.
+    visitor = browser.new_context(viewport=VIEWPORT, locale="fr-CA", is_mobile=True)
+    page = visitor.new_page()
+    page.goto(f"{base}/certification/repertoire")
+    _fits(page, "répertoire")
+    _axe(page, "répertoire")
+    page.get_by_text("Filtrer le répertoire").click()
+    page.get_by_label("MRC ou territoire").select_option(label="Joliette")
+    page.get_by_label("Niveau", exact=True).select_option(label="Argent")
+    page.get_by_role("button", name="Afficher").click()
+    page.wait_for_url(re.compile(r".*/certification/repertoire\?.*territory=2461"))
+    entry = page.locator(".event-item", has_text=EMPLOYER)
+    assert entry.count() == 1
+    assert "Joliette" in entry.inner_text()
+    assert "Niveau Argent" in entry.inner_text()
+    _fits(page, "répertoire filtré")
+    _axe(page, "répertoire filtré")
+    entry.get_by_role("link", name=re.compile("Vérifier le certificat")).click()
+    page.wait_for_url(re.compile(r".*/certification/verify/[A-Z0-9]+$"))
+    assert page.get_by_role("heading", level=1).inner_text().strip() == "Certificat valide"
+    _fits(page, "vérification")
+    _axe(page, "vérification")
+    page.get_by_role("link", name="Voir le certificat").click()
+    page.wait_for_url(re.compile(r".*/certification/certificat/[A-Z0-9]+$"))
+    assert page.locator("img.reg-qr").evaluate("img => img.naturalWidth") > 0
+    _fits(page, "certificat")
+    _axe(page, "certificat")
+    visitor.close()
 
 
 if __name__ == "__main__":
