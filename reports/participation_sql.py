@@ -152,9 +152,9 @@ def build(
             JOIN events_event e2 ON e2.id = r2.event_id
             WHERE r2.person_id = r.person_id AND r2.status = ? AND e2.starts_at < e.starts_at
         ) THEN 0 ELSE 1 END AS is_new
-    FROM registrations_registration r
-    JOIN events_event e ON e.id = r.event_id{joins}
-    WHERE {conditions}
+    FROM events_event e
+    CROSS JOIN registrations_registration r{joins}
+    WHERE r.event_id = e.id AND {conditions}
     """  # noqa: S608 - fixed text (the keys and filters pick pieces); every value bound
     params: list[Any] = [*month_params, now, now, COUNTED, COUNTED, *where.params]
     total = f"SELECT 1 AS is_total, {AGGREGATES} FROM base b"  # noqa: S608
