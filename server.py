@@ -59,6 +59,9 @@ ROUTE_MODULES = [
     "campaigns.admin_routes",
     "campaigns.rsvp_routes",
     "campaigns.tracking_routes",
+    "reports.plan_api_routes",
+    "reports.plan_routes",
+    "reports.accountability_routes",
 ]
 
 

@@ -54,7 +54,8 @@ async def main():
     db = connections.get("default")
     items = await db.execute_query_dict(
         "SELECT id, code, plan_id, axis_id, parent_id FROM people_plan_item ORDER BY id")
-    plans = await db.execute_query_dict("SELECT id, name, period_start, period_end FROM people_plan")
+    plans = await db.execute_query_dict(
+        "SELECT id, name, period_start, period_end FROM people_plan")
     tags = await db.execute_query_dict(
         "SELECT planitem_id FROM events_event_plan_item ORDER BY planitem_id")
     # The same code may now appear in another plan.
@@ -63,7 +64,8 @@ async def main():
         " VALUES ('Plan 2029-2034', 2029, 2034, 1, '2029-01-01 00:00:00+00:00')")
     await db.execute_script(
         "INSERT INTO people_plan_item (plan_id, code, level, title, position, clienteles,"
-        " indicator, target_measure) SELECT MAX(id), 'A', 'axis', 'Axe', 1, '', '', '' FROM people_plan")
+        " indicator, target_measure)"
+        " SELECT MAX(id), 'A', 'axis', 'Axe', 1, '', '', '' FROM people_plan")
     await close_orm()
     print(json.dumps({"items": items, "plans": plans, "tags": tags}))
 
