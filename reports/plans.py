@@ -434,6 +434,9 @@ async def update_item(actor: Principal, item_id: int, data: PlanItemIn) -> PlanI
         values = _columns(data, None)
         values["code"] = data.code
         values["parent_id"] = parent.id if parent else None
+        if values["parent_id"] != item.parent_id:  # to the end of its new siblings
+            siblings = [i for i in others.values() if i.parent_id == values["parent_id"]]
+            values["position"] = max((i.position for i in siblings), default=0) + 1
         changes = {k: v for k, v in values.items() if getattr(item, k) != v}
         if changes:
             await PlanItem.filter(id=item.id).update(**changes)
