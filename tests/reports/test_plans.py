@@ -187,3 +187,42 @@ async def test_back_office_pages(client):
     assert export.status_code == 200 and b"3.3,action,3,Gala" in export.content
     listing = await client.get("/admin/plans")
     assert "Plan régional 2024-2029" in listing.text
+
+
+async def test_campaigns_are_tagged_with_plan_items(client):
+    from tests.campaigns import factories as f
+    from tests.conftest import token_for
+
+    plan = await plan_from_csv("plan_004_lanaudiere.csv", start=2026, end=2028)
+    ev = await f.event()  # February 2027
+    headers = {"Authorization": f"Bearer {await token_for(Role.ORGANIZER)}"}
+    audience = await client.post(
+        "/api/v1/audiences", json={"name": "Tous", "filters": {}}, headers=headers
+    )
+    body = {
+        "kind": "invitation",
+        "name": "Invitation au colloque",
+        "audience_id": audience.json()["id"],
+        "event_id": ev.id,
+        "subject_fr": "Invitation",
+        "body_fr": "Bonjour {{ prenom }}",
+    }
+    unknown = await client.post(
+        "/api/v1/campaigns", json={**body, "plan_items": ["9.9"]}, headers=headers
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["fields"]["plan_items"] == (
+        "Élément du plan d'action inconnu : 9.9."
+    )
+    created = await client.post(
+        "/api/v1/campaigns", json={**body, "plan_items": ["1.3", "1.2"]}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    detail = await client.get(f"/api/v1/campaigns/{campaign_id}", headers=headers)
+    assert detail.json()["plan_items"] == ["1.2", "1.3"]
+    await login(client, Role.ORGANIZER)
+    page = await client.get(f"/admin/campaigns/{campaign_id}/edit")
+    assert page.status_code == 200
+    assert f'name="plan_id" value="{plan.id}"' in page.text
+    assert 'value="1.3" checked' in page.text
