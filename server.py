@@ -59,6 +59,7 @@ ROUTE_MODULES = [
     "campaigns.admin_routes",
     "campaigns.rsvp_routes",
     "campaigns.tracking_routes",
+    "reports.api_routes",
     "reports.plan_api_routes",
     "reports.plan_routes",
     "reports.accountability_routes",
