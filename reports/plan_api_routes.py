@@ -128,14 +128,15 @@ async def plan_import(request: Request) -> Response:
         query_param("sep", choice_query_schema(["comma", "semicolon"]), "séparateur"),
     ],
     response_content={"text/csv": {"schema": {"type": "string"}}},
-    errors=[404],
+    errors=[404, 422],
 )
 @requires("reports.view")
 async def plan_export(request: Request) -> Response:
+    sep = request.query_params.get("sep", "")
+    if sep not in ("", "comma", "semicolon"):
+        raise ValidationFailed(fields={"sep": _("Séparateur inconnu (comma ou semicolon).")})
     body = await plan_csv.export_plan_csv(
-        actor_of(request),
-        path_id(request),
-        semicolon=request.query_params.get("sep") == "semicolon",
+        actor_of(request), path_id(request), semicolon=sep == "semicolon"
     )
     filename = plan_csv.export_filename(path_id(request))
     return Response(
