@@ -60,6 +60,9 @@ ROUTE_MODULES = [
     "campaigns.rsvp_routes",
     "campaigns.tracking_routes",
     "reports.api_routes",
+    "reports.plan_api_routes",
+    "reports.plan_routes",
+    "reports.accountability_routes",
 ]
 
 
