@@ -233,3 +233,25 @@ async def test_page_print_and_downloads(client):
     bad = await client.get(f"/admin/rapports/reddition?plan={plan.id}&from=2026-13-01")
     assert bad.status_code == 422
     assert "Date invalide" in bad.text
+
+
+async def test_page_without_plan_and_with_bad_input(client):
+    await login(client, Role.REVIEWER)
+    empty = await client.get("/admin/rapports/reddition")
+    assert empty.status_code == 200
+    assert "Aucun plan d'action" in empty.text
+    bad = await client.get("/admin/rapports/reddition?plan=abc")
+    assert bad.status_code == 422
+    assert "Plan d&#39;action inconnu." in bad.text or "Plan d'action inconnu." in bad.text
+    missing = await client.get("/admin/rapports/reddition?plan=999")
+    assert missing.status_code == 404
+    plan, _events = await _data()
+    read_only = await client.get(f"/admin/plans/{plan.id}")
+    assert read_only.status_code == 200
+    assert "Organiser un événement régional annuel" in read_only.text
+    assert f'action="/admin/plans/{plan.id}/items"' not in read_only.text  # no edit forms
+    backwards = await client.get(
+        f"/admin/rapports/reddition?plan={plan.id}&from=2026-05-01&to=2026-01-01"
+    )
+    assert backwards.status_code == 422
+    assert "La fin de la période précède son début." in backwards.text
