@@ -1,5 +1,5 @@
 """The accountability report page (/admin/rapports/reddition): choose a plan and a period,
-read the table (printable: static/css/accountability.css has the print rules), download it
+read the table (printable: static/css/reports.css has the print rules), download it
 as CSV (UTF-8 with BOM; `?sep=semicolon`) or XLSX; `mask=1` masks the cells of fewer than
 5 people, for outside partners. Thin: `reports.accountability` computes everything."""
 

@@ -216,10 +216,10 @@ async def test_page_print_and_downloads(client):
     await login(client, Role.REVIEWER)
     page = await client.get(f"/admin/rapports/reddition?plan={plan.id}")
     assert page.status_code == 200
-    assert "/static/css/accountability.css" in page.text
+    assert "/static/css/reports.css" in page.text
     assert "Organiser un événement régional annuel" in page.text
     assert "Événement régional annuel" in page.text
-    css = await client.get("/static/css/accountability.css")
+    css = await client.get("/static/css/reports.css")
     assert "@media print" in css.text
     download = await client.get(
         f"/admin/rapports/reddition?plan={plan.id}&format=csv&sep=semicolon&mask=1"
