@@ -67,6 +67,10 @@ ROUTE_MODULES = [
     "evaluations.admin_routes",
     "campaigns.certification.directory_routes",
     "campaigns.certification.verify_routes",
+    "reports.api_routes",
+    "reports.plan_api_routes",
+    "reports.plan_routes",
+    "reports.accountability_routes",
 ]
 
 

@@ -16,9 +16,9 @@ M = TypeVar("M", bound=Model)
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
 APPS: list[str] = ["core", "people", "events", "registrations", "campaigns", "evaluations"]
-# Packages whose service and receivers are loaded (every app, and sub-packages with their
-# own receivers).
-PACKAGES: list[str] = [*APPS, "campaigns.certification"]
+# Packages whose service and receivers are loaded (every app, sub-packages with their own
+# receivers, and reports, which has no models).
+PACKAGES: list[str] = [*APPS, "campaigns.certification", "reports"]
 # Sub-packages whose models belong to an app (and share its migrations).
 EXTRA_MODELS: dict[str, list[str]] = {"campaigns": ["campaigns.certification.models"]}
 

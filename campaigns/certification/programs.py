@@ -18,7 +18,9 @@ from core.auth import PERMISSIONS, Principal, authorize
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.i18n import _
 from core.models import Role, User
+from core.settings import local_tz
 from people.models import PlanItem
+from people.plans import resolve_codes
 
 
 async def create_program(actor: Principal, data: ProgramIn) -> Program:
@@ -26,13 +28,13 @@ async def create_program(actor: Principal, data: ProgramIn) -> Program:
     authorize(actor, "certification.manage")
     plan_items: list[PlanItem] = []
     if data.plan_items:
-        found = {p.code: p for p in await PlanItem.filter(code__in=data.plan_items)}
-        missing = [code for code in data.plan_items if code not in found]
+        # Codes repeat across plans: they are read in the plan of the current year.
+        year = datetime.now(local_tz()).year
+        plan_items, missing = await resolve_codes(data.plan_items, year=year)
         if missing:
             raise ValidationFailed(
                 fields={"plan_items": _("Action du plan inconnue : %(code)s.", code=missing[0])}
             )
-        plan_items = list(found.values())
     reviewers: list[User] = []
     if data.reviewers:
         keys = [email.strip().lower() for email in data.reviewers]

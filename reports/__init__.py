@@ -1,0 +1,1 @@
+"""Participation tracking, action plans and indicators, dashboards, accountability report."""
