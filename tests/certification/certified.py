@@ -16,6 +16,7 @@ from campaigns.certification.models import (
     Program,
 )
 from people.models import Person, PlanItem, PlanLevel, Territory
+from people.plans import default_plan
 
 _numbers = itertools.count(1)
 LEVELS = (
@@ -35,10 +36,11 @@ async def program(name: str = "Employeur engagé pour la réussite éducative", 
 
 
 async def tag(program_: Program, code: str = "5.1.2") -> PlanItem:
-    item = await PlanItem.get_or_none(code=code)
+    plan = await default_plan()
+    item = await PlanItem.get_or_none(plan=plan, code=code)
     if item is None:
         item = await PlanItem.create(
-            code=code, level=PlanLevel.ACTION, title="Reconnaître les employeurs engagés"
+            plan=plan, code=code, level=PlanLevel.ACTION, title="Reconnaître les employeurs engagés"
         )
     await program_.plan_items.add(item)
     return item
