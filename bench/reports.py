@@ -518,7 +518,8 @@ def main() -> None:
         if args.one == "postgres" and not args.keep:
             asyncio.run(reset_postgres(args.postgres_db, drop_only=True))
         Path(args.json).write_text(json.dumps(run))
-        return
+        sys.stdout.flush()
+        os._exit(0)  # a connection thread left by the ORM's loops would keep it alive
     wanted = [("SQLite", "sqlite")] if not args.no_sqlite else []
     if not args.no_postgres and asyncio.run(reset_postgres(args.postgres_db, drop_only=True)):
         wanted.append(("PostgreSQL", "postgres"))
