@@ -81,6 +81,9 @@ class Where:
     tag_items: list[int] | None = None
     # A condition reads the registration's organization `o` (the sector filter).
     needs_organization: bool = False
+    # The date filter's bounds on the event's start, (">=" or "<", UTC datetime): the
+    # PostgreSQL form narrows its aggregates with them.
+    start_bounds: list[tuple[str, datetime]] = field(default_factory=list)
 
     def add(self, condition: str, *values: Any) -> None:
         self.conditions.append(condition)
@@ -145,6 +148,12 @@ def build(
         # Hash joins on two aggregates: per registration its active check-in days, per
         # person the start of their first counted registration (is_new: this row starts
         # then, so no earlier one exists). Correlated subqueries ran once per row here.
+        # Check-ins of the period's events only; first starts before the period's end only
+        # (a later registration is never earlier than one of the period).
+        checkin_bounds = "".join(f" AND e3.starts_at {op} ?" for op, _v in where.start_bounds)
+        first_bounds = "".join(
+            f" AND e2.starts_at {op} ?" for op, _v in where.start_bounds if op == "<"
+        )
         days, is_new = (
             "COALESCE(d.days, 0)",
             "CASE WHEN e.starts_at <= f.first_start THEN 1 ELSE 0 END",
@@ -153,13 +162,21 @@ def build(
     FROM events_event e
     JOIN registrations_registration r ON r.event_id = e.id{joins}
     LEFT JOIN (SELECT ci.registration_id, COUNT(*) AS days FROM registrations_checkin ci
-        WHERE ci.active_key IS NOT NULL GROUP BY ci.registration_id) d
+        JOIN events_event e3 ON e3.id = ci.event_id
+        WHERE ci.active_key IS NOT NULL{checkin_bounds} GROUP BY ci.registration_id) d
         ON d.registration_id = r.id
     JOIN (SELECT r2.person_id, MIN(e2.starts_at) AS first_start
         FROM registrations_registration r2 JOIN events_event e2 ON e2.id = r2.event_id
-        WHERE r2.status = ? GROUP BY r2.person_id) f ON f.person_id = r.person_id
+        WHERE r2.status = ?{first_bounds} GROUP BY r2.person_id) f ON f.person_id = r.person_id
     WHERE {conditions}"""  # noqa: S608 - fixed text; every value bound
-        select_params: list[Any] = [*month_params, now, now, COUNTED]
+        select_params: list[Any] = [
+            *month_params,
+            now,
+            now,
+            *(value for _op, value in where.start_bounds),
+            COUNTED,
+            *(value for op, value in where.start_bounds if op == "<"),
+        ]
     else:
         # SQLite: the year's events first (CROSS JOIN keeps that order), then per row two
         # probes of covering indexes (registrations.models: the report's indexes).
