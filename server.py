@@ -60,6 +60,7 @@ ROUTE_MODULES = [
     "campaigns.rsvp_routes",
     "campaigns.tracking_routes",
     "reports.api_routes",
+    "reports.dashboard_routes",
 ]
 
 
