@@ -199,7 +199,8 @@ async def test_bad_filters_are_said_and_ignored(client, data, params, field):
 async def test_needs_reports_view(client, data):
     await login(client, Role.CHECKIN)
     assert (await client.get("/admin/rapports")).status_code == 403
-    assert "/admin/rapports" not in (await client.get("/admin")).text
+    home = (await client.get("/admin")).text
+    assert "/admin/rapports" not in home and "en chiffres" not in home
 
 
 async def test_anonymous_is_sent_to_login(client, data):
@@ -225,3 +226,24 @@ async def test_export_links_give_the_same_numbers(client, data):
     assert csv.status_code == 200
     assert csv.content.startswith("\ufeff".encode())
     assert ";" in csv.text.splitlines()[0]
+
+
+async def test_home_page_shows_the_year_so_far_and_links_to_the_dashboard(client, data):
+    await login(client, Role.ORGANIZER)
+    html = (await client.get("/admin")).text
+    today = datetime.now(UTC).astimezone(local_tz()).date()
+    assert f"{today.year} en chiffres, à ce jour" in html
+    figures = dict(
+        (label, text_of(value))
+        for value, label in re.findall(
+            r'<strong class="figure-value">(.*?)</strong>\s*'
+            r'<span class="figure-label">(.*?)</span>',
+            html,
+        )
+    )
+    if today.year == 2026:  # the data set's year: E1 and E2 are over
+        assert figures["événements tenus"] == "2"
+        assert figures["présences"] == "14"
+        assert figures["personnes jointes"] == "7"
+        assert figures["nouvelles personnes"] == "6"
+    assert f'href="/admin/rapports?year={today.year}"' in html
