@@ -124,7 +124,7 @@ async def test_charts_say_their_numbers_in_words(client, data):
     assert len(charts) == 3
     for chart in charts:
         assert chart.get("role") in {"img", "group"}
-        title_id, desc_id = chart.get("aria-labelledby").split()
+        title_id, desc_id = chart.get("aria-labelledby"), chart.get("aria-describedby")
         assert chart.find(f"{SVG}title").get("id") == title_id
         assert chart.find(f"{SVG}desc").get("id") == desc_id
     clientele, territory, months = charts
