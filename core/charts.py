@@ -75,15 +75,15 @@ def _text_width(text: str, size: float) -> float:
     return len(text) * size * 0.6
 
 
-def _nice_ceiling(value: float) -> float:
-    """The scale's top: the next 1, 2, 2.5 or 5 × 10ⁿ at or above `value`."""
-    if value <= 0:
+def _scale(largest: float, whole: bool) -> float:
+    """The step of a four-step scale above `largest`: 1, 2 or 5 × 10ⁿ (at least 1 for
+    whole numbers: no half person on the axis)."""
+    raw = max(largest, 0.0) / 4
+    if raw <= 0:
         return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if raw <= m * magnitude)
+    return max(step, 1.0) if whole else step
 
 
 def _open(
@@ -254,7 +254,8 @@ def column_chart(
     rows = [[_clean(v) for v in list(values)[: len(labels)]] for _name, values in series]
     rows = [row + [0.0] * (len(labels) - len(row)) for row in rows]
     texts = [[format_number(v) for v in row] for row in rows]
-    top = _nice_ceiling(max(max(row) for row in rows))
+    whole = all(float(v).is_integer() for row in rows for v in row)
+    top = 4 * _scale(max(max(row) for row in rows), whole)
     value_size = 11.0
     column = max(18.0, max(_text_width(t, value_size) for row in texts for t in row) + 4)
     short_labels = [_short(label, 12) for label in labels]
@@ -271,7 +272,7 @@ def column_chart(
     ]
     parts = _open(chart_id, width, height, title, _described(description, pairs))
     parts.append(_defs(chart_id, len(series)))
-    for step in range(5):  # the scale: 0, ¼, ½, ¾ and the top
+    for step in range(5):  # the scale: four equal steps up to the top
         parts.append(
             Markup(
                 '<line x1="{l:g}" y1="{y:g}" x2="{r:g}" y2="{y:g}" stroke="{c}" '

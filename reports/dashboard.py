@@ -11,7 +11,7 @@ side by side. The one count the report does not give, the events held, is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from events.models import Event, EventStatus
 from people.models import PlanItem
 from reports.dashboard_filters import DashboardQuery, one_year_earlier
 from reports.participation import ParticipationFilters, local_midnight, participation
+from reports.targets import PlanProgress, plan_progress
 
 # The cards, in order: (measure, label). "events" is counted here, the rest by the report.
 CARDS = (
@@ -74,7 +75,7 @@ class Dashboard:
     by_clientele: list[dict[str, Any]]
     by_territory: list[dict[str, Any]]
     months: list[MonthLine]
-    targets: list[Any] = field(default_factory=list)
+    targets: PlanProgress | None = None
 
 
 def _month_starts(first: date, last: date) -> list[date]:
@@ -117,7 +118,7 @@ async def events_held(filters: ParticipationFilters, now: datetime) -> int:
         query = query.filter(Q(id=filters.edition_id) | Q(parent_id=filters.edition_id))
     if filters.plan_item is not None or filters.plan_id is not None:
         items = PlanItem.all()
-        if filters.plan_id is not None and "plan_id" in PlanItem._meta.fields_db_projection:
+        if filters.plan_id is not None:
             items = items.filter(plan_id=filters.plan_id)
         rows = await items.values("id", "parent_id", "code")
         roots = [
@@ -133,7 +134,8 @@ async def events_held(filters: ParticipationFilters, now: datetime) -> int:
 async def dashboard(
     actor: Principal, query: DashboardQuery, now: datetime | None = None
 ) -> Dashboard:
-    """The dashboard's numbers for `query` (five grouped reports and two counts)."""
+    """The dashboard's numbers for `query`: four grouped reports and two counts, and the
+    plan's targets (a grouped report and a count)."""
     authorize(actor, "reports.view")
     now = now or datetime.now(UTC)
     filters, previous = query.filters, query.previous()
@@ -170,4 +172,5 @@ async def dashboard(
         by_clientele=by_clientele.rows,
         by_territory=by_territory.rows,
         months=months,
+        targets=await plan_progress(actor, query.year, now, query.plan_id),
     )

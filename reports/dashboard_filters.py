@@ -1,7 +1,8 @@
 """The dashboard's filters (`/admin/rapports`), kept in the URL so a view can be
 bookmarked and shared: `year`, or `from` / `to`; `kind`, `edition_id`, `territory`
-(participant MRC or region code), `clientele`, `plan_item` (a code of the chosen plan),
-`plan_id`, and `measure` (what the bars and the timeline count).
+(participant MRC or region code), `clientele`, `plan_item` (a code of the plan: `plan_id`
+when given, else the year's plan, `people.plans.plan_for_year`), and `measure` (what the
+bars and the timeline count).
 
 The filter parameters are read by the participation report's own reader
 (`reports.participation_schemas.ParticipationQuery`, the API's), so the page and the API
@@ -27,6 +28,7 @@ from events.editions import edition_choices
 from events.labels import kind_choices
 from events.models import Event
 from people.models import Clientele, PlanItem, Territory, TerritoryKind
+from people.plans import plan_by_id, plan_for_year
 from reports.participation import ParticipationFilters
 from reports.participation_schemas import ParticipationQuery
 
@@ -64,6 +66,7 @@ class DashboardQuery:
     filters: ParticipationFilters = field(default_factory=ParticipationFilters)
     explicit_dates: bool = False
     errors: dict[str, str] = field(default_factory=dict)
+    plan_id: int | None = None  # as given in the URL (the filters hold the plan resolved)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], today: date) -> DashboardQuery:
@@ -100,7 +103,7 @@ class DashboardQuery:
             start = date(year, 1, 1)
             end = min(date(year, 12, 31), today) if year == today.year else date(year, 12, 31)
         filters = replace(filters, date_from=start, date_to=end)
-        return cls(year, start, end, measure, filters, explicit, errors)
+        return cls(year, start, end, measure, filters, explicit, errors, filters.plan_id)
 
     def drop(self, name: str, message: str) -> None:
         """Leave out a filter whose code is unknown, and say why."""
@@ -123,7 +126,7 @@ class DashboardQuery:
             "edition_id": f.edition_id,
             "territory": f.territory,
             "clientele": f.clientele,
-            "plan_id": f.plan_id,
+            "plan_id": self.plan_id,
             "plan_item": f.plan_item,
         }
         if self.explicit_dates:
@@ -171,8 +174,9 @@ class FilterChoices:
 
 
 async def filter_choices(query: DashboardQuery, today: date, language: str) -> FilterChoices:
-    """The form's options (four queries); unknown codes in `query` are dropped, with an
-    error, so the numbers never silently ignore a filter the page shows as set."""
+    """The form's options (five queries); unknown codes in `query` are dropped, with an
+    error, so the numbers never silently ignore a filter the page shows as set. The plan
+    item's plan is set on the filters."""
     clienteles = [(c.code, c.name(language)) for c in await Clientele.filter(active=True)]
     territories = await Territory.filter(active=True).order_by("code")
     regions = {t.id: t for t in territories if t.kind == TerritoryKind.REGION}
@@ -187,16 +191,30 @@ async def filter_choices(query: DashboardQuery, today: date, language: str) -> F
         for e in await edition_choices(str(query.filters.edition_id or ""))
         if isinstance(e, Event)
     ]
-    items = PlanItem.all().order_by("code")
-    if query.filters.plan_id is not None and "plan_id" in PlanItem._meta.fields_db_projection:
-        items = items.filter(plan_id=query.filters.plan_id)
-    plan_items = [(i.code, f"{i.code} {i.title[:80]}") for i in await items]
+    plan = await plan_by_id(query.plan_id) if query.plan_id else await plan_for_year(query.year)
+    if query.plan_id and plan is None:
+        query.errors["plan_id"] = _("Plan d'action inconnu.")
+        query.plan_id = None
+        plan = await plan_for_year(query.year)
+    plan_items = (
+        [
+            (i.code, f"{i.code} {i.title[:80]}")
+            for i in await PlanItem.filter(plan_id=plan.id).order_by("position", "code")
+        ]
+        if plan is not None
+        else []
+    )
     if query.filters.clientele and query.filters.clientele not in dict(clienteles):
         query.drop("clientele", _("Clientèle inconnue."))
     if query.filters.territory and query.filters.territory not in dict(territory_options):
         query.drop("territory", _("Territoire inconnu."))
     if query.filters.plan_item and query.filters.plan_item not in dict(plan_items):
         query.drop("plan_item", _("Élément du plan inconnu."))
+    # A code names an item of one plan: the numbers read the plan the form lists.
+    if plan is not None:
+        query.filters = replace(
+            query.filters, plan_id=plan.id if query.filters.plan_item else query.plan_id
+        )
     years = set(range(max(FIRST_YEAR, today.year - 10), today.year + 2)) | {query.year}
     return FilterChoices(
         years=sorted(years, reverse=True),

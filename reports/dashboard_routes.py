@@ -29,6 +29,7 @@ from reports.dashboard_filters import (
     filter_choices,
     measure_label,
 )
+from reports.targets import PlanProgress, TargetLine, target_measure_label
 
 
 def _bars(
@@ -90,7 +91,10 @@ def _measure_cells(row: dict[str, Any]) -> list[Any]:
 def tables(board: Dashboard) -> dict[str, Table]:
     """The numbers of each chart, for the tables under them."""
     measure = board.query.measure
-    return {
+    made = {}
+    if board.targets is not None:
+        made["targets"] = target_table(board.targets)
+    return made | {
         "clientele": Table(
             [_("Clientèle"), *_measure_headers()],
             [[row["clientele_label"], *_measure_cells(row)] for row in board.by_clientele],
@@ -109,13 +113,69 @@ def tables(board: Dashboard) -> dict[str, Table]:
     }
 
 
+def _target_shown(line: TargetLine) -> str:
+    if line.value is None:
+        return _("non mesuré ici")
+    share = line.share
+    return _(
+        "%(value)s / %(target)s (%(rate)s)",
+        value=format_number(line.value),
+        target=format_number(line.target),
+        rate=_percent(share) if share is not None else "—",
+    )
+
+
+def target_table(progress: PlanProgress) -> Table:
+    return Table(
+        [_("Action"), _("Indicateur"), _("Mesure"), _("Résultat"), _("Cible"), _("Atteinte")],
+        [
+            [
+                f"{line.code} {line.title}",
+                line.indicator or "—",
+                target_measure_label(line.measure),
+                line.value,
+                line.target,
+                _percent(line.share) if line.share is not None else None,
+            ]
+            for line in progress.lines
+        ],
+        caption=_(
+            "Cibles du plan « %(plan)s », résultats %(period)s",
+            plan=progress.plan_name,
+            period=_period(progress.date_from, progress.date_to),
+        ),
+    )
+
+
+def target_chart(progress: PlanProgress) -> Markup:
+    return bar_chart(
+        [
+            Bar(
+                f"{line.code} {line.indicator or line.title}",
+                (line.share or 0) * 100,
+                display=_target_shown(line),
+            )
+            for line in progress.lines
+        ],
+        title=_("Progression vers les cibles du plan « %(plan)s »", plan=progress.plan_name),
+        description=_(
+            "Résultats %(period)s, en part de chaque cible.",
+            period=_period(progress.date_from, progress.date_to),
+        ),
+        max_value=100,
+    )
+
+
 def charts(board: Dashboard) -> dict[str, Markup]:
     query = board.query
     measure = query.measure
     label = measure_label(measure)
     period = _period(query.date_from, query.date_to)
     previous = _period(board.previous_from, board.previous_to)
-    return {
+    drawn = {}
+    if board.targets is not None and board.targets.lines:
+        drawn["targets"] = target_chart(board.targets)
+    return drawn | {
         "clientele": bar_chart(
             _bars(board.by_clientele, "clientele", query, biggest_first=False),
             title=_("%(measure)s par clientèle cible", measure=label),

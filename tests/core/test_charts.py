@@ -211,3 +211,12 @@ def test_chart_table_shows_the_numbers_in_a_real_table():
     assert second.findall("td")[1].text == "0,5"
     empty = macro.render(caption="c", headers=["a", "b"], rows=[])
     assert "Aucune donnée pour cette sélection." in empty
+
+
+def test_column_scale_has_round_steps_and_no_half_person():
+    scale = [t for t in texts(parse(column_chart(["a"], [("s", [14])], title="t")))][:5]
+    assert scale == ["0", "5", "10", "15", "20"]
+    scale = texts(parse(column_chart(["a"], [("s", [1])], title="t")))[:5]
+    assert scale == ["0", "1", "2", "3", "4"]
+    scale = texts(parse(column_chart(["a"], [("s", [0.3])], title="t")))[:5]
+    assert scale == ["0", "0,1", "0,2", "0,3", "0,4"]

@@ -247,3 +247,60 @@ async def test_home_page_shows_the_year_so_far_and_links_to_the_dashboard(client
         assert figures["personnes jointes"] == "7"
         assert figures["nouvelles personnes"] == "6"
     assert f'href="/admin/rapports?year={today.year}"' in html
+
+
+async def test_progress_toward_the_plan_targets(client, data):
+    items = data.items
+    plan_id = items["1.1.3"].plan_id
+    for code, target, measure, indicator in (
+        ("1.1.3", 10, "people", "Personnes jointes par les colloques"),
+        ("2.2.1", 4, "events", ""),
+        ("1.1.1", 200, "certified_employers", "200 employeurs certifiés"),
+    ):
+        items[code].target, items[code].target_measure = target, measure
+        items[code].indicator = indicator
+        await items[code].save()
+    await login(client, Role.ORGANIZER)
+    # Whatever the view's filters: a target is the plan's (over its whole period).
+    page = await client.get(
+        "/admin/rapports", params={"year": "2026", "clientele": "youth", "plan_id": plan_id}
+    )
+    html = page.text
+    assert "Progression vers les cibles du plan d'action" in html
+    rows = {row[0]: row[1:] for row in table_after(html, "Cibles du plan")}
+    assert rows == {
+        "1.1.1 Élément 1.1.1": [
+            "200 employeurs certifiés",
+            "employeurs certifiés",
+            "—",
+            "200",
+            "—",
+        ],
+        "1.1.3 Élément 1.1.3": [
+            "Personnes jointes par les colloques",
+            "personnes jointes",
+            "7",
+            "10",
+            "70 %",
+        ],
+        "2.2.1 Élément 2.2.1": ["—", "événements tenus", "1", "4", "25 %"],
+    }
+    chart = next(c for c in svgs(html) if "cibles" in c.find(f"{SVG}title").text)
+    desc = chart.find(f"{SVG}desc").text
+    assert "1.1.3 Personnes jointes par les colloques : 7 / 10 (70 %)" in desc
+    assert "1.1.1 200 employeurs certifiés : non mesuré ici" in desc
+    # A plan without any target says so.
+    items["1.1.3"].target = items["2.2.1"].target = items["1.1.1"].target = None
+    for code in ("1.1.3", "2.2.1", "1.1.1"):
+        await items[code].save()
+    page = await client.get("/admin/rapports", params={"year": "2026", "plan_id": plan_id})
+    assert "Aucune action de ce plan n'a de cible chiffrée." in page.text
+
+
+async def test_plan_item_filter_reads_the_plan_listed(client, data):
+    await login(client, Role.ORGANIZER)
+    page = await client.get("/admin/rapports", params={"year": "2026", "plan_item": "2.2.1"})
+    assert page.status_code == 200
+    assert cards(page.text)["Inscriptions"].startswith("4 |")  # E2 only
+    assert cards(page.text)["Événements tenus"].startswith("1 |")
+    assert '<option value="2.2.1" selected>' in page.text
