@@ -11,6 +11,7 @@ side by side. The one count the report does not give, the events held, is
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -139,12 +140,22 @@ async def dashboard(
     authorize(actor, "reports.view")
     now = now or datetime.now(UTC)
     filters, previous = query.filters, query.previous()
-    by_clientele = await participation(actor, filters, ("clientele",))
-    by_territory = await participation(actor, filters, ("territory",))
-    this_months = await participation(actor, filters, ("month",))
-    last_months = await participation(actor, previous, ("month",))
-    totals = dict(by_clientele.totals, events=await events_held(filters, now))
-    previous_totals = dict(last_months.totals, events=await events_held(previous, now))
+    # Independent reads: on PostgreSQL they run side by side on the pool's connections
+    # (SQLite has one connection: one after the other, as written).
+    reports, counts, targets = await asyncio.gather(
+        asyncio.gather(
+            participation(actor, filters, ("clientele",)),
+            participation(actor, filters, ("territory",)),
+            participation(actor, filters, ("month",)),
+            participation(actor, previous, ("month",)),
+        ),
+        asyncio.gather(events_held(filters, now), events_held(previous, now)),
+        plan_progress(actor, query.year, now, query.plan_id),
+    )
+    by_clientele, by_territory, this_months, last_months = reports
+    held, held_before = counts
+    totals = dict(by_clientele.totals, events=held)
+    previous_totals = dict(last_months.totals, events=held_before)
     cards = [
         Card(measure, _(label), totals.get(measure), previous_totals.get(measure))
         for measure, label in CARDS
@@ -172,5 +183,5 @@ async def dashboard(
         by_clientele=by_clientele.rows,
         by_territory=by_territory.rows,
         months=months,
-        targets=await plan_progress(actor, query.year, now, query.plan_id),
+        targets=targets,
     )
