@@ -50,6 +50,6 @@ async def submissions_panel(asked: DashboardAsked) -> Panel | None:
         items=items,
         figures=figures,
         empty=_("Aucune proposition en attente de modération."),
-        order=ORDER_TO_DO,
+        order=ORDER_TO_DO + 1,  # after the registrations awaiting approval
         attention=bool(total),
     )

@@ -45,6 +45,6 @@ async def mail_panel(asked: DashboardAsked) -> Panel | None:
         figures=figures,
         empty=_("Aucun courriel en échec."),
         links=(PanelLink(_("Boîte d'envoi"), "/admin/outbox"),),
-        order=ORDER_TO_DO,
+        order=ORDER_TO_DO + 2,  # after the registrations and the submissions
         attention=bool(figures),
     )

@@ -145,8 +145,11 @@ async def test_organizer_sees_what_awaits_today_and_upcoming(client, settings):
     # In order: what awaits a decision, today, then what is coming.
     assert (
         html.index("Inscriptions à approuver")
+        < html.index("Propositions d&#39;activités JPS")
+        < html.index("Courriels en échec")
         < html.index("Aujourd&#39;hui")
         < html.index("Événements à venir")
+        < html.index("en chiffres, à ce jour")
     )
 
 
