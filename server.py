@@ -61,6 +61,9 @@ ROUTE_MODULES = [
     "campaigns.tracking_routes",
     "reports.api_routes",
     "reports.dashboard_routes",
+    "reports.plan_api_routes",
+    "reports.plan_routes",
+    "reports.accountability_routes",
 ]
 
 

@@ -20,14 +20,15 @@ from registrations.models import RegistrationSource, RegistrationStatus
 COUNTED = RegistrationStatus.CONFIRMED.value
 WALKIN = RegistrationSource.WALKIN.value
 
-# The root ancestor of a plan item (axis > orientation > objective > action: 3 hops).
+# The axis of a plan item: its `axis` column (people.PlanItem), else its root ancestor
+# (axis > orientation > objective > action: 3 hops) for a row whose axis was not filled.
 _ROOT_JOINS = (
     "JOIN people_plan_item p0 ON p0.id = epi.planitem_id "
     "LEFT JOIN people_plan_item p1 ON p1.id = p0.parent_id "
     "LEFT JOIN people_plan_item p2 ON p2.id = p1.parent_id "
     "LEFT JOIN people_plan_item p3 ON p3.id = p2.parent_id"
 )
-_ROOT = "COALESCE(p3.id, p2.id, p1.id, p0.id)"
+_ROOT = "COALESCE(p0.axis_id, p3.id, p2.id, p1.id, p0.id)"
 
 # Group key -> the column of `base` (or of the tag join `t`) it groups by.
 KEY_COLUMNS = {
@@ -152,9 +153,9 @@ def build(
             JOIN events_event e2 ON e2.id = r2.event_id
             WHERE r2.person_id = r.person_id AND r2.status = ? AND e2.starts_at < e.starts_at
         ) THEN 0 ELSE 1 END AS is_new
-    FROM registrations_registration r
-    JOIN events_event e ON e.id = r.event_id{joins}
-    WHERE {conditions}
+    FROM events_event e
+    CROSS JOIN registrations_registration r{joins}
+    WHERE r.event_id = e.id AND {conditions}
     """  # noqa: S608 - fixed text (the keys and filters pick pieces); every value bound
     params: list[Any] = [*month_params, now, now, COUNTED, COUNTED, *where.params]
     total = f"SELECT 1 AS is_total, {AGGREGATES} FROM base b"  # noqa: S608

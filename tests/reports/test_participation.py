@@ -116,20 +116,30 @@ async def test_by_sector(data):
 
 
 async def test_by_plan_item_and_axis(data):
-    # E1 is tagged 1.1.3; E2 is tagged 1.1.3, 1.1.1 and 2.2.1: each item counts both.
+    # E1 is tagged 1.1.3; E2 is tagged 1.1.3, 1.1.1, 2.2.1 and the other plan's X: each
+    # item counts its events.
     assert table(await report(("plan_item",))) == {
         "1.1.1": E2_ROW,
         "1.1.3": TOTALS_2026,
         "2.2.1": E2_ROW,
+        "X": E2_ROW,
     }
     # E2's two items of axis A count it once under A.
-    assert table(await report(("axis",))) == {"A": TOTALS_2026, "B": E2_ROW}
+    assert table(await report(("axis",))) == {"A": TOTALS_2026, "B": E2_ROW, "X": E2_ROW}
     both = await report(("axis", "plan_item"))
     assert table(both) == {
         ("A", "1.1.1"): E2_ROW,
         ("A", "1.1.3"): TOTALS_2026,
         ("B", "2.2.1"): E2_ROW,
+        ("X", "X"): E2_ROW,
     }
+    assert both.rows[0]["axis_label"] == "A Élément A"
+    # One plan: its items only.
+    plan_id = data.items["A"].plan_id
+    assert table(await report(("axis",), plan_id=plan_id)) == {"A": TOTALS_2026, "B": E2_ROW}
+    other_plan = await report(("plan_item",), plan_id=data.items["X"].plan_id)
+    assert table(other_plan) == {"X": E2_ROW}
+    assert measures(other_plan.totals) == E2_ROW
     # Events with no plan item are "not stated".
     everything = await participation(SYSTEM, ParticipationFilters(), ("axis",))
     assert table(everything)[None] == (3, 6, 1, 1.0, 0, 0, 2, 2, 1)
