@@ -242,3 +242,22 @@ async def test_bad_input_is_refused_with_a_field_error(data, group_by, filters):
     with pytest.raises(ValidationFailed) as refused:
         await participation(SYSTEM, ParticipationFilters(**filters), group_by)
     assert refused.value.fields
+
+
+async def test_month_and_dates_are_local_time(data):
+    from tests.reports.dataset import local, make_event, register
+
+    # 21 h on March 31 in Québec is April 1 in UTC: March, and inside "to=2026-03-31".
+    late = await make_event(
+        "Soirée", "activity", local(date(2026, 3, 31), 21), local(date(2026, 3, 31), 23), "2461"
+    )
+    await register(late, data.people["P11"], "society", "2419", party=2)
+    march = await report(("month",), date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))
+    assert table(march) == {"2026-03": (5, 9, 8, 0.5556, 0, 2, 5, 2, 2)}
+    # A filter of centuries groups by the months that have events, quickly.
+    wide = await participation(
+        SYSTEM,
+        ParticipationFilters(date_from=date(1900, 1, 1), date_to=date(2200, 12, 31)),
+        ("month",),
+    )
+    assert [r["month"] for r in wide.rows] == ["2025-05", "2026-02", "2026-03", "2030-06"]
