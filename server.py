@@ -68,6 +68,7 @@ ROUTE_MODULES = [
     "campaigns.certification.directory_routes",
     "campaigns.certification.verify_routes",
     "reports.api_routes",
+    "reports.dashboard_routes",
     "reports.plan_api_routes",
     "reports.plan_routes",
     "reports.accountability_routes",

@@ -10,9 +10,10 @@ templates/_charts.html), so nobody depends on the picture.
   this year against last year); the series after the first are hatched so they differ by
   more than their colour.
 
-The drawing is `role="img"` with `<title>` and `<desc>` (`aria-labelledby`); its `<desc>`
-says the values in words. A bar chart whose bars have links is drawn as `role="group"`
-instead, each bar a link named with its label and value (an image cannot hold links).
+The drawing is `role="img"` named by its `<title>` (`aria-labelledby`) and described by
+its `<desc>` (`aria-describedby`), which says the values in words. A bar chart whose bars
+have links is drawn as `role="group"` instead (an image cannot hold links), each bar a
+link whose name is the label and value it shows.
 Colours have at least 3:1 contrast with the white background (WCAG 1.4.11) and text 4.5:1.
 """
 
@@ -74,15 +75,15 @@ def _text_width(text: str, size: float) -> float:
     return len(text) * size * 0.6
 
 
-def _nice_ceiling(value: float) -> float:
-    """The scale's top: the next 1, 2, 2.5 or 5 × 10ⁿ at or above `value`."""
-    if value <= 0:
+def _scale(largest: float, whole: bool) -> float:
+    """The step of a four-step scale above `largest`: 1, 2 or 5 × 10ⁿ (at least 1 for
+    whole numbers: no half person on the axis)."""
+    raw = max(largest, 0.0) / 4
+    if raw <= 0:
         return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if raw <= m * magnitude)
+    return max(step, 1.0) if whole else step
 
 
 def _open(
@@ -91,8 +92,9 @@ def _open(
     return [
         Markup(
             '<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{id}" role="{role}" '
-            'aria-labelledby="{id}-title {id}-desc" viewBox="0 0 {w:g} {h:g}" width="{w:g}" '
-            'height="{h:g}" font-family="{font}" font-size="13" fill="{ink}">'
+            'aria-labelledby="{id}-title" aria-describedby="{id}-desc" '
+            'viewBox="0 0 {w:g} {h:g}" width="{w:g}" height="{h:g}" font-family="{font}" '
+            'font-size="13" fill="{ink}">'
             '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
         ).format(
             id=chart_id, role=role, w=width, h=height, font=FONT, ink=INK, title=title, desc=desc
@@ -120,6 +122,20 @@ def _described(description: str, pairs: Sequence[tuple[str, str]]) -> str:
     return " ".join(part for part in (description.strip(), said + "." if said else "") if part)
 
 
+def _wrap(label: str, limit: int = LABEL_CHARS, most: int = 3) -> list[str]:
+    """A label on lines of at most `limit` characters, cut at spaces; the last of `most`
+    lines keeps the rest."""
+    lines: list[str] = []
+    rest = label.strip()
+    while len(rest) > limit and len(lines) < most - 1:
+        cut = rest.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+        lines.append(rest[:cut].rstrip())
+        rest = rest[cut:].strip()
+    return [*lines, rest]
+
+
 def bar_chart(
     bars: Sequence[Bar],
     *,
@@ -128,19 +144,27 @@ def bar_chart(
     max_value: float | None = None,
 ) -> Markup:
     """Horizontal bars, in the order given, proportional to `max_value` (default: the
-    largest value); a value above `max_value` fills the bar and keeps its own number."""
+    largest value); a value above `max_value` fills the bar and keeps its own number.
+
+    A long label takes up to three lines. Beyond, an image's label ends with « … »; a
+    link's keeps its whole text (its accessible name is its visible text, WCAG 2.5.3),
+    cut by a clip."""
     chart_id = _chart_id()
     if not bars:
         return _empty(chart_id, title, description)
+    linked = any(bar.href for bar in bars)
     values = [_clean(bar.value) for bar in bars]
     shown = [bar.display if bar.display is not None else format_number(bar.value) for bar in bars]
-    labels = [_short(bar.label) for bar in bars]
+    lines = [_wrap(bar.label) for bar in bars]
+    if not linked:
+        lines = [[*ls[:-1], _short(ls[-1])] for ls in lines]
     top = _clean(max_value) if max_value is not None else max(values)
-    label_width = min(max(_text_width(label, 13) for label in labels) + 12, BAR_WIDTH * 0.4)
+    widest = max(_text_width(line[:LABEL_CHARS], 13) for ls in lines for line in ls)
+    label_width = min(widest + 12, BAR_WIDTH * 0.4)
     value_room = max(_text_width(text, 13) for text in shown) + 10
     area = BAR_WIDTH - label_width - value_room
-    height = len(bars) * BAR_ROW + 8
-    linked = any(bar.href for bar in bars)
+    row_height = BAR_ROW + 15 * (max(len(ls) for ls in lines) - 1)
+    height = len(bars) * row_height + 8
     pairs = [(bar.label, text) for bar, text in zip(bars, shown, strict=True)]
     parts = _open(
         chart_id,
@@ -152,35 +176,40 @@ def bar_chart(
     )
     parts.append(
         Markup(
-            '<line x1="{x:g}" y1="2" x2="{x:g}" y2="{y:g}" stroke="{c}" stroke-width="1"/>'
-        ).format(x=label_width, y=height - 4, c=GRID)
+            '<defs><clipPath id="{id}-labels"><rect x="0" y="0" width="{w:g}" height="{h:g}"/>'
+            '</clipPath></defs><line x1="{x:g}" y1="2" x2="{x:g}" y2="{y:g}" stroke="{c}" '
+            'stroke-width="1"/>'
+        ).format(id=chart_id, w=label_width - 4, h=height, x=label_width, y=height - 4, c=GRID)
     )
     for index, bar in enumerate(bars):
-        y = 4 + index * BAR_ROW
+        y = 4 + index * row_height
         length = 0.0 if top <= 0 else min(values[index] / top, 1.0) * area
+        middle = y + (row_height - 8) / 2
+        first_baseline = middle + 4.5 - 7.5 * (len(lines[index]) - 1)
+        label = Markup("").join(
+            Markup('<tspan x="4" y="{y:g}">{text}</tspan>').format(
+                y=first_baseline + 15 * n, text=line + (" " if n < len(lines[index]) - 1 else "")
+            )
+            for n, line in enumerate(lines[index])
+        )
         row = Markup(
-            '<text x="{lx:g}" y="{ty:g}" text-anchor="end">{label}</text>'
+            '<text clip-path="url(#{id}-labels)">{label}</text>'
             '<rect x="{x:g}" y="{y:g}" width="{len:.1f}" height="{th}" fill="{fill}"/>'
-            '<text x="{vx:.1f}" y="{ty:g}" font-weight="600">{value}</text>'
+            '<text x="{vx:.1f}" y="{ty:g}" font-weight="600"> {value}</text>'
         ).format(
-            lx=label_width - 6,
-            ty=y + BAR_THICKNESS / 2 + 4.5,
-            label=labels[index],
+            id=chart_id,
+            label=label,
             x=label_width,
-            y=y,
+            y=middle - BAR_THICKNESS / 2,
             len=length,
             th=BAR_THICKNESS,
             fill=PALETTE[0],
             vx=label_width + length + 6,
+            ty=middle + 4.5,
             value=shown[index],
         )
         if bar.href:
-            name = _("%(label)s : %(value)s", label=bar.label, value=shown[index])
-            parts.append(
-                Markup(
-                    '<a href="{href}" aria-label="{name}"><g aria-hidden="true">{row}</g></a>'
-                ).format(href=bar.href, name=name, row=row)
-            )
+            parts.append(Markup('<a href="{href}">{row}</a>').format(href=bar.href, row=row))
         else:
             parts.append(Markup("<g>{}</g>").format(row))
     return _close(parts)
@@ -217,14 +246,16 @@ def column_chart(
     description: str = "",
 ) -> Markup:
     """Vertical columns: a group per label, a column per series (a missing value is 0),
-    the value written above each column, a legend naming the series."""
+    the value written above each column but zeros (the description and the table say
+    them), a legend naming the series."""
     chart_id = _chart_id()
     if not labels or not series:
         return _empty(chart_id, title, description)
     rows = [[_clean(v) for v in list(values)[: len(labels)]] for _name, values in series]
     rows = [row + [0.0] * (len(labels) - len(row)) for row in rows]
     texts = [[format_number(v) for v in row] for row in rows]
-    top = _nice_ceiling(max(max(row) for row in rows))
+    whole = all(float(v).is_integer() for row in rows for v in row)
+    top = 4 * _scale(max(max(row) for row in rows), whole)
     value_size = 11.0
     column = max(18.0, max(_text_width(t, value_size) for row in texts for t in row) + 4)
     short_labels = [_short(label, 12) for label in labels]
@@ -241,7 +272,7 @@ def column_chart(
     ]
     parts = _open(chart_id, width, height, title, _described(description, pairs))
     parts.append(_defs(chart_id, len(series)))
-    for step in range(5):  # the scale: 0, ¼, ½, ¾ and the top
+    for step in range(5):  # the scale: four equal steps up to the top
         parts.append(
             Markup(
                 '<line x1="{l:g}" y1="{y:g}" x2="{r:g}" y2="{y:g}" stroke="{c}" '
@@ -279,7 +310,7 @@ def column_chart(
                     cx=x + column / 2,
                     ty=base - tall - 4,
                     size=value_size,
-                    value=texts[s][index],
+                    value=texts[s][index] if rows[s][index] else "",
                 )
             )
         cells.append(

@@ -137,6 +137,16 @@ def format_day(value: date | datetime | None) -> str:
     return _day_text(current_language.get(), value)
 
 
+def format_month(day: date, *, with_year: bool = False) -> str:
+    """« janv. », « janv. 2027 » (fr_CA); "Jan", "Jan 2027" (en): chart and table labels."""
+    return format_date(day, "MMM y" if with_year else "MMM", locale=_locale())
+
+
+def format_date_text(day: date) -> str:
+    """« 3 décembre 2026 » (fr_CA); "December 3, 2026" (en): a date in a sentence."""
+    return format_date(day, "long", locale=_locale())
+
+
 def format_clock(value: datetime | None) -> str:
     """« 9 h », « 14 h 30 » in French; "9:00 a.m." style in English."""
     if value is None:

@@ -17,7 +17,7 @@ from core.i18n import _
 from core.models import ApiToken, AuditEntry, Role, User
 from core.openapi import api_doc, build_openapi
 from core.paging import page_number
-from core.panels import DashboardAsked, dashboard_panels
+from core.panels import panels_for
 from core.security import new_csrf_token
 from core.templating import render
 
@@ -106,8 +106,7 @@ async def logout(request: Request) -> Response:
 
 @requires("backoffice.access")
 async def dashboard(request: Request) -> Response:
-    asked = DashboardAsked(request.state.principal, datetime.now(UTC))
-    panels = [panel for panel in await dashboard_panels.send(asked) if panel is not None]
+    panels = await panels_for(request.state.principal, datetime.now(UTC))
     return render(request, "core/dashboard.html", {"panels": panels})
 
 

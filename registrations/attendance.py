@@ -14,7 +14,7 @@ from core import db
 from core.auth import Principal, authorize
 from core.errors import NotFound
 from core.i18n import _, format_range
-from core.panels import DashboardAsked, Panel, PanelItem, PanelLink
+from core.panels import ORDER_TODAY, DashboardAsked, Panel, PanelItem, PanelLink
 from core.settings import local_tz
 from events.models import Event, EventStatus
 from registrations.checkin import CheckinWindow, local_day, registration_summary
@@ -186,4 +186,5 @@ async def door_panel(asked: DashboardAsked) -> Panel | None:
         title=_("Accueil à la porte"),
         items=items,
         empty=_("Aucun événement aujourd'hui ni demain."),
+        order=ORDER_TODAY,
     )

@@ -13,7 +13,9 @@ Connected at start-up by `connect(settings)` (called by `core.db.load_packages`)
   answers, tickets and manage links, what was typed at the door, their messages), while
   the registrations (status, party size, clientele, territory) and check-ins stay, so
   that every count is unchanged;
-- the periodic upkeep applies the retention rule (`registrations.retention`).
+- the periodic upkeep applies the retention rule (`registrations.retention`);
+- the back-office home page asks for its panels (`registrations.panels`, and the door's
+  `registrations.attendance.door_panel`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from registrations.attendance import door_panel
 from registrations.capacity import promote_waitlist
 from registrations.models import ACTIVE_STATUSES, CheckIn, Registration
 from registrations.notices import TICKET_QR_MAKER, ticket_qr_attachment
+from registrations.panels import approvals_panel, today_panel, upcoming_panel
 from registrations.retention import anonymize_registrations, register_upkeep
 
 _current_settings: Settings | None = None
@@ -139,6 +142,9 @@ def connect(settings: Settings) -> None:
     person_exporting.connect(export_registrations)
     person_erasing.connect(erase_registrations)
     dashboard_panels.connect(door_panel)
+    dashboard_panels.connect(approvals_panel)
+    dashboard_panels.connect(today_panel)
+    dashboard_panels.connect(upcoming_panel)
     from core import maintenance
 
     maintenance.register("registrations.expire_email_holds", expire_email_holds)

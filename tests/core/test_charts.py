@@ -19,11 +19,13 @@ def parse(markup: str) -> ET.Element:
 
 
 def bar_rects(root: ET.Element) -> list[float]:
-    return [float(r.get("width", "0")) for r in root.iter(f"{SVG}rect")]
+    """The bars' widths (the rows are the drawing's groups and links; not the clip)."""
+    rows = [child for child in root if child.tag in {f"{SVG}g", f"{SVG}a"}]
+    return [float(r.get("width", "0")) for row in rows for r in row.iter(f"{SVG}rect")]
 
 
 def texts(root: ET.Element) -> list[str]:
-    return [t.text or "" for t in root.iter(f"{SVG}text")]
+    return [" ".join("".join(t.itertext()).split()) for t in root.iter(f"{SVG}text")]
 
 
 def test_bar_chart_is_a_named_image_with_its_values_in_words():
@@ -35,7 +37,7 @@ def test_bar_chart_is_a_named_image_with_its_values_in_words():
         )
     )
     assert root.get("role") == "img"
-    title_id, desc_id = root.get("aria-labelledby", "").split()
+    title_id, desc_id = root.get("aria-labelledby"), root.get("aria-describedby")
     title = root.find(f"{SVG}title")
     desc = root.find(f"{SVG}desc")
     assert title is not None and title.get("id") == title_id and title.text == "Par clientèle"
@@ -50,6 +52,7 @@ def test_two_charts_on_a_page_have_distinct_ids():
     second = parse(column_chart(["jan"], [("2026", [1])], title="Deux"))
     assert first.get("id") != second.get("id")
     assert first.get("aria-labelledby") != second.get("aria-labelledby")
+    assert first.get("aria-describedby") != second.get("aria-describedby")
 
 
 def test_labels_titles_and_links_are_escaped():
@@ -70,12 +73,28 @@ def test_labels_titles_and_links_are_escaped():
     assert '"3" <b>' in texts(root)
 
 
-def test_long_labels_are_shortened_in_the_drawing_but_said_whole():
+def test_long_labels_take_three_lines_then_are_shortened_but_said_whole():
     label = "Municipalité régionale de comté de La Vallée-de-la-Gatineau"
-    root = parse(bar_chart([Bar(label, 7)], title="MRC"))
-    drawn = texts(root)[0]
-    assert drawn.endswith("…") and len(drawn) <= 30
-    assert label in root.find(f"{SVG}desc").text
+    longer = "Institutions scolaires, organismes de soutien et organismes communautaires du milieu"
+    root = parse(bar_chart([Bar(label, 7), Bar(longer, 5), Bar("Joliette", 3)], title="MRC"))
+    first, second, third = (
+        [t.text.strip() for t in text.iter(f"{SVG}tspan")]
+        for text in root.iter(f"{SVG}text")
+        if text.find(f"{SVG}tspan") is not None
+    )
+    assert first == ["Municipalité régionale de", "comté de La", "Vallée-de-la-Gatineau"]
+    assert second == [
+        "Institutions scolaires,",
+        "organismes de soutien et",
+        "organismes communautaires du…",
+    ]
+    assert third == ["Joliette"]
+    assert label in root.find(f"{SVG}desc").text and longer in root.find(f"{SVG}desc").text
+    # A link keeps its whole text (its name is what it shows), cut by the label clip.
+    root = parse(bar_chart([Bar(longer, 7, href="/x")], title="MRC"))
+    link = root.find(f"{SVG}a")
+    assert " ".join("".join(link.itertext()).split()) == f"{longer} 7"
+    assert link.find(f"{SVG}text").get("clip-path") == f"url(#{root.get('id')}-labels)"
 
 
 def test_bars_are_proportional_to_the_largest_value():
@@ -119,7 +138,8 @@ def test_bars_with_links_are_a_group_of_named_links():
     assert root.get("role") == "group"
     link = root.find(f"{SVG}a")
     assert link.get("href") == "/admin/rapports?clientele=1"
-    assert link.get("aria-label") == "Jeunes : 3"
+    # Named by what it shows (WCAG 2.5.3): the label, then the value.
+    assert " ".join("".join(link.itertext()).split()) == "Jeunes 3"
 
 
 def test_column_chart_series_are_to_scale_hatched_and_named():
@@ -191,3 +211,12 @@ def test_chart_table_shows_the_numbers_in_a_real_table():
     assert second.findall("td")[1].text == "0,5"
     empty = macro.render(caption="c", headers=["a", "b"], rows=[])
     assert "Aucune donnée pour cette sélection." in empty
+
+
+def test_column_scale_has_round_steps_and_no_half_person():
+    scale = [t for t in texts(parse(column_chart(["a"], [("s", [14])], title="t")))][:5]
+    assert scale == ["0", "5", "10", "15", "20"]
+    scale = texts(parse(column_chart(["a"], [("s", [1])], title="t")))[:5]
+    assert scale == ["0", "1", "2", "3", "4"]
+    scale = texts(parse(column_chart(["a"], [("s", [0.3])], title="t")))[:5]
+    assert scale == ["0", "0,1", "0,2", "0,3", "0,4"]
