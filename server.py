@@ -54,6 +54,7 @@ ROUTE_MODULES = [
     "registrations.checkin_admin_routes",
     "registrations.tablet_routes",
     "registrations.hold_routes",
+    "registrations.attestation_routes",
     "campaigns.preference_routes",
     "campaigns.api_routes",
     "campaigns.admin_routes",

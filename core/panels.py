@@ -28,10 +28,19 @@ class PanelLink:
 
 
 @dataclass(frozen=True)
+class PanelForm:
+    """A button that POSTs to `action` (the page adds the CSRF token)."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
 class PanelItem:
     title: str
     detail: str = ""
     links: tuple[PanelLink, ...] = ()
+    forms: tuple[PanelForm, ...] = ()
 
 
 @dataclass(frozen=True)
