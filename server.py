@@ -60,6 +60,7 @@ ROUTE_MODULES = [
     "campaigns.admin_routes",
     "campaigns.rsvp_routes",
     "campaigns.tracking_routes",
+    "reports.api_routes",
 ]
 
 

@@ -16,8 +16,8 @@ M = TypeVar("M", bound=Model)
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
 APPS: list[str] = ["core", "people", "events", "registrations", "campaigns"]
-# Packages whose service and receivers are loaded (every app; campaigns has models too).
-PACKAGES: list[str] = list(APPS)
+# Packages whose service and receivers are loaded (every app, and reports, which has none).
+PACKAGES: list[str] = [*APPS, "reports"]
 
 SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}
 

@@ -1,0 +1,1 @@
+"""Participation tracking, action plans and accountability reports."""

@@ -1,0 +1,184 @@
+"""The SQL of the participation report (`reports.participation`): one statement, two parts.
+
+`base` (materialized once) holds one row per counted registration of the filtered set with
+what the measures need: its party size, its active check-in days, whether its event has
+started / is over, whether it is its person's first participation ever, and the columns
+the group keys read. The statement then aggregates `base` by the group keys, and (UNION
+ALL) over the whole set for the totals, so distinct counts of the totals are distinct over
+the set. Every value is bound; the text differs only by the keys and filters used. Written
+for SQLite and PostgreSQL alike (`?` placeholders are numbered for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from registrations.models import RegistrationSource, RegistrationStatus
+
+COUNTED = RegistrationStatus.CONFIRMED.value
+WALKIN = RegistrationSource.WALKIN.value
+
+# The root ancestor of a plan item (axis > orientation > objective > action: 3 hops).
+_ROOT_JOINS = (
+    "JOIN people_plan_item p0 ON p0.id = epi.planitem_id "
+    "LEFT JOIN people_plan_item p1 ON p1.id = p0.parent_id "
+    "LEFT JOIN people_plan_item p2 ON p2.id = p1.parent_id "
+    "LEFT JOIN people_plan_item p3 ON p3.id = p2.parent_id"
+)
+_ROOT = "COALESCE(p3.id, p2.id, p1.id, p0.id)"
+
+# Group key -> the column of `base` (or of the tag join `t`) it groups by.
+KEY_COLUMNS = {
+    "clientele": "b.clientele_id",
+    "territory": "b.territory_id",
+    "region": "b.region_id",
+    "event_territory": "b.event_territory_id",
+    "sector": "b.sector",
+    "kind": "b.kind",
+    "plan_item": "t.item_id",
+    "axis": "t.axis_id",
+    "month": "b.month",
+    "edition": "b.parent_id",
+}
+
+AGGREGATES = """
+    COUNT(*) AS registrations,
+    COALESCE(SUM(b.party_size), 0) AS headcount,
+    COALESCE(SUM(b.party_size * b.days), 0) AS attended_headcount,
+    COALESCE(SUM(CASE WHEN b.started = 1 AND b.days > 0 THEN b.party_size ELSE 0 END), 0)
+        AS came_heads,
+    COALESCE(SUM(CASE WHEN b.started = 1 THEN b.party_size ELSE 0 END), 0) AS expected_heads,
+    COALESCE(SUM(CASE WHEN b.source = ? THEN 1 ELSE 0 END), 0) AS walkins,
+    COALESCE(SUM(CASE WHEN b.ended = 1 AND b.days = 0 THEN 1 ELSE 0 END), 0) AS no_shows,
+    COUNT(DISTINCT b.person_id) AS people,
+    COUNT(DISTINCT CASE WHEN b.is_new = 1 THEN b.person_id END) AS new_people,
+    COUNT(DISTINCT b.organization_id) AS organizations
+"""
+AGGREGATE_NAMES = (
+    "registrations",
+    "headcount",
+    "attended_headcount",
+    "came_heads",
+    "expected_heads",
+    "walkins",
+    "no_shows",
+    "people",
+    "new_people",
+    "organizations",
+)
+
+
+@dataclass
+class Where:
+    """The filter conditions on the registration `r` and its event `e`, and their values."""
+
+    conditions: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    # Plan items a tag join may read (a plan-item or plan filter); None: any.
+    tag_items: list[int] | None = None
+    # A condition reads the registration's organization `o` (the sector filter).
+    needs_organization: bool = False
+
+    def add(self, condition: str, *values: Any) -> None:
+        self.conditions.append(condition)
+        self.params.extend(values)
+
+    def add_in(self, column: str, values: list[Any]) -> None:
+        if not values:
+            self.conditions.append("1 = 0")
+            return
+        self.add(f"{column} IN ({', '.join('?' for _ in values)})", *values)
+
+
+def _month_case(months: list[tuple[str, datetime, datetime]]) -> tuple[str, list[Any]]:
+    """The local month of the event's start, as a CASE over the months' UTC bounds."""
+    if not months:
+        return "NULL", []
+    parts, params = [], []
+    for code, start, end in months:
+        parts.append("WHEN e.starts_at >= ? AND e.starts_at < ? THEN CAST(? AS VARCHAR(7))")
+        params.extend([start, end, code])
+    return f"CASE {' '.join(parts)} ELSE NULL END", params
+
+
+def _tag_join(keys: tuple[str, ...], tag_items: list[int] | None) -> tuple[str, list[Any]]:
+    """The event's plan items (and their axes) as `t`, one row per group an event joins."""
+    if not {"plan_item", "axis"} & set(keys):
+        return "", []
+    where, params = "", []
+    if tag_items is not None:
+        if tag_items:
+            where = f"WHERE epi.planitem_id IN ({', '.join('?' for _ in tag_items)})"
+            params = list(tag_items)
+        else:
+            where = "WHERE 1 = 0"
+    columns = "epi.planitem_id AS item_id, " if "plan_item" in keys else ""
+    sql = (
+        f"LEFT JOIN (SELECT DISTINCT epi.events_event_id AS event_id, {columns}"  # noqa: S608
+        f"{_ROOT} AS axis_id FROM events_event_plan_item epi {_ROOT_JOINS} {where}) t "
+        "ON t.event_id = b.event_id"
+    )
+    return sql, params
+
+
+def build(
+    keys: tuple[str, ...],
+    where: Where,
+    now: datetime,
+    months: list[tuple[str, datetime, datetime]],
+) -> tuple[str, list[Any]]:
+    """The statement and its values: rows with `is_total` 0 per group, then one total row."""
+    month_sql, month_params = _month_case(months) if "month" in keys else ("NULL", [])
+    joins = ""
+    if "region" in keys:
+        joins += " LEFT JOIN people_territory pt ON pt.id = r.territory_id"
+    if "sector" in keys or where.needs_organization:
+        joins += " LEFT JOIN people_organization o ON o.id = r.organization_id"
+    region = "COALESCE(pt.parent_id, pt.id)" if "region" in keys else "NULL"
+    sector = "o.sector" if "sector" in keys else "NULL"
+    conditions = " AND ".join(["r.status = ?", *where.conditions])
+    base = f"""
+    SELECT r.id AS rid, r.person_id, r.organization_id, r.clientele_id, r.territory_id,
+        r.party_size, r.source, e.id AS event_id, e.kind, e.territory_id AS event_territory_id,
+        e.parent_id, {region} AS region_id, {sector} AS sector, {month_sql} AS month,
+        CASE WHEN e.starts_at <= ? THEN 1 ELSE 0 END AS started,
+        CASE WHEN e.ends_at < ? THEN 1 ELSE 0 END AS ended,
+        (SELECT COUNT(*) FROM registrations_checkin ci
+            WHERE ci.registration_id = r.id AND ci.active_key IS NOT NULL) AS days,
+        CASE WHEN EXISTS (
+            SELECT 1 FROM registrations_registration r2
+            JOIN events_event e2 ON e2.id = r2.event_id
+            WHERE r2.person_id = r.person_id AND r2.status = ? AND e2.starts_at < e.starts_at
+        ) THEN 0 ELSE 1 END AS is_new
+    FROM registrations_registration r
+    JOIN events_event e ON e.id = r.event_id{joins}
+    WHERE {conditions}
+    """  # noqa: S608 - fixed text (the keys and filters pick pieces); every value bound
+    params: list[Any] = [*month_params, now, now, COUNTED, COUNTED, *where.params]
+    total = f"SELECT 1 AS is_total, {AGGREGATES} FROM base b"  # noqa: S608
+    if not keys:
+        return f"WITH base AS MATERIALIZED ({base}) {total}", [*params, WALKIN]
+    tag_sql, tag_params = _tag_join(keys, where.tag_items)
+    columns = [KEY_COLUMNS[k] for k in keys]
+    key_select = "".join(f"{c} AS k{i}, " for i, c in enumerate(columns))
+    null_keys = "".join(f"NULL AS k{i}, " for i in range(len(columns)))
+    sql = (
+        f"WITH base AS MATERIALIZED ({base}) "  # noqa: S608 - fixed text; values bound
+        f"SELECT 0 AS is_total, {key_select}{AGGREGATES} FROM base b {tag_sql} "
+        f"GROUP BY {', '.join(columns)} "
+        f"UNION ALL SELECT 1 AS is_total, {null_keys}{AGGREGATES} FROM base b"
+    )
+    return sql, [*params, WALKIN, *tag_params, WALKIN]
+
+
+def numbered(sql: str, dialect: str) -> str:
+    """`?` placeholders as PostgreSQL's `$1, $2...`; unchanged for SQLite."""
+    if dialect != "postgres":
+        return sql
+    pieces = sql.split("?")
+    out = [pieces[0]]
+    for index, piece in enumerate(pieces[1:], start=1):
+        out.append(f"${index}{piece}")
+    return "".join(out)

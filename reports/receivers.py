@@ -1,0 +1,13 @@
+"""What the reports package adds to other packages' pages (connected at start-up by
+`core.db.load_packages`): the participation summary on an event's back-office page."""
+
+from __future__ import annotations
+
+from core.settings import Settings
+from events.signals import event_admin_panels
+from reports import event_panel
+
+
+def connect(settings: Settings) -> None:
+    """Connect the receivers (idempotent)."""
+    event_admin_panels.connect(event_panel.event_panel)
