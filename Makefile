@@ -49,7 +49,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy core people events registrations campaigns reports server.py cli.py demo.py
+	$(BIN)/mypy core people events registrations campaigns evaluations reports server.py cli.py demo.py
 
 format: install
 	$(BIN)/ruff format .

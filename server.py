@@ -60,6 +60,9 @@ ROUTE_MODULES = [
     "campaigns.admin_routes",
     "campaigns.rsvp_routes",
     "campaigns.tracking_routes",
+    "evaluations.api_routes",
+    "evaluations.public_routes",
+    "evaluations.admin_routes",
     "reports.api_routes",
 ]
 

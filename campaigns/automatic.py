@@ -19,7 +19,10 @@ the sender identification (the outbox's base layouts).
   IMMEDIATE). A crash rolls back both the claim and the queue, so the next run does it
   all once. The outbox's unique dedupe keys (inserted ON CONFLICT DO NOTHING) make a
   duplicate impossible even so. Who still qualifies (confirmed, attended) is read again
-  inside the claiming transaction.
+  inside the claiming transaction. For an event with an evaluation form, the evaluations
+  package answers `campaigns.signals.thanks_sent_elsewhere`: its invitation is the
+  thank-you and carries the participant's personal link, so this one only marks the
+  event thanked (one message, not two).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from campaigns.signals import ThanksAsked, thanks_sent_elsewhere
 from core.mail.outbox import compose_mail, insert_composed, queue_mail
 from core.models import OutboundMessage
 from core.settings import Settings
@@ -291,6 +295,10 @@ async def send_due_thanks(settings: Settings, now: datetime | None = None) -> in
     ).order_by("ends_at", "id")
     queued = 0
     for event in candidates:
+        if any(await thanks_sent_elsewhere.send(ThanksAsked(event))):
+            # Another package thanks for this event (e.g. its evaluation invitation).
+            await _queue_claimed(event, "thanks_sent_at", now, {}, {})
+            continue
         attended = sorted(await attendee_registration_ids(event.id))
         messages = {
             registration.id: _thanks(settings, event, registration)

@@ -146,6 +146,11 @@ ACTION_LABELS: dict[str, str] = {
     "campaign.cancelled": N_("Campagne annulée"),
     "campaign.test_sent": N_("Essai de campagne envoyé"),
     "campaign.rsvp": N_("Réponse à une invitation"),
+    # evaluations
+    "evaluation.form_created": N_("Questionnaire d'évaluation créé"),
+    "evaluation.form_changed": N_("Questionnaire d'évaluation modifié"),
+    "evaluation.sent": N_("Évaluation envoyée"),
+    "evaluation.exported": N_("Réponses d'évaluation exportées"),
 }
 
 DETAIL_LABELS: dict[str, str] = {

@@ -15,7 +15,7 @@ M = TypeVar("M", bound=Model)
 
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
-APPS: list[str] = ["core", "people", "events", "registrations", "campaigns"]
+APPS: list[str] = ["core", "people", "events", "registrations", "campaigns", "evaluations"]
 # Packages whose service and receivers are loaded (every app, and reports, which has none).
 PACKAGES: list[str] = [*APPS, "reports"]
 

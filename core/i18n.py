@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import io
+import math
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from typing import Protocol
@@ -19,6 +20,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 from core.settings import DEFAULT_TIME_ZONE, PROJECT_ROOT
@@ -97,6 +99,20 @@ def _parsed_locale(code: str) -> Locale:
 
 def _locale() -> Locale:
     return _parsed_locale(LOCALES.get(current_language.get(), "fr_CA"))
+
+
+def format_number(value: float) -> str:
+    """« 1 234 », « 12,5 » in French; "1,234", "12.5" in English."""
+    locale = _locale()
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if math.isnan(number) or math.isinf(number):
+        return "—"
+    if number == int(number):
+        return format_decimal(int(number), locale=locale)
+    return format_decimal(round(number, 1), format="#,##0.#", locale=locale)
 
 
 def to_local(value: datetime) -> datetime:

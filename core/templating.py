@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from core import i18n
+from core import charts, i18n
 from core.http import pop_flashes
 from core.security import new_csrf_token
 from core.settings import PROJECT_ROOT
@@ -54,7 +54,11 @@ def make_environment() -> Environment:
     env.filters["when"] = i18n.format_when
     env.filters["short"] = i18n.format_short
     env.filters["dates"] = i18n.format_event_dates
+    env.filters["number"] = i18n.format_number
     env.globals["iso"] = i18n.iso_utc
+    env.globals["Bar"] = charts.Bar
+    env.globals["bar_chart"] = charts.bar_chart
+    env.globals["column_chart"] = charts.column_chart
     env.globals["csrf_input"] = csrf_input
     env.globals["csrf_token"] = csrf_token
     env.globals["current_language"] = i18n.current_language.get

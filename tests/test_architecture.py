@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURES = ["people", "events", "registrations", "campaigns", "reports"]
+FEATURES = ["people", "events", "registrations", "campaigns", "evaluations", "reports"]
 QUERY_METHODS = {"filter", "get", "get_or_none", "all", "exists", "create", "count", "first"}
 MAX_LINES = 600
 
@@ -105,7 +105,16 @@ def test_import_contracts_name_every_route_module():
         "events": ["core", "core/mail", "people"],
         "registrations": ["core", "core/mail", "people", "events"],
         "campaigns": ["core", "core/mail", "people", "events", "registrations"],
-        "reports": ["core", "core/mail", "people", "events", "registrations", "campaigns"],
+        "evaluations": ["core", "core/mail", "people", "events", "registrations", "campaigns"],
+        "reports": [
+            "core",
+            "core/mail",
+            "people",
+            "events",
+            "registrations",
+            "campaigns",
+            "evaluations",
+        ],
     }
     missing = {
         source: sorted(
@@ -115,5 +124,13 @@ def test_import_contracts_name_every_route_module():
     }
     assert missing == {source: [] for source in below}
     layers = next(c for c in contracts if c["type"] == "layers")["layers"]
-    assert layers == ["reports", "campaigns", "registrations", "events", "people", "core"]
+    assert layers == [
+        "reports",
+        "evaluations",
+        "campaigns",
+        "registrations",
+        "events",
+        "people",
+        "core",
+    ]
     assert forbidden["core"] >= set(FEATURES)

@@ -1,0 +1,1 @@
+"""Post-event evaluation forms, their personal links, answers and results."""
