@@ -64,6 +64,7 @@ ROUTE_MODULES = [
     "evaluations.public_routes",
     "evaluations.admin_routes",
     "reports.api_routes",
+    "reports.event_report_routes",
 ]
 
 

@@ -3,7 +3,7 @@ registrants checked in through the real door path, then the event moved into the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,10 +53,9 @@ async def move_to_past(event: Event, weeks: int = 1, *, started: timedelta | Non
 async def check_in_on(
     settings: Settings, event: Event, registration: Registration, day_index: int
 ) -> None:
-    """Check `registration` in at 10 h on day `day_index` (0-based) of the event, as the
-    door does for a tablet scan synchronized later."""
-    first = event.starts_at.astimezone(ZONE).date()
-    moment = datetime.combine(first + timedelta(days=day_index), time(10), tzinfo=ZONE)
+    """Check `registration` in half an hour after the start time on day `day_index`
+    (0-based) of the event, as the door does for a tablet scan synchronized later."""
+    moment = event.starts_at + timedelta(days=day_index, minutes=30)
     outcome = await checkin.check_in(
         settings,
         SYSTEM,
