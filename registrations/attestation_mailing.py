@@ -12,7 +12,6 @@ attendee without an e-mail address are skipped. Progress: `mailing_status`.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,12 +27,13 @@ from core.i18n import _, ngettext
 from core.mail.outbox import compose_mail, insert_composed
 from core.models import MessageStatus, OutboundMessage
 from core.panels import Panel, PanelForm, PanelItem, PanelLink
+from core.pdf import certificate_pdfs
 from core.settings import Settings
 from events.models import Event
 from events.signals import EventPanelsAsked
 from registrations.attestations import (
     attended_days,
-    attestation_pdf,
+    attestation_certificate,
     filename,
     is_over,
     new_code,
@@ -43,7 +43,7 @@ from registrations.attestations import (
 from registrations.manage_links import manage_url
 from registrations.models import Attestation, AttestationMailing, CheckIn, Registration
 
-BATCH = 50
+BATCH = 100
 TEMPLATE = "attestation"
 
 
@@ -150,14 +150,14 @@ async def _mail_batch(settings: Settings, event: Event, mailing: AttestationMail
     now = datetime.now(UTC)
     new: list[Attestation] = []
     changed: list[Attestation] = []
-    messages = []
+    certificates = []
     for registration in registrations:
         attended = days.get(registration.id, [])
         day_texts = [day.isoformat() for day in attended]
         minutes = stated_minutes(event, len(attended))
         attestation = existing.get(registration.id)
         if attestation is None:
-            attestation = Attestation(
+            attestation = existing[registration.id] = Attestation(
                 code=new_code(),
                 event_id=event.id,
                 registration_id=registration.id,
@@ -169,9 +169,16 @@ async def _mail_batch(settings: Settings, event: Event, mailing: AttestationMail
         elif attestation.days != day_texts or attestation.minutes != minutes:
             attestation.days, attestation.minutes = day_texts, minutes
             changed.append(attestation)
+        certificates.append(
+            attestation_certificate(
+                settings, attestation, event, registration.person, registration.language
+            )
+        )
+    pdfs = await certificate_pdfs(certificates)  # drawn by worker processes
+    messages = []
+    for registration, pdf in zip(registrations, pdfs, strict=True):
+        attestation = existing[registration.id]
         person = registration.person
-        language = registration.language or "fr"
-        pdf = attestation_pdf(settings, attestation, event, person, language)
         messages.append(
             compose_mail(
                 to_address=person.email or "",
@@ -182,7 +189,7 @@ async def _mail_batch(settings: Settings, event: Event, mailing: AttestationMail
                     "verify_url": verify_url(settings, attestation.code),
                     "manage_url": manage_url(settings, registration),
                 },
-                language=language,
+                language=registration.language or "fr",
                 dedupe_key=f"{dedupe_prefix(event.id)}{registration.id}",
                 attachments=[
                     {
@@ -196,7 +203,6 @@ async def _mail_batch(settings: Settings, event: Event, mailing: AttestationMail
                 settings=settings,
             )
         )
-        await asyncio.sleep(0)  # drawing is CPU work: let requests in between
     async with in_transaction():
         if new:
             await Attestation.bulk_create(new)

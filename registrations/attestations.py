@@ -218,6 +218,17 @@ def attestation_pdf(
     language: str = "fr",
 ) -> bytes:
     """The certificate as a PDF (same bytes for the same certificate and language)."""
+    return certificate_pdf(attestation_certificate(settings, attestation, event, person, language))
+
+
+def attestation_certificate(
+    settings: Settings,
+    attestation: Attestation,
+    event: Event,
+    person: Person,
+    language: str = "fr",
+) -> Certificate:
+    """What the certificate's page says, in `language` (drawn by core.pdf)."""
     url = verify_url(settings, attestation.code)
     days = [date.fromisoformat(text) for text in attestation.days]
     with speaking(language, event.timezone):
@@ -277,7 +288,7 @@ def attestation_pdf(
             author=settings.mail_sender_address,
             language="fr-CA" if language == "fr" else "en-CA",
         )
-    return certificate_pdf(certificate)
+    return certificate
 
 
 def filename(attestation: Attestation) -> str:
