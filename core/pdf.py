@@ -35,6 +35,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -268,7 +269,12 @@ async def certificate_pdfs(certificates: list[Certificate]) -> list[bytes]:
     loop = asyncio.get_running_loop()
     size = -(-len(certificates) // PDF_WORKERS)
     chunks = [certificates[i : i + size] for i in range(0, len(certificates), size)]
-    drawn = await asyncio.gather(*(loop.run_in_executor(pool, _draw, c) for c in chunks))
+    try:
+        drawn = await asyncio.gather(*(loop.run_in_executor(pool, _draw, c) for c in chunks))
+    except BrokenProcessPool:  # a worker died (killed, out of memory): new ones next time
+        log.exception("processus de dessin PDF interrompu; dessin dans le processus")
+        shutdown_workers()
+        return _draw(certificates)
     return [page for chunk in drawn for page in chunk]
 
 

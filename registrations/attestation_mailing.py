@@ -42,6 +42,7 @@ from registrations.attestations import (
 )
 from registrations.manage_links import manage_url
 from registrations.models import Attestation, AttestationMailing, CheckIn, Registration
+from registrations.retention import EVENT_CAUSE
 
 BATCH = 100
 TEMPLATE = "attestation"
@@ -98,7 +99,10 @@ async def mailing_status(event_id: int) -> MailingStatus:
         revoked=await certificates.filter(revoked_at__isnull=False).count(),
         mailed=await certificates.filter(mailed_at__isnull=False).count(),
         sent=await OutboundMessage.filter(
-            dedupe_key__startswith=dedupe_prefix(event_id), status=MessageStatus.SENT
+            cause_type=EVENT_CAUSE,
+            cause_id=str(event_id),
+            status=MessageStatus.SENT,
+            dedupe_key__startswith=dedupe_prefix(event_id),
         ).count(),
         to_mail=await _to_mail(event_id).count(),
         requested_at=mailing.requested_at if mailing else None,
@@ -199,7 +203,8 @@ async def _mail_batch(settings: Settings, event: Event, mailing: AttestationMail
                     }
                 ],
                 person_id=registration.person_id,
-                cause=("attestation", registration.id),
+                # What anonymizing the registration forgets (the PDF names the person).
+                cause=(EVENT_CAUSE, event.id),
                 settings=settings,
             )
         )

@@ -265,6 +265,13 @@ async def test_mailing_them_all_is_idempotent_and_the_pdf_arrives(
     assert _verify_url(pdf).endswith(f"/attestations/verifier/{certificate.code}")
     assert pdf_part.get_filename() == f"attestation-{certificate.code}.pdf"
 
+    # Anonymizing a registration forgets its certificate's message (the PDF names them).
+    await anonymize_registrations([came[1].id])
+    forgotten = await OutboundMessage.get(dedupe_key=f"attestation:{event.id}:{came[1].id}")
+    assert forgotten.attachments == []
+    kept = await OutboundMessage.get(dedupe_key=f"attestation:{event.id}:{came[0].id}")
+    assert kept.attachments[0]["content_type"] == "application/pdf"
+
 
 async def test_the_event_page_panel_and_its_button(client, settings):
     event = await certificate_event()
