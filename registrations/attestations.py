@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -78,6 +78,10 @@ def is_over(event: Event, now: datetime | None = None) -> bool:
 
 
 def event_day_count(event: Event) -> int:
+    """The days of attendance the event has: its local days, but one for an event shorter
+    than a day (an evening session past midnight is still one session)."""
+    if event.ends_at - event.starts_at < timedelta(days=1):
+        return 1
     first, last = event.days
     return (last - first).days + 1
 

@@ -132,6 +132,14 @@ async def test_hours_for_the_whole_event_are_shared_by_days_attended(settings):
     assert attestations.format_minutes(135) == "2 h 15"
     none = await certificate_event()
     assert attestations.stated_minutes(none, 1) is None
+    # An evening session past midnight is one session, not two days.
+    evening = await certificate_event(
+        starts_at=f"{one_day.starts_at.date().isoformat()}T21:00",
+        ends_at=f"{(one_day.starts_at + timedelta(days=1)).date().isoformat()}T00:30",
+        attestation_hours=3.5,
+    )
+    assert attestations.event_day_count(evening) == 1
+    assert attestations.stated_minutes(evening, 1) == 210
 
 
 async def test_qr_leads_to_the_verification_page_valid_then_410_once_revoked(client, settings):
