@@ -14,6 +14,7 @@ from core.audit import ACTION_LABELS
 from core.mail.worker import MailWorker
 from core.models import AuditEntry, OutboundMessage
 from events import editions
+from events.models import Event
 from people.models import Person
 from registrations import attestation_mailing, attestations, checkin
 from registrations.models import Attestation, CheckIn
@@ -360,3 +361,25 @@ async def test_erased_person_export_lists_the_certificate(client, settings):
     ]
     certificate = exported["registrations"][0]["attestation"]
     assert certificate["code"] == (await Attestation.get()).code
+
+
+async def test_the_event_form_saves_the_certificate_settings_and_explains_bad_hours(client, db):
+    from tests.events.test_backoffice import form
+
+    await login(client, "organizer")
+    bad = await client.post(
+        "/admin/events/new",
+        data=form(gives_attestation="on", attestation_hours="trois heures"),
+    )
+    assert bad.status_code == 422  # the form again, with the field's error
+    assert "Un nombre est attendu." in bad.text
+    assert 'value="trois heures"' in bad.text  # what was typed stays
+    assert await Event.all().count() == 0
+    response = await client.post(
+        "/admin/events/new",
+        data=form(gives_attestation="on", attestation_hours="3,5", attestation_hours_per_day="on"),
+    )
+    assert response.status_code == 303, response.text
+    event = await Event.get()
+    assert event.gives_attestation and event.attestation_minutes == 210
+    assert event.attestation_minutes_per_day
