@@ -7,8 +7,11 @@ the LICENSE file there), subset to the characters used.
 Speed: fpdf2 parses the font and subsets it with fontTools for every document (about 45 ms
 with the full font). The font is cut once per process, in memory, to the Latin, punctuation
 and currency characters French and English need (the file on disk stays as published), and
-one face is used: bold is drawn by stroking the glyph outline as well as filling it. A
-certificate then takes about 10 ms.
+one face is used: bold is drawn by stroking the glyph outline as well as filling it; the
+font object is read once and copied per document; a one-line paragraph is a cell (fpdf2's
+line breaking measures the line again at every character). A certificate then takes about
+10 ms of CPU. Many at once (`certificate_pdfs`): drawn by worker processes, so the server's
+event loop stays free.
 
 Pages are US Letter, landscape: the paper format used in Québec. The output is the same bytes
 for the same input (fixed creation date, no random identifier), so tests can compare it.
