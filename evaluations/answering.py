@@ -257,6 +257,10 @@ async def _write(
         try:
             async with in_transaction():
                 response = await _response(settings, token, found, now)
+                # One writer per response at a time (PostgreSQL: a row lock; SQLite
+                # serializes write transactions): two saves of one link at once cannot
+                # both keep their rows.
+                await Response.filter(id=response.id).select_for_update().first()
                 await Answer.filter(response_id=response.id, question_id__in=replaced).delete()
                 new = [
                     Answer(response_id=response.id, question_id=qid, number=n)

@@ -58,12 +58,7 @@ async def form_save(request: Request) -> Response:
 )
 @requires("events.view")
 async def form_get(request: Request) -> Response:
-    form = await forms.own_form(actor_of(request), path_id(request))
-    if form is None:
-        from core.errors import NotFound
-        from core.i18n import _
-
-        raise NotFound(_("Cet événement n'a pas de questionnaire d'évaluation."))
+    form = await forms.existing_form(actor_of(request), path_id(request))
     return json_response(await forms.form_out(form))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.audit import audit
 from core.auth import Principal, authorize
+from core.errors import NotFound
 from core.i18n import _
 from core.spreadsheet import keep_as_text, neutralize_formula
 from evaluations import forms
@@ -42,8 +43,6 @@ async def export_responses(actor: Principal, event_id: int) -> ResponsesExport:
     event = await forms.get_event(event_id)
     form = await forms.form_for_event(event)
     if form is None:
-        from core.errors import NotFound
-
         raise NotFound(_("Cet événement n'a pas de questionnaire d'évaluation."))
     questions = await forms.questions_of(form)
     responses = Response.filter(form_id=form.id)

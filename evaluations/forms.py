@@ -23,6 +23,7 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import _
 from evaluations.models import (
     MAX_QUESTIONS,
+    Answer,
     EvaluationForm,
     Question,
     QuestionKind,
@@ -99,6 +100,14 @@ async def own_form(actor: Principal, event_id: int) -> EvaluationForm | None:
     return await EvaluationForm.get_or_none(event_id=event_id)
 
 
+async def existing_form(actor: Principal, event_id: int) -> EvaluationForm:
+    """The event's own form, else 404."""
+    form = await own_form(actor, event_id)
+    if form is None:
+        raise NotFound(_("Cet événement n'a pas de questionnaire d'évaluation."))
+    return form
+
+
 async def _answered(form: EvaluationForm) -> bool:
     return await Response.filter(form_id=form.id).exists()
 
@@ -138,8 +147,6 @@ def _question_fields(data: QuestionIn) -> dict[str, Any]:
 
 
 async def _check_kind(form: EvaluationForm, question: Question, data: QuestionIn) -> None:
-    from evaluations.models import Answer
-
     if question.kind != data.kind and await Answer.filter(question_id=question.id).exists():
         raise Conflict(
             _(

@@ -183,4 +183,9 @@ class Answer(Model):
 
     class Meta:
         table = "evaluations_answer"
-        indexes = (("question_id", "number"), ("response_id",))
+        indexes = (
+            ("question_id", "number"),
+            # Covering: respondents of a multiple choice, ratings by clientele and MRC.
+            ("question_id", "response_id", "number"),
+            ("response_id",),
+        )

@@ -9,6 +9,7 @@ and nothing saved.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -95,13 +96,11 @@ def _shown(found: answering.Answering, typed: dict[str, Any]) -> dict[str, Any]:
 async def answer_submit(request: Request) -> Response:
     settings = settings_of(request)
     token = _token(request)
+    form = await read_form(request)  # CSRF first: a forged post learns nothing
     found = await answering.load(settings, token)
-    form = await read_form(request)
     await request.app.state.limiter.hit(PAGE_LIMIT, "evaluation-page", client_ip_of(request))
     typed = _typed(found, form)
     if not found.is_open:
-        from datetime import UTC, datetime
-
         message = answering.closed_message(found, datetime.now(UTC))
         return _page(request, found, values=_shown(found, typed), message=message, status_code=409)
     try:

@@ -6,7 +6,9 @@ Connected at start-up by `connect(settings)` (called by `core.db.load_packages`)
   and reminds those who have not answered (`sending.send_due_reminders`);
 - the campaigns thank-you asks whether someone else thanks for an event: yes when the
   event has an evaluation form (its invitation thanks and carries the personal link);
-- the event's back-office page gets the evaluation panel (form, results, sending).
+- the event's back-office page gets the evaluation panel (form, results, sending);
+- a person's export and erasure (Law 25) cover their linked responses
+  (`evaluations.privacy`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 from campaigns.signals import thanks_sent_elsewhere
 from core import maintenance
 from core.settings import Settings, load_settings
-from evaluations import panels, sending
+from evaluations import panels, privacy, sending
 from events.signals import event_admin_panels
+from people.signals import person_erasing, person_exporting
 
 _current_settings: Settings | None = None
 
@@ -39,3 +42,5 @@ def connect(settings: Settings) -> None:
     maintenance.register("evaluations.reminders", reminders_task)
     thanks_sent_elsewhere.connect(sending.thanks_taken_over)
     event_admin_panels.connect(panels.event_panel)
+    person_exporting.connect(privacy.export_responses)
+    person_erasing.connect(privacy.erase_responses)

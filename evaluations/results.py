@@ -28,6 +28,7 @@ from core.errors import NotFound
 from core.i18n import _
 from evaluations import forms
 from evaluations.models import (
+    TEXT_KINDS,
     Answer,
     EvaluationForm,
     Invitation,
@@ -104,10 +105,18 @@ def nps_of(values: dict[int, int]) -> int | None:
     return round(100 * (promoters - detractors) / count)
 
 
-def _where(form: EvaluationForm, event_id: int | None) -> tuple[str, list[Any]]:
+def _where(
+    form: EvaluationForm, event_id: int | None, question_ids: list[int]
+) -> tuple[str, list[Any]]:
+    """The answers counted: every answer of the form's questions (no join needed: the
+    index on (question_id, number) serves), or one activity's (joined to the response)."""
     if event_id is None:
-        return "r.form_id = ?", [form.id]
-    return "r.form_id = ? AND r.event_id = ?", [form.id, event_id]
+        marks = ", ".join("?" for _ in question_ids) or "NULL"
+        return f"{A} a WHERE a.question_id IN ({marks})", list(question_ids)
+    return (
+        f"{A} a JOIN {R} r ON r.id = a.response_id WHERE r.form_id = ? AND r.event_id = ?",
+        [form.id, event_id],
+    )
 
 
 async def _counts(form: EvaluationForm, event_id: int | None) -> tuple[int, int]:
@@ -119,21 +128,33 @@ async def _counts(form: EvaluationForm, event_id: int | None) -> tuple[int, int]
     return await invitations.count(), await responses.count()
 
 
-async def _numbers(form: EvaluationForm, event_id: int | None) -> list[dict[str, Any]]:
-    where, values = _where(form, event_id)
+async def _numbers(
+    form: EvaluationForm, event_id: int | None, question_ids: list[int]
+) -> list[dict[str, Any]]:
+    source, values = _where(form, event_id, question_ids)
     sql = (
-        f"SELECT a.question_id AS q, a.number AS v, COUNT(*) AS n FROM {A} a "  # noqa: S608
-        f"JOIN {R} r ON r.id = a.response_id WHERE {where} AND a.number IS NOT NULL "
-        "GROUP BY a.question_id, a.number"
+        f"SELECT a.question_id AS q, a.number AS v, COUNT(*) AS n FROM {source} "  # noqa: S608
+        "AND a.number IS NOT NULL GROUP BY a.question_id, a.number"
     )
     return await fetch_values(Answer, sql, values)
 
 
-async def _respondents(form: EvaluationForm, event_id: int | None) -> dict[int, int]:
-    where, values = _where(form, event_id)
+async def _respondents(
+    form: EvaluationForm, event_id: int | None, question_ids: list[int], distinct: bool
+) -> dict[int, int]:
+    """Respondents per question: rows (a text), or distinct responses (a multiple choice
+    has one row per option chosen). Single-value questions count their distribution."""
+    if not question_ids:
+        return {}
+    source, values = _where(form, event_id, question_ids)
+    if event_id is not None:
+        marks = ", ".join("?" for _ in question_ids)
+        source += f" AND a.question_id IN ({marks})"
+        values += question_ids
+    counted = "COUNT(DISTINCT a.response_id)" if distinct else "COUNT(*)"
     sql = (
-        f"SELECT a.question_id AS q, COUNT(DISTINCT a.response_id) AS n FROM {A} a "  # noqa: S608
-        f"JOIN {R} r ON r.id = a.response_id WHERE {where} GROUP BY a.question_id"
+        f"SELECT a.question_id AS q, {counted} AS n "  # noqa: S608
+        f"FROM {source} GROUP BY a.question_id"
     )
     return {int(row["q"]): int(row["n"]) for row in await fetch_values(Answer, sql, values)}
 
@@ -148,37 +169,52 @@ async def _texts(question: Question, event_id: int | None, limit: int | None) ->
     return [str(t) for t in await rows.values_list("text", flat=True)]
 
 
-async def _satisfaction_by(
-    form: EvaluationForm, column: str, rating_ids: list[int]
-) -> dict[int | None, tuple[int, float, int]]:
-    """{group id: (responses, sum of ratings, count of ratings)} for a response column."""
+async def _satisfaction_groups(
+    form: EvaluationForm, event_id: int | None, rating_ids: list[int]
+) -> dict[tuple[int | None, int | None], tuple[int, float, int]]:
+    """{(clientele id, MRC id): (responses, sum of ratings, count of ratings)}: one pass
+    over the responses and one over the ratings, for both breakdowns at once (`event_id`:
+    one activity of a shared form)."""
+    scope, scoped = ("", []) if event_id is None else (" AND r.event_id = ?", [event_id])
     sql = (
-        f"SELECT r.{column} AS g, COUNT(*) AS n FROM {R} r WHERE r.form_id = ? "  # noqa: S608
-        f"GROUP BY r.{column}"
+        f"SELECT r.clientele_id AS c, r.territory_id AS t, COUNT(*) AS n "  # noqa: S608
+        f"FROM {R} r WHERE r.form_id = ?{scope} GROUP BY r.clientele_id, r.territory_id"
     )
-    groups: dict[int | None, tuple[int, float, int]] = {
-        row["g"]: (int(row["n"]), 0.0, 0) for row in await fetch_values(Response, sql, [form.id])
+    groups: dict[tuple[int | None, int | None], tuple[int, float, int]] = {
+        (row["c"], row["t"]): (int(row["n"]), 0.0, 0)
+        for row in await fetch_values(Response, sql, [form.id, *scoped])
     }
     if rating_ids:
         marks = ", ".join("?" for _ in rating_ids)
         sql = (
-            f"SELECT r.{column} AS g, SUM(a.number) AS s, COUNT(*) AS n FROM {A} a "  # noqa: S608
-            f"JOIN {R} r ON r.id = a.response_id WHERE r.form_id = ? "
-            f"AND a.question_id IN ({marks}) AND a.number IS NOT NULL GROUP BY r.{column}"
+            f"SELECT r.clientele_id AS c, r.territory_id AS t, SUM(a.number) AS s, "  # noqa: S608
+            f"COUNT(*) AS n FROM {A} a JOIN {R} r ON r.id = a.response_id "
+            f"WHERE a.question_id IN ({marks}) AND a.number IS NOT NULL{scope} "
+            "GROUP BY r.clientele_id, r.territory_id"
         )
-        for row in await fetch_values(Answer, sql, [form.id, *rating_ids]):
-            responses, _s, _n = groups.get(row["g"], (0, 0.0, 0))
-            groups[row["g"]] = (responses, float(row["s"] or 0), int(row["n"]))
+        for row in await fetch_values(Answer, sql, [*rating_ids, *scoped]):
+            key = (row["c"], row["t"])
+            responses, _s, _n = groups.get(key, (0, 0.0, 0))
+            groups[key] = (responses, float(row["s"] or 0), int(row["n"]))
     return groups
 
 
+def _fold(
+    groups: dict[tuple[int | None, int | None], tuple[int, float, int]], side: int
+) -> dict[int | None, tuple[int, float, int]]:
+    folded: dict[int | None, tuple[int, float, int]] = {}
+    for key, (responses, total, count) in groups.items():
+        r0, t0, c0 = folded.get(key[side], (0, 0.0, 0))
+        folded[key[side]] = (r0 + responses, t0 + total, c0 + count)
+    return folded
+
+
 async def _groups(
-    form: EvaluationForm, column: str, rating_ids: list[int], language: str
+    groups: dict[int | None, tuple[int, float, int]], clienteles: bool, language: str
 ) -> list[GroupStats]:
-    groups = await _satisfaction_by(form, column, rating_ids)
     ids = [g for g in groups if g is not None]
     names: dict[int, tuple[str, str]] = {}
-    if column == "clientele_id":
+    if clienteles:
         for c in await Clientele.filter(id__in=ids):
             names[c.id] = (c.code, c.name(language))
     else:
@@ -208,14 +244,23 @@ async def compute(
     questions = await forms.questions_of(form)
     invited, responses = await _counts(form, event_id)
     numbers: dict[int, dict[int, int]] = {}
-    for row in await _numbers(form, event_id):
+    question_ids = [q.id for q in questions]
+    for row in await _numbers(form, event_id, question_ids):
         numbers.setdefault(int(row["q"]), {})[int(row["v"])] = int(row["n"])
-    respondents = await _respondents(form, event_id)
+    respondents = await _respondents(
+        form, event_id, [q.id for q in questions if q.kind == QuestionKind.MULTI], True
+    )
+    respondents.update(
+        await _respondents(form, event_id, [q.id for q in questions if q.kind in TEXT_KINDS], False)
+    )
     stats: list[QuestionStats] = []
     rating_total, rating_count, nps_values = 0.0, 0, dict[int, int]()
     for question in questions:
-        item = QuestionStats(question=question, count=respondents.get(question.id, 0))
         values = numbers.get(question.id, {})
+        item = QuestionStats(
+            question=question,
+            count=respondents.get(question.id, sum(values.values())),
+        )
         if question.kind in (QuestionKind.RATING, QuestionKind.NPS):
             total = sum(v * n for v, n in values.items())
             count = sum(values.values())
@@ -245,10 +290,11 @@ async def compute(
         nps=nps_of(nps_values),
     )
     results = Results(form=form, event_id=event_id, summary=summary, questions=stats)
-    if breakdowns and not form.anonymous and event_id is None:
+    if breakdowns and not form.anonymous:
         rating_ids = [q.id for q in questions if q.kind == QuestionKind.RATING]
-        results.by_clientele = await _groups(form, "clientele_id", rating_ids, language)
-        results.by_territory = await _groups(form, "territory_id", rating_ids, language)
+        groups = await _satisfaction_groups(form, event_id, rating_ids)
+        results.by_clientele = await _groups(_fold(groups, 0), True, language)
+        results.by_territory = await _groups(_fold(groups, 1), False, language)
     return results
 
 

@@ -177,7 +177,8 @@ async def _has_questions(form: EvaluationForm) -> bool:
 
 async def send_now(actor: Principal, settings: Settings, event_id: int) -> int:
     """An organizer sends the evaluation of an event now (its activities too when the
-    form is the edition's shared one); how many invitations were queued."""
+    form is the edition's shared one); how many invitations were queued. At the
+    organizer's word, even before the planned opening: answering then opens now."""
     authorize(actor, forms.EDIT)
     event = await forms.get_event(event_id)
     form = await forms.form_for_event(event)
@@ -187,10 +188,13 @@ async def send_now(actor: Principal, settings: Settings, event_id: int) -> int:
         )
     now = datetime.now(UTC)
     targets = await served_events(form) if form.event_id == event.id else [event]
-    _opens, closes = forms.opening(form, event)
+    opens, closes = forms.opening(form, event)
     if closes <= now:
-        raise Conflict(_("Ce questionnaire est fermé."), code="form_closed")
-    if forms.opening(form, event)[0] > now:
+        raise Conflict(
+            _("Ce questionnaire est fermé : repoussez sa date de fermeture pour l'envoyer."),
+            code="form_closed",
+        )
+    if opens > now:
         # Sent before the planned opening: answering opens now.
         form.opens_at = now
         await form.save(update_fields=["opens_at", "updated_at"])
@@ -265,6 +269,10 @@ async def send_due_reminders(settings: Settings, now: datetime | None = None) ->
 
 
 async def thanks_taken_over(asked: ThanksAsked) -> bool:
-    """The campaigns thank-you asks: an event with a form is thanked by its invitation."""
+    """The campaigns thank-you asks: an event with a form still open is thanked by its
+    invitation (a form already closed sends nothing: the usual thank-you goes)."""
     form = await forms.form_for_event(asked.event)
-    return form is not None and await _has_questions(form)
+    if form is None or not await _has_questions(form):
+        return False
+    _opens, closes = forms.opening(form, asked.event)
+    return closes > datetime.now(UTC)

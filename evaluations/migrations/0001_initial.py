@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
                 ('number', fields.IntField(null=True)),
                 ('text', fields.TextField(null=True, unique=False)),
             ],
-            options={'table': 'evaluations_answer', 'app': 'evaluations', 'indexes': [Index(fields=['question_id', 'number']), Index(fields=['response_id'])], 'pk_attr': 'id', 'table_description': "One chosen value: a number (rating, NPS, the option's index) or a text."},
+            options={'table': 'evaluations_answer', 'app': 'evaluations', 'indexes': [Index(fields=['question_id', 'number']), Index(fields=['question_id', 'response_id', 'number']), Index(fields=['response_id'])], 'pk_attr': 'id', 'table_description': "One chosen value: a number (rating, NPS, the option's index) or a text."},
             bases=['Model'],
         ),
     ]

@@ -125,7 +125,12 @@ async def _seed() -> dict[str, object]:
         message = await OutboundMessage.get(to_address="maelle.eval@exemple.qc.ca")
         link = re.search(r"https?://\S+/evaluation/[0-9]+\.[A-Za-z0-9_-]+", message.text_body)
         assert link is not None
-        return {"queued": queued, "link": link.group(0), "subject": message.subject}
+        return {
+            "queued": queued,
+            "link": link.group(0),
+            "subject": message.subject,
+            "event_id": event.id,
+        }
     finally:
         await close_orm()
 
@@ -202,6 +207,24 @@ def test_participant_answers_the_evaluation_from_the_mail_link_on_a_phone(live_s
     changed = link[:-1] + ("A" if link[-1] != "A" else "B")
     assert page.goto(changed).status == 404
     phone.close()
+
+    # The organizer reads the results (bars and tables) and the editor, on a desk.
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-CA")
+    staff = desk.new_page()
+    base = live_server["base"]
+    staff.goto(base + "/login")
+    staff.get_by_label("Adresse courriel").fill(live_server["email"])
+    staff.get_by_label("Mot de passe").fill(live_server["password"])
+    staff.get_by_role("button", name="Se connecter").click()
+    staff.wait_for_url("**/admin")
+    staff.goto(f"{base}/admin/events/{seeded['event_id']}/evaluation/results")
+    assert "1 réponse(s) sur 1 invitation(s)" in staff.locator("[data-rate]").inner_text()
+    assert staff.locator("svg").count() >= 4
+    assert "<b>Très</b> utile, merci!" in staff.locator(".evaluation-texts").inner_text()
+    _axe(staff, "résultats de l'évaluation")
+    staff.goto(f"{base}/admin/events/{seeded['event_id']}/evaluation")
+    _axe(staff, "questionnaire (éditeur)")
+    desk.close()
 
 
 if __name__ == "__main__":

@@ -200,3 +200,15 @@ async def test_english_wording_is_shown_in_english(client, settings):
     _event, _reg, token = await invited(settings)
     page = await client.get(f"/evaluation/{token}?lang=en")
     assert "Comments" in page.text and "Online" in page.text
+
+
+async def test_concurrent_first_saves_of_one_link_make_one_response(client, settings):
+    import asyncio
+
+    _event, _reg, token = await invited(settings)
+    answers = await asyncio.gather(
+        *(post(client, token, {"satisfaction": n}, complete=False) for n in (1, 2, 3, 4, 5))
+    )
+    assert [a.status_code for a in answers] == [200] * 5
+    assert await Response.all().count() == 1
+    assert await Answer.all().count() == 1  # the last write wins, nothing doubled

@@ -246,3 +246,33 @@ async def test_the_back_office_editor_adds_moves_and_edits_questions(client, set
     )
     assert saved.status_code == 303
     assert (await EvaluationForm.get(id=form.id)).reminder_days == 3
+    assert (await EvaluationForm.get(id=form.id)).anonymous is False
+    removed = await client.post(
+        f"{url}/questions/q2", data={"csrf_token": csrf, "action": "delete"}
+    )
+    assert removed.status_code == 303
+    assert [q.code for q in await questions_of(form)] == ["q1"]
+
+
+async def test_the_editions_results_page_compares_its_activities(client, settings):
+    from datetime import timedelta
+
+    edition = await past_event("JPS 2027", ended_ago=timedelta(hours=3))
+    await make_form(edition, shared_with_children=True)
+    first = await past_event("Atelier « Parents »", parent=edition)
+    second = await past_event("Atelier <Employeurs>", parent=edition)
+    regs = [await registrant(first, attended=True), await registrant(second, attended=True)]
+    assert await sending.send_due(settings) == 2
+    await answering.save_answers(
+        settings, await link_for(settings, regs[0]), {"satisfaction": 5}, complete=True
+    )
+    await login(client, Role.ORGANIZER)
+    page = await client.get(f"/admin/events/{edition.id}/evaluation/results")
+    assert page.status_code == 200
+    assert "Comparaison des activités de l'édition" in page.text
+    assert "Atelier &lt;Employeurs&gt;" in page.text
+    assert f"/admin/events/{first.id}/evaluation/results" in page.text
+    child = await client.get(f"/admin/events/{first.id}/evaluation/results")
+    assert child.status_code == 200 and "1 réponse(s) sur 1 invitation(s)" in child.text
+    editor = await client.get(f"/admin/events/{first.id}/evaluation")
+    assert "questionnaire partagé de son édition" in editor.text

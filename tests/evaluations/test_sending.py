@@ -154,3 +154,52 @@ async def test_an_editions_shared_form_invites_each_activity_and_compares_them(s
     assert rows["Atelier B"].mean_satisfaction == 2.5
     whole = await evaluation_summary(edition.id)
     assert whole is not None and whole.responses == 3 and whole.invited == 6
+    # One activity's results (linked form): its own breakdown only.
+    from evaluations.results import results_for_event
+
+    _event, found = await results_for_event(SYSTEM, second.id)
+    assert found.summary.responses == 2
+    assert [(g.code, g.responses) for g in found.by_clientele or []] == [("schools", 2)]
+
+
+async def test_concurrent_runs_invite_each_person_once(settings):
+    import asyncio
+
+    event = await past_event()
+    await make_form(event)
+    for i in range(12):
+        await registrant(event, attended=True, email=f"c{i}@exemple.qc.ca")
+    counts = await asyncio.gather(
+        sending.send_due(settings),
+        sending.send_due(settings),
+        sending.send_now(SYSTEM, settings, event.id),
+    )
+    assert sum(counts) == 12
+    assert await Invitation.all().count() == 12
+    assert await OutboundMessage.filter(dedupe_key__startswith="evaluation:").count() == 12
+
+
+async def test_a_closed_form_neither_sends_nor_holds_back_the_thank_you(settings):
+    event = await past_event()
+    await make_form(event, closes_at=(datetime.now(UTC) - timedelta(minutes=5)).isoformat())
+    await registrant(event, attended=True, email="merci@exemple.qc.ca")
+    assert await sending.send_due(settings) == 0
+    with pytest.raises(Conflict) as raised:
+        await sending.send_now(SYSTEM, settings, event.id)
+    assert raised.value.code == "form_closed"
+    assert await automatic.send_due_thanks(settings) == 1
+    assert await addresses("event_thanks:") == ["merci@exemple.qc.ca"]
+
+
+async def test_the_upkeep_runs_the_invitations_and_the_reminders(settings):
+    from core.maintenance import TASKS, run_tasks_once
+
+    assert {"evaluations.invitations", "evaluations.reminders"} <= set(TASKS)
+    event = await past_event()
+    await make_form(event)
+    await registrant(event, attended=True, email="upkeep@exemple.qc.ca")
+    done = await run_tasks_once()
+    assert done["evaluations.invitations"] == 1
+    assert done["campaigns.event_thanks"] == 0  # the invitation is the thank-you
+    assert await addresses("evaluation:") == ["upkeep@exemple.qc.ca"]
+    assert await addresses("event_thanks:") == []

@@ -81,7 +81,7 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 60
     raise SystemExit(f"Le serveur ne répond pas à {url}.")
 
 
-def a_manage_token(base: str) -> str:
+def a_manage_token(base: str) -> tuple[str, int]:
     """The manage token of a registration made through the public API on one of the
     demo's open events (the /api/v1/manage/{token} operations need a real one)."""
     with urllib.request.urlopen(f"{base}/api/v1/events?per_page=200", timeout=30) as answer:  # noqa: S310
@@ -93,6 +93,7 @@ def a_manage_token(base: str) -> str:
         "clientele": "schools",
         "guardian_consent": True,
     }
+    found: tuple[str, int] | None = None
     for event in events:
         request = urllib.request.Request(  # noqa: S310 - loopback
             f"{base}/api/v1/events/{event['id']}/registrations",
@@ -102,10 +103,47 @@ def a_manage_token(base: str) -> str:
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-                return str(json.load(answer)["manage_token"])
+                made = json.load(answer)
         except urllib.error.HTTPError:
             continue
+        found = found or (str(made["manage_token"]), int(event["id"]))
+        if made["status"] == "confirmed":  # the evaluation goes to confirmed registrants
+            return str(made["manage_token"]), int(event["id"])
+    if found:
+        return found
     raise SystemExit("Aucun événement de démonstration n'accepte d'inscription.")
+
+
+def an_evaluation_token(base: str, api_token: str, event_id: int, env: dict[str, str]) -> str:
+    """A real personal evaluation link: an evaluation form on the event of that
+    registration, sent now (no check-in: to its confirmed registrants); the link of the
+    first invitation is signed with the served instance's SECRET_KEY, as the mail has it."""
+    sys.path.insert(0, str(ROOT))
+    from core.security import signature
+
+    form = {
+        "anonymous": False,
+        "questions": [
+            {"code": "satisfaction", "kind": "rating", "label_fr": "Satisfaction"},
+            {"code": "format", "kind": "choice", "label_fr": "Format", "options": ["A", "B"]},
+            {"code": "themes", "kind": "multi", "label_fr": "Thèmes", "options": ["X", "Y"]},
+            {"code": "commentaire", "kind": "long_text", "label_fr": "Commentaire"},
+        ],
+    }
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api_token}"}
+    for path, body in (
+        (f"/api/v1/events/{event_id}/evaluation", form),
+        (f"/api/v1/events/{event_id}/evaluation/send", {}),
+    ):
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            base + path, data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            answer.read()
+    token = f"1.{signature(env['SECRET_KEY'], 'evaluation:1')}"
+    with urllib.request.urlopen(f"{base}/evaluation/{token}", timeout=30) as answer:  # noqa: S310
+        answer.read()  # a 404 here raises: the link must be real
+    return token
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         wait_until_up(f"{base}/api/v1/health", server)
-        env["FUZZ_MANAGE_TOKEN"] = a_manage_token(base)
+        env["FUZZ_MANAGE_TOKEN"], event_id = a_manage_token(base)
+        env["FUZZ_EVALUATION_TOKEN"] = an_evaluation_token(base, token, event_id, env)
         command = [
             str(BIN / "schemathesis"),
             "--config-file",
