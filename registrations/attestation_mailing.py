@@ -12,6 +12,7 @@ attendee without an e-mail address are skipped. Progress: `mailing_status`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -144,10 +145,34 @@ async def request_mailing(actor: Principal, event_id: int) -> MailingStatus:
     return await mailing_status(event_id)
 
 
-async def _mail_batch(settings: Settings, event: Event, mailing: AttestationMailing) -> int:
-    registrations = await _to_mail(event.id).select_related("person").order_by("id").limit(BATCH)
+@dataclass
+class _Batch:
+    """Attendees to mail, their certificates made (not saved yet) and being drawn."""
+
+    registrations: list[Registration]
+    existing: dict[int, Attestation]
+    new: list[Attestation]
+    changed: list[Attestation]
+    drawing: asyncio.Future[list[bytes]]
+    now: datetime
+
+    @property
+    def ids(self) -> list[int]:
+        return [r.id for r in self.registrations]
+
+
+async def _prepare(settings: Settings, event: Event, after: list[int]) -> _Batch | None:
+    """The next attendees to mail (not those of the batch `after`, not saved yet), their
+    certificates made and handed to the drawing processes."""
+    registrations = (
+        await _to_mail(event.id)
+        .exclude(id__in=after or [0])
+        .select_related("person")
+        .order_by("id")
+        .limit(BATCH)
+    )
     if not registrations:
-        return 0
+        return None
     ids = [r.id for r in registrations]
     days = await attended_days(ids)
     existing = {a.registration_id: a for a in await Attestation.filter(registration_id__in=ids)}
@@ -178,10 +203,19 @@ async def _mail_batch(settings: Settings, event: Event, mailing: AttestationMail
                 settings, attestation, event, registration.person, registration.language
             )
         )
-    pdfs = await certificate_pdfs(certificates)  # drawn by worker processes
+    drawing = asyncio.ensure_future(certificate_pdfs(certificates))  # worker processes
+    return _Batch(list(registrations), existing, new, changed, drawing, now)
+
+
+async def _queue(
+    settings: Settings, event: Event, mailing: AttestationMailing, batch: _Batch
+) -> int:
+    """Save the batch's certificates and queue their messages, PDFs attached (one
+    transaction)."""
+    pdfs = await batch.drawing
     messages = []
-    for registration, pdf in zip(registrations, pdfs, strict=True):
-        attestation = existing[registration.id]
+    for registration, pdf in zip(batch.registrations, pdfs, strict=True):
+        attestation = batch.existing[registration.id]
         person = registration.person
         messages.append(
             compose_mail(
@@ -209,18 +243,41 @@ async def _mail_batch(settings: Settings, event: Event, mailing: AttestationMail
             )
         )
     async with in_transaction():
-        if new:
-            await Attestation.bulk_create(new)
-        for attestation in changed:
+        if batch.new:
+            await Attestation.bulk_create(batch.new)
+        for attestation in batch.changed:
             await attestation.save(update_fields=["days", "minutes"])
         for message in messages:
             await insert_composed(message)
-        await Attestation.filter(registration_id__in=ids, mailed_at__isnull=True).update(
-            mailed_at=now
+        await Attestation.filter(registration_id__in=batch.ids, mailed_at__isnull=True).update(
+            mailed_at=batch.now
         )
         mailing.queued += len(messages)
         await mailing.save(update_fields=["queued"])
     return len(messages)
+
+
+async def _mail_event(settings: Settings, event: Event, mailing: AttestationMailing) -> int:
+    """Every certificate still to mail, batch after batch: the next batch is drawn while
+    the current one is queued."""
+    queued = 0
+    batch = await _prepare(settings, event, [])
+    try:
+        while batch is not None:
+            await asyncio.wait([batch.drawing])
+            following = await _prepare(settings, event, batch.ids)
+            try:
+                queued += await _queue(settings, event, mailing, batch)
+            except BaseException:
+                if following is not None:
+                    following.drawing.cancel()
+                raise
+            batch = following
+    except BaseException:
+        if batch is not None:
+            batch.drawing.cancel()
+        raise
+    return queued
 
 
 async def run_mailings(settings: Settings) -> int:
@@ -228,11 +285,8 @@ async def run_mailings(settings: Settings) -> int:
     queued = 0
     for mailing in await AttestationMailing.filter(finished_at=None).order_by("id"):
         event = await Event.get_or_none(id=mailing.event_id)
-        while event is not None:
-            done = await _mail_batch(settings, event, mailing)
-            queued += done
-            if done == 0:
-                break
+        if event is not None:
+            queued += await _mail_event(settings, event, mailing)
         mailing.finished_at = datetime.now(UTC)
         await mailing.save(update_fields=["finished_at"])
     return queued

@@ -383,3 +383,20 @@ async def test_the_event_form_saves_the_certificate_settings_and_explains_bad_ho
     event = await Event.get()
     assert event.gives_attestation and event.attestation_minutes == 210
     assert event.attestation_minutes_per_day
+
+
+async def test_a_mailing_goes_batch_after_batch_without_doubles(settings, monkeypatch):
+    monkeypatch.setattr(attestation_mailing, "BATCH", 2)  # 5 attendees: 3 batches
+    event = await certificate_event()
+    came = [await register(settings, event, n) for n in range(1, 6)]
+    event = await move_to_past(event)
+    for registration in came:
+        await check_in_on(settings, event, registration, 0)
+    status = await attestation_mailing.request_mailing(SYSTEM, event.id)
+    assert status.to_mail == 5
+    assert await attestation_mailing.run_mailings(settings) == 5
+    messages = await OutboundMessage.filter(dedupe_key__startswith="attestation:")
+    assert sorted(m.person_id for m in messages) == sorted(r.person_id for r in came)
+    assert await Attestation.filter(mailed_at__isnull=False).count() == 5
+    status = await attestation_mailing.mailing_status(event.id)
+    assert (status.mailed, status.to_mail, status.running) == (5, 0, False)
