@@ -217,7 +217,21 @@ async def health_ceiling(session: aiohttp.ClientSession, base: str) -> float:
     return count / (time.perf_counter() - start)
 
 
-async def drive(base: str, event_id: int, token: str, n: int) -> dict:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server process and of its children (drawing processes)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = sum(process.cpu_times()[:2])
+    for child in process.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+async def drive(base: str, event_id: int, token: str, n: int, pid: int) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -234,6 +248,7 @@ async def drive(base: str, event_id: int, token: str, n: int) -> dict:
                 await asyncio.sleep(0.05)
 
         prober = asyncio.create_task(probe())
+        cpu_before = _cpu_seconds(pid)
         start = time.perf_counter()
         async with session.post(
             f"{base}/api/v1/events/{event_id}/attestations/send", headers=headers
@@ -251,12 +266,14 @@ async def drive(base: str, event_id: int, token: str, n: int) -> dict:
             if time.perf_counter() - start > 600:
                 raise RuntimeError(f"trop long : {status}")
         elapsed = time.perf_counter() - start
+        cpu = _cpu_seconds(pid) - cpu_before
         done.set()
         await prober
     ordered = sorted(latencies)
     return {
         "ceiling": ceiling,
         "rate": n / elapsed,
+        "cpu_ms": cpu * 1000 / n,
         "seconds": elapsed,
         "post_ms": post_ms,
         "health_median_ms": statistics.median(ordered) * 1000,
@@ -289,7 +306,7 @@ def run_case(label: str, url: str, n: int, tmp: Path) -> dict:
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(base, server, log)
-            result = asyncio.run(drive(base, event_id, token, n))
+            result = asyncio.run(drive(base, event_id, token, n, server.pid))
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -306,7 +323,8 @@ def run_case(label: str, url: str, n: int, tmp: Path) -> dict:
         f"{'OK' if result['rate'] >= TARGET else 'SOUS LA CIBLE'}); plafond GET /api/v1/health "
         f"{result['ceiling']:.0f} req/s; pendant l'envoi, /api/v1/health médiane "
         f"{result['health_median_ms']:.0f} ms, p95 {result['health_p95_ms']:.0f} ms, max "
-        f"{result['health_max_ms']:.0f} ms; PDF médian {result['pdf_size']}; "
+        f"{result['health_max_ms']:.0f} ms; CPU du serveur et de ses processus de dessin "
+        f"{result['cpu_ms']:.1f} ms par attestation; PDF médian {result['pdf_size']}; "
         f"charge machine {result['load']:.1f}"
     )
     return result
@@ -334,16 +352,21 @@ def record(results: list[dict], args: argparse.Namespace) -> None:
         "message rendered (French or English) and queued with the PDF attached.",
         f"- Target: ≥ {TARGET:.0f} certificates per second.",
         "",
+        "- CPU per certificate: user + system CPU of the server process and its drawing "
+        "processes during the mailing, divided by the certificates (includes the health "
+        "probes and the progress polls): what the machine's load does not change.",
+        "",
         "| database | certificates/s | seconds | share of health ceiling | GET /api/v1/health "
-        "during (median / p95 / max) | PDF size (median) | load at end |",
-        "|---|---|---|---|---|---|---|",
+        "during (median / p95 / max) | CPU per certificate | PDF size (median) | load at end |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['label']} | {r['rate']:.0f} | {r['seconds']:.1f} | "
             f"{r['rate'] / r['ceiling']:.1%} (ceiling {r['ceiling']:.0f} req/s) | "
             f"{r['health_median_ms']:.0f} / {r['health_p95_ms']:.0f} / "
-            f"{r['health_max_ms']:.0f} ms | {r['pdf_size']} | {r['load']:.1f} |"
+            f"{r['health_max_ms']:.0f} ms | {r['cpu_ms']:.1f} ms | {r['pdf_size']} | "
+            f"{r['load']:.1f} |"
         )
     with RESULTS.open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
