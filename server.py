@@ -65,6 +65,9 @@ ROUTE_MODULES = [
     "evaluations.admin_routes",
     "reports.api_routes",
     "reports.event_report_routes",
+    "reports.plan_api_routes",
+    "reports.plan_routes",
+    "reports.accountability_routes",
 ]
 
 

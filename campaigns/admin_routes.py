@@ -53,8 +53,12 @@ def _text(form: FormData, name: str) -> str:
 
 
 def _campaign_input(request: Request, form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
-    values = {name: _text(form, name) for name in CAMPAIGN_FIELDS}
+    values: dict[str, Any] = {name: _text(form, name) for name in CAMPAIGN_FIELDS}
+    values["plan_items"] = [v for v in form.getlist("plan_items") if isinstance(v, str) and v][:50]
+    values["plan_id"] = _text(form, "plan_id")
     data: dict[str, Any] = dict(values)
+    if not data["plan_id"].isdigit():
+        data.pop("plan_id")
     data["scheduled_at"] = editor.local_datetime(
         values["scheduled_at"], settings_of(request).time_zone
     )
@@ -86,10 +90,13 @@ async def _editor(
     campaign_id: int | None = None,
     status_code: int = 200,
 ) -> Response:
+    plan_id, plan_options = await editor.plan_options(str(values.get("plan_id") or ""))
+    values = {**values, "plan_id": plan_id, "plan_items": values.get("plan_items") or []}
     return render(
         request,
         "campaigns/admin/editor.html",
         {
+            "plan_options": plan_options,
             "values": values,
             "errors": errors or {},
             "campaign_id": campaign_id,
@@ -133,7 +140,7 @@ async def campaign_create(request: Request) -> Response:
 @requires("campaigns.manage")
 async def campaign_edit(request: Request) -> Response:
     campaign = await service.get_campaign(actor_of(request), path_id(request))
-    return await _editor(request, editor.campaign_values(campaign), None, campaign.id)
+    return await _editor(request, await editor.campaign_values(campaign), None, campaign.id)
 
 
 @requires("campaigns.manage")

@@ -16,7 +16,7 @@ from core.errors import NotFound
 from core.i18n import current_language
 from core.models import OutboundMessage
 from events.models import Event, EventStatus
-from people import reference
+from people import plans, reference
 from people.models import Organization, Person, Territory, TerritoryKind
 from people.tags import all_tags
 
@@ -47,6 +47,23 @@ async def choices() -> dict[str, Any]:
     }
 
 
+async def plan_options(plan_id: str = "") -> tuple[str, list[tuple[str, str, str]]]:
+    """The plan whose items the editor offers (the campaign's, else the current one) and
+    its (code, title, level) rows in tree order."""
+    plan = await plans.plan_by_id(plan_id) or await plans.plan_for_year(None)
+    if plan is None:
+        return "", []
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(nodes: list[plans.PlanNode]) -> None:
+        for node in nodes:
+            rows.append((node.item.code, node.item.title, node.item.level))
+            walk(node.children)
+
+    walk(await plans.plan_tree(plan.id))
+    return str(plan.id), rows
+
+
 def filters_from_form(form: Any) -> dict[str, Any]:
     """The builder's form (multi-selects, comma lists) as AudienceFilters input."""
     filters: dict[str, Any] = {}
@@ -75,8 +92,12 @@ def local_datetime(value: str, time_zone: str) -> Any:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(time_zone))
 
 
-def campaign_values(campaign: Campaign) -> dict[str, Any]:
+async def campaign_values(campaign: Campaign) -> dict[str, Any]:
+    await campaign.fetch_related("plan_items")
+    items = list(campaign.plan_items)
     return {
+        "plan_items": sorted(p.code for p in items),
+        "plan_id": str(items[0].plan_id) if items else "",
         "kind": str(campaign.kind),
         "name": campaign.name,
         "audience_id": campaign.audience_id or "",

@@ -97,6 +97,11 @@ async def breakdown(campaign: Campaign, by: str) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=lambda r: (r["code"] is None, r["code"] or ""))
 
 
+async def plan_item_codes(campaign: Campaign) -> list[str]:
+    await campaign.fetch_related("plan_items")
+    return sorted(p.code for p in campaign.plan_items)
+
+
 async def campaign_out(campaign: Campaign) -> dict[str, Any]:
     from core.i18n import iso_or_none
 
@@ -113,6 +118,7 @@ async def campaign_out(campaign: Campaign) -> dict[str, Any]:
         "scheduled_at": iso_or_none(campaign.scheduled_at),
         "started_at": iso_or_none(campaign.started_at),
         "finished_at": iso_or_none(campaign.finished_at),
+        "plan_items": await plan_item_codes(campaign),
         "funnel": await funnel(campaign),
         "by_clientele": await breakdown(campaign, "clientele"),
         "by_territory": await breakdown(campaign, "territory"),

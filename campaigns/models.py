@@ -11,7 +11,7 @@ from tortoise.models import Model
 if TYPE_CHECKING:
     from core.models import User
     from events.models import Event
-    from people.models import Person
+    from people.models import Person, PlanItem
     from registrations.models import Registration
 
 
@@ -117,6 +117,12 @@ class Campaign(Model):
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     created_by_id: int | None
+    # The action-plan items the campaign serves (accountability report).
+    plan_items: fields.ManyToManyRelation[PlanItem] = fields.ManyToManyField(
+        "people.PlanItem",
+        related_name=False,  # type: ignore[arg-type]
+        through="campaigns_campaign_plan_item",
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -162,13 +162,25 @@ class CampaignIn(BaseModel):
     subject_en: str = Field(default="", max_length=300)
     body_en: str = Field(default="", max_length=100_000)
     scheduled_at: Moment | None = None
+    plan_items: list[Annotated[str, Field(min_length=1, max_length=20)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Codes des éléments du plan d'action que la campagne sert.",
+    )
+    plan_id: DbId | None = Field(
+        default=None,
+        description="Le plan des codes plan_items (défaut : le plan de l'année de l'événement "
+        "visé ou de l'envoi, sinon le plan actif le plus récent).",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _nul(cls, data: Any) -> Any:
         return _no_nul(data)
 
-    @field_validator("audience_id", "event_id", "follows_id", "scheduled_at", mode="before")
+    @field_validator(
+        "audience_id", "event_id", "follows_id", "scheduled_at", "plan_id", mode="before"
+    )
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -260,6 +272,7 @@ class CampaignOut(BaseModel):
     scheduled_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    plan_items: list[str]
     funnel: FunnelOut
     by_clientele: list[BreakdownRow]
     by_territory: list[BreakdownRow]

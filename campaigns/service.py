@@ -34,7 +34,8 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import N_, _
 from core.models import MessageStatus, OutboundMessage
 from events.models import Event
-from people.models import ConsentPurpose
+from people import plans
+from people.models import ConsentPurpose, PlanItem
 
 S = CampaignStatus
 CAUSE = "campaign"
@@ -116,10 +117,36 @@ async def _references(data: CampaignIn) -> tuple[Audience | None, Event | None]:
     return audience, event
 
 
+async def _plan_items(data: CampaignIn, event: Event | None) -> list[PlanItem]:
+    """The plan items named by code, in the named plan or the year's (people.plans)."""
+    if not data.plan_items:
+        return []
+    moment = event.starts_at if event else data.scheduled_at or datetime.now(UTC)
+    found, unknown = await plans.resolve_codes(
+        data.plan_items, year=moment.year, plan_id=data.plan_id
+    )
+    if unknown:
+        raise ValidationFailed(
+            fields={
+                "plan_items": _(
+                    "Élément du plan d'action inconnu : %(codes)s.", codes=", ".join(unknown)
+                )
+            }
+        )
+    return found
+
+
+async def _set_plan_items(campaign: Campaign, items: list[PlanItem]) -> None:
+    await campaign.plan_items.clear()
+    if items:
+        await campaign.plan_items.add(*items)
+
+
 async def create_campaign(actor: Principal, data: CampaignIn) -> Campaign:
     authorize(actor, "campaigns.manage")
     _check_templates(data)
-    audience, _event = await _references(data)
+    audience, event = await _references(data)
+    items = await _plan_items(data, event)
     async with in_transaction():
         campaign = await Campaign.create(
             kind=data.kind,
@@ -135,6 +162,7 @@ async def create_campaign(actor: Principal, data: CampaignIn) -> Campaign:
             scheduled_at=data.scheduled_at,
             created_by_id=actor.user_id,
         )
+        await _set_plan_items(campaign, items)
         await audit(actor, "campaign.created", campaign, {"name": campaign.name})
     return campaign
 
@@ -142,7 +170,8 @@ async def create_campaign(actor: Principal, data: CampaignIn) -> Campaign:
 async def update_campaign(actor: Principal, campaign_id: int, data: CampaignIn) -> Campaign:
     authorize(actor, "campaigns.manage")
     _check_templates(data)
-    audience, _event = await _references(data)
+    audience, event = await _references(data)
+    items = await _plan_items(data, event)
     async with in_transaction():
         values: dict[str, Any] = {
             "kind": data.kind,
@@ -168,6 +197,7 @@ async def update_campaign(actor: Principal, campaign_id: int, data: CampaignIn) 
                 ),
                 code="not_editable",
             )
+        await _set_plan_items(campaign, items)
         await audit(actor, "campaign.updated", campaign, {"name": campaign.name})
     return campaign
 

@@ -151,6 +151,15 @@ ACTION_LABELS: dict[str, str] = {
     "evaluation.form_changed": N_("Questionnaire d'évaluation modifié"),
     "evaluation.sent": N_("Évaluation envoyée"),
     "evaluation.exported": N_("Réponses d'évaluation exportées"),
+    # reports: action plans
+    "plan.created": N_("Plan d'action créé"),
+    "plan.updated": N_("Plan d'action modifié"),
+    "plan.deleted": N_("Plan d'action supprimé"),
+    "plan.imported": N_("Plan d'action importé (CSV)"),
+    "plan_item.created": N_("Élément de plan d'action ajouté"),
+    "plan_item.updated": N_("Élément de plan d'action modifié"),
+    "plan_item.deleted": N_("Élément de plan d'action supprimé"),
+    "plan_item.moved": N_("Élément de plan d'action déplacé"),
 }
 
 DETAIL_LABELS: dict[str, str] = {

@@ -16,7 +16,7 @@ M = TypeVar("M", bound=Model)
 # Feature packages that own models, in dependency order. Each has `<app>.models`
 # and `<app>.migrations`.
 APPS: list[str] = ["core", "people", "events", "registrations", "campaigns", "evaluations"]
-# Packages whose service and receivers are loaded (every app, and reports, which has none).
+# Packages whose service and receivers are loaded (every app, and reports: no models).
 PACKAGES: list[str] = [*APPS, "reports"]
 
 SQLITE_PRAGMAS = {"busy_timeout": "10000", "synchronous": "NORMAL"}

@@ -37,7 +37,7 @@ from events.public_routes import page_of, pager_params, reference_options, templ
 from events.schemas import CancelIn, DuplicateIn, EventIn
 from events.signals import EventPanelsAsked, event_admin_panels
 from people import organizations as people_organizations
-from people import reference as people_reference
+from people import plans as people_plans
 from people.models import PlanLevel
 
 ADMIN_PER_PAGE = 50
@@ -45,17 +45,21 @@ EXTRA_PARTNER_ROWS = 3
 TIMEZONES = (DEFAULT_TIME_ZONE, "America/Halifax", "America/Blanc-Sablon")
 
 
-async def _plan_options() -> list[tuple[str, str, str]]:
-    """(code, title, level) in tree order, for the plan-item checkboxes."""
+async def _plan_options(plan_id: str = "") -> tuple[str, list[tuple[str, str, str]]]:
+    """The plan whose items the form offers (the event's, else the current one) and its
+    (code, title, level) rows in tree order, for the plan-item checkboxes."""
     rows: list[tuple[str, str, str]] = []
 
-    def walk(nodes: list[people_reference.PlanNode]) -> None:
+    def walk(nodes: list[people_plans.PlanNode]) -> None:
         for node in nodes:
             rows.append((node.item.code, node.item.title, node.item.level))
             walk(node.children)
 
-    walk(await people_reference.plan_tree())
-    return rows
+    plan = await people_plans.plan_by_id(plan_id) or await people_plans.plan_for_year(None)
+    if plan is None:
+        return "", rows
+    walk(await people_plans.plan_tree(plan.id))
+    return str(plan.id), rows
 
 
 async def _edition_options(current: str = "", exclude: int | None = None) -> list[tuple[str, str]]:
@@ -79,7 +83,8 @@ async def _event_form(
         {"organization_id": "", "role": PartnerRole.PARTNER.value}
         for _i in range(EXTRA_PARTNER_ROWS)
     ]
-    values = {**values, "partners": partners[:MAX_PARTNER_ROWS]}
+    plan_id, plan_options = await _plan_options(str(values.get("plan_id") or ""))
+    values = {**values, "partners": partners[:MAX_PARTNER_ROWS], "plan_id": plan_id}
     context: dict[str, Any] = {
         "event": event,
         "values": values,
@@ -94,7 +99,7 @@ async def _event_form(
         "edition_options": await _edition_options(
             str(values.get("parent_id") or ""), exclude=event.id if event else None
         ),
-        "plan_options": await _plan_options(),
+        "plan_options": plan_options,
         "plan_levels": {level.value for level in PlanLevel},
         **await reference_options(language=language),
         **template_helpers(),

@@ -119,6 +119,7 @@ def form_values(form: FormLike) -> dict[str, Any]:
         values[name] = form.get(name) in ("on", "1", "true", "yes")
     values["clienteles"] = [v for v in form.getlist("clienteles") if isinstance(v, str) and v][:20]
     values["plan_items"] = [v for v in form.getlist("plan_items") if isinstance(v, str) and v][:50]
+    values["plan_id"] = field_text(form, "plan_id")
     try:
         rows = max(0, min(int(field_text(form, "partner_rows") or "0"), MAX_PARTNER_ROWS))
     except ValueError:
@@ -147,6 +148,8 @@ def input_data(values: dict[str, Any]) -> dict[str, Any]:
         data[name] = bool(values.get(name))
     data["clienteles"] = list(values.get("clienteles", []))
     data["plan_items"] = list(values.get("plan_items", []))
+    if str(values.get("plan_id") or "").isdigit():
+        data["plan_id"] = values["plan_id"]
     data["partners"] = [
         {"organization_id": row["organization_id"], "role": row["role"]}
         for row in values.get("partners", [])
@@ -186,6 +189,7 @@ def values_from_input(data: EventIn) -> dict[str, Any]:
         values["starts_at"], values["ends_at"] = first.isoformat(), last.isoformat()
     values["clienteles"] = list(data.clienteles or [])
     values["plan_items"] = list(data.plan_items or [])
+    values["plan_id"] = str(data.plan_id or "")
     partners = []
     for partner in data.partners or []:
         row = partner if isinstance(partner, dict) else partner.model_dump()

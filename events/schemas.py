@@ -135,6 +135,11 @@ class EventIn(BaseModel):
     registration_closes_at: Moment | None = None
     clienteles: list[str] = Field(default_factory=list, max_length=20)
     plan_items: list[str] = Field(default_factory=list, max_length=50)
+    plan_id: DbId | None = Field(
+        default=None,
+        description="The action plan the plan_items codes belong to (default: the plan "
+        "whose period contains the event's year, else the most recent active plan).",
+    )
     parent_id: DbId | None = None
     visibility: Visibility = Visibility.PUBLIC
     organizer_organization_id: DbId | None = None
@@ -237,6 +242,7 @@ class EventPatch(BaseModel):
     registration_closes_at: Moment | None = None
     clienteles: list[str] | None = None
     plan_items: list[str] | None = None
+    plan_id: DbId | None = None
     parent_id: DbId | None = None
     visibility: Visibility | None = None
     organizer_organization_id: DbId | None = None

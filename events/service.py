@@ -39,7 +39,8 @@ from events.signals import (
     event_cancelled,
     event_changed,
 )
-from people.models import Clientele, Organization, PlanItem, Territory
+from people import plans
+from people.models import Clientele, Organization, Territory
 
 # --------------------------------------------------------------------------- validation
 
@@ -63,13 +64,16 @@ async def _resolve_refs(data: EventIn, fields: dict[str, str]) -> dict[str, Any]
             fields["clienteles"] = _("Clientèle inconnue : %(codes)s.", codes=", ".join(unknown))
         refs["clienteles"] = list(found.values())
     if data.plan_items:
-        found_items = {p.code: p for p in await PlanItem.filter(code__in=data.plan_items)}
-        unknown = [c for c in data.plan_items if c not in found_items]
+        # Codes repeat across plans: resolved in the named plan, else the event year's.
+        year = data.starts_at.year if data.starts_at else None
+        found_items, unknown = await plans.resolve_codes(
+            data.plan_items, year=year, plan_id=data.plan_id
+        )
         if unknown:
             fields["plan_items"] = _(
                 "Élément du plan d'action inconnu : %(codes)s.", codes=", ".join(unknown)
             )
-        refs["plan_items"] = list(found_items.values())
+        refs["plan_items"] = found_items
     if data.organizer_organization_id is not None:
         refs["organization"] = await Organization.get_or_none(id=data.organizer_organization_id)
         if refs["organization"] is None:
@@ -252,6 +256,7 @@ async def event_input(event: Event) -> EventIn:
         registration_closes_at=event.registration_closes_at,
         clienteles=[c.code for c in event.clienteles],
         plan_items=[p.code for p in event.plan_items],
+        plan_id=event.plan_items[0].plan_id if event.plan_items else None,
         parent_id=event.parent_id,
         visibility=Visibility(event.visibility),
         organizer_organization_id=event.organizer_organization_id,

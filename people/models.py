@@ -205,20 +205,74 @@ class PlanLevel(StrEnum):
     ACTION = "action"
 
 
-class PlanItem(Model):
-    """Action-plan tree: axe (A–D) > orientation > objectif > action ("1.1.3")."""
+class Plan(Model):
+    """A regional action plan for a period of years ("Plan d'action régional 2023-2028").
+
+    A body keeps several (one per period); each holds its own tree of `PlanItem`s, whose
+    codes are unique within the plan only."""
 
     id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=20, unique=True)
+    name = fields.CharField(max_length=200)
+    period_start = fields.IntField()  # a year, e.g. 2023
+    period_end = fields.IntField()  # a year, inclusive, e.g. 2028
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    items: fields.ReverseRelation[PlanItem]
+
+    class Meta:
+        table = "people_plan"
+        ordering = ["-period_start", "-period_end", "-id"]
+
+    def covers(self, year: int) -> bool:
+        return self.period_start <= year <= self.period_end
+
+
+class PlanTargetMeasure(StrEnum):
+    """Which participation measure counts toward an action's target ("" = none)."""
+
+    NONE = ""
+    PEOPLE = "people"
+    ATTENDED_HEADCOUNT = "attended_headcount"
+    REGISTRATIONS = "registrations"
+    ORGANIZATIONS = "organizations"
+    EVENTS = "events"
+    CERTIFIED_EMPLOYERS = "certified_employers"
+
+
+class PlanItem(Model):
+    """Action-plan tree: axe (A–D) > orientation > objectif > action ("1.1.3").
+
+    `code` is unique within its plan (unique together with `plan`); another plan may
+    reuse it. `axis` is the item's root ancestor, denormalized so reports can GROUP BY
+    axis in SQL: an axis points to ITSELF, so `axis_id` is the axis of every item, axes
+    included (null only for a row written without the services). The services that
+    create or move items keep it right (people.reference.seed_plan_items, reports.plans,
+    reports.plan_csv; `people.reference.fill_plan_axes` recomputes a whole plan)."""
+
+    id = fields.IntField(primary_key=True)
+    plan: fields.ForeignKeyRelation[Plan] = fields.ForeignKeyField(
+        "people.Plan", related_name="items", on_delete=fields.CASCADE
+    )
+    plan_id: int
+    code = fields.CharField(max_length=20)
     level = fields.CharEnumField(PlanLevel, max_length=12)
     title = fields.TextField()
     parent: fields.ForeignKeyNullableRelation[PlanItem] = fields.ForeignKeyField(
         "people.PlanItem", related_name="children", null=True, on_delete=fields.CASCADE
     )
     parent_id: int | None
+    axis: fields.ForeignKeyNullableRelation[PlanItem] = fields.ForeignKeyField(
+        "people.PlanItem", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    axis_id: int | None
     position = fields.IntField(default=0)
     clienteles = fields.CharField(max_length=64, default="")  # codes, comma-separated
+    indicator = fields.CharField(max_length=300, default="")
+    target = fields.IntField(null=True)
+    target_measure = fields.CharField(max_length=24, default="")  # a PlanTargetMeasure
 
     class Meta:
         table = "people_plan_item"
         ordering = ["position", "code"]
+        unique_together = (("plan", "code"),)

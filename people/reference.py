@@ -21,6 +21,7 @@ from core.audit import audit
 from core.auth import Principal, authorize
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import N_, _
+from people import plans
 from people.models import (
     Clientele,
     ConsentPurpose,
@@ -350,46 +351,41 @@ def _read_plan_items() -> list[dict[str, str]]:
 async def seed_plan_items() -> int:
     """Create the plan-d'action tree from people/data/plan_items.csv (idempotent).
 
-    Returns how many items were added; existing codes are left as they are (their
-    titles may have been edited).
+    The items go to the default plan ("Plan d'action régional 2023-2028", made when
+    missing). Returns how many items were added; existing codes are left as they are
+    (their titles may have been edited).
     """
     rows = _read_plan_items()
     created = 0
     async with in_transaction():
-        existing = {item.code: item for item in await PlanItem.all()}
+        plan = await plans.default_plan()
+        existing = {item.code: item for item in await PlanItem.filter(plan_id=plan.id)}
         for position, row in enumerate(rows, start=1):
             if row["code"] in existing:
                 continue
             parent = existing.get(row["parent"]) if row["parent"] else None
             existing[row["code"]] = await PlanItem.create(
+                plan=plan,
                 code=row["code"],
                 level=PlanLevel(row["level"]),
                 title=row["title"],
                 parent=parent,
+                axis_id=parent.axis_id if parent is not None else None,
                 position=position,
                 clienteles=row["clienteles"],
             )
             created += 1
+        if created:
+            await plans.fill_axes(plan.id)
     return created
 
 
-@dataclass
-class PlanNode:
-    item: PlanItem
-    children: list[PlanNode] = field(default_factory=list)
+PlanNode = plans.PlanNode
 
 
-async def plan_tree() -> list[PlanNode]:
-    items = list(await PlanItem.all().order_by("position", "code"))
-    nodes = {item.id: PlanNode(item) for item in items}
-    roots: list[PlanNode] = []
-    for item in items:
-        parent_id = item.parent_id
-        if parent_id in nodes:
-            nodes[parent_id].children.append(nodes[item.id])
-        else:
-            roots.append(nodes[item.id])
-    return roots
+async def plan_tree(plan_id: int | None = None) -> list[PlanNode]:
+    """The tree of a plan (default: the current year's plan)."""
+    return await plans.plan_tree(plan_id)
 
 
 # ---------------------------------------------------------------------------

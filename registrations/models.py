@@ -105,12 +105,27 @@ class Registration(Model):
         # (event_id, updated_at), (person_id, event_id): the tablet roster's changes since
         # a cursor (a renamed person's registrations). (event_id, status, party_size): the
         # door's confirmed heads are summed from the index alone (the tablets' poll).
+        # The participation report (reports.participation_sql) reads a period's
+        # registrations from (event_id, status, ...) alone, and whether a person came
+        # before from (person_id, status, event_id).
         indexes = (
             ("event_id", "status"),
             ("event_id", "status", "party_size"),
             ("person_id",),
             ("event_id", "updated_at"),
             ("person_id", "event_id"),
+            (
+                "event_id",
+                "status",
+                "person_id",
+                "clientele_id",
+                "territory_id",
+                "organization_id",
+                "party_size",
+                "source",
+                "id",
+            ),
+            ("person_id", "status", "event_id"),
         )
 
     @property
@@ -240,11 +255,14 @@ class CheckIn(Model):
         table = "registrations_checkin"
         # (event_id, day, active_key, registration_id): the door's present count reads the
         # day's active check-ins from the index alone (the tablets' poll).
+        # (registration_id, active_key): a registration's active check-ins (the
+        # participation report's attended heads) from the index alone.
         indexes = (
             ("event_id", "day"),
             ("registration_id",),
             ("event_id", "changed_at"),
             ("event_id", "day", "active_key", "registration_id"),
+            ("registration_id", "active_key"),
         )
 
 

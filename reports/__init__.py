@@ -1,1 +1,1 @@
-"""Participation tracking, action plans and accountability reports."""
+"""Participation tracking, action plans and indicators, dashboards, accountability report."""

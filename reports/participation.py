@@ -110,7 +110,9 @@ class Participation:
 
 
 def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=local_tz())
+    """The start of a local day, in UTC: bound values are compared with stored UTC
+    datetimes (on SQLite, as text: every bound datetime must be in UTC)."""
+    return datetime.combine(day, time.min, tzinfo=local_tz()).astimezone(UTC)
 
 
 def _months(first: datetime, last: datetime) -> list[tuple[str, datetime, datetime]]:
@@ -202,15 +204,19 @@ async def _where(filters: ParticipationFilters) -> q.Where:
 
 
 async def _month_range(filters: ParticipationFilters) -> list[tuple[str, datetime, datetime]]:
-    first = local_midnight(filters.date_from) if filters.date_from else None
-    last = local_midnight(filters.date_to) if filters.date_to else None
-    if first is None or last is None:
-        earliest = await Event.all().order_by("starts_at").first()
-        latest = await Event.all().order_by("-starts_at").first()
-        if earliest is None or latest is None:
-            return []
-        first = first or earliest.starts_at
-        last = last or latest.starts_at
+    """The months the month key may meet: the filter's dates, narrowed to the events' span
+    (so a wide filter does not make a CASE of centuries)."""
+    earliest = await Event.all().order_by("starts_at").first()
+    latest = await Event.all().order_by("-starts_at").first()
+    if earliest is None or latest is None:
+        return []
+    first, last = earliest.starts_at, latest.starts_at
+    if filters.date_from is not None:
+        first = max(first, local_midnight(filters.date_from))
+    if filters.date_to is not None:
+        last = min(last, local_midnight(filters.date_to + timedelta(days=1)) - timedelta(seconds=1))
+    if first > last:
+        return []
     return _months(first, last)
 
 
@@ -261,11 +267,10 @@ async def participation(
     keys = check_group_by(group_by)
     where = await _where(filters)
     months = await _month_range(filters) if "month" in keys else []
-    sql, params = q.build(keys, where, datetime.now(UTC), months)
     connection = connections.get("default")
-    result = await connection.execute_query_dict(
-        q.numbered(sql, connection.capabilities.dialect), params
-    )
+    dialect = connection.capabilities.dialect
+    sql, params = q.build(keys, where, datetime.now(UTC), months, dialect)
+    result = await connection.execute_query_dict(q.numbered(sql, dialect), params)
     totals = _measures(next((r for r in result if r["is_total"] == 1), {}))
     rows = []
     for raw in result:

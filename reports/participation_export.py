@@ -47,7 +47,9 @@ def table(report: Participation, mask: int) -> list[list[Any]]:
     """The rows then the totals: labels, then numbers (the rate in percent, one decimal);
     a masked cell is the text "< mask"."""
     out = []
-    lines = [(row, [row[f"{k}_label"] for k in report.group_by]) for row in report.rows]
+    # Without keys the one row is the totals: written once.
+    rows = report.rows if report.group_by else []
+    lines = [(row, [row[f"{k}_label"] for k in report.group_by]) for row in rows]
     total_labels = [_("Total")] + [""] * (len(report.group_by) - 1) if report.group_by else []
     lines.append((report.totals, total_labels))
     for row, labels in lines:

@@ -38,7 +38,16 @@ from zoneinfo import ZoneInfo
 
 from core.auth import Principal
 from events.models import Event, EventKind, EventStatus
-from people.models import Clientele, Organization, Person, PlanItem, PlanLevel, Sector, Territory
+from people.models import (
+    Clientele,
+    Organization,
+    Person,
+    Plan,
+    PlanItem,
+    PlanLevel,
+    Sector,
+    Territory,
+)
 from people.privacy import erase_person
 from registrations.models import CheckIn, Registration, RegistrationSource, RegistrationStatus
 
@@ -90,11 +99,24 @@ async def plan_items() -> dict[str, PlanItem]:
         ("2.2", PlanLevel.OBJECTIVE, "2"),
         ("2.2.1", PlanLevel.ACTION, "2.2"),
     ]
+    plan = await Plan.create(name="Plan régional 2023-2028", period_start=2023, period_end=2028)
     items: dict[str, PlanItem] = {}
     for code, level, parent in tree:
-        items[code] = await PlanItem.create(
-            code=code, level=level, title=f"Élément {code}", parent=items.get(parent or "")
+        item = await PlanItem.create(
+            plan=plan,
+            code=code,
+            level=level,
+            title=f"Élément {code}",
+            parent=items.get(parent or ""),
         )
+        item.axis_id = item.id if parent is None else items[parent or ""].axis_id
+        await item.save(update_fields=["axis_id"])
+        items[code] = item
+    # Another plan, whose axis "X" tags E2 only (the plan filter keeps one plan's items).
+    other = await Plan.create(name="Plan 2029-2034", period_start=2029, period_end=2034)
+    items["X"] = await PlanItem.create(plan=other, code="X", level=PlanLevel.AXIS, title="Autre")
+    items["X"].axis_id = items["X"].id
+    await items["X"].save(update_fields=["axis_id"])
     return items
 
 
@@ -198,7 +220,7 @@ async def build() -> Data:
     data.events = {"E0": e0, "ED": ed, "E1": e1, "E2": e2, "E3": e3}
     items = data.items
     await e1.plan_items.add(items["1.1.3"])
-    await e2.plan_items.add(items["2.2.1"], items["1.1.3"], items["1.1.1"])
+    await e2.plan_items.add(items["2.2.1"], items["1.1.3"], items["1.1.1"], items["X"])
     d0, d1, d2a, d2b = date(2025, 5, 10), date(2026, 2, 16), date(2026, 3, 10), date(2026, 3, 11)
     c, w = RegistrationStatus, RegistrationSource
     r = data.registrations

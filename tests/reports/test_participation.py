@@ -116,20 +116,30 @@ async def test_by_sector(data):
 
 
 async def test_by_plan_item_and_axis(data):
-    # E1 is tagged 1.1.3; E2 is tagged 1.1.3, 1.1.1 and 2.2.1: each item counts both.
+    # E1 is tagged 1.1.3; E2 is tagged 1.1.3, 1.1.1, 2.2.1 and the other plan's X: each
+    # item counts its events.
     assert table(await report(("plan_item",))) == {
         "1.1.1": E2_ROW,
         "1.1.3": TOTALS_2026,
         "2.2.1": E2_ROW,
+        "X": E2_ROW,
     }
     # E2's two items of axis A count it once under A.
-    assert table(await report(("axis",))) == {"A": TOTALS_2026, "B": E2_ROW}
+    assert table(await report(("axis",))) == {"A": TOTALS_2026, "B": E2_ROW, "X": E2_ROW}
     both = await report(("axis", "plan_item"))
     assert table(both) == {
         ("A", "1.1.1"): E2_ROW,
         ("A", "1.1.3"): TOTALS_2026,
         ("B", "2.2.1"): E2_ROW,
+        ("X", "X"): E2_ROW,
     }
+    assert both.rows[0]["axis_label"] == "A Élément A"
+    # One plan: its items only.
+    plan_id = data.items["A"].plan_id
+    assert table(await report(("axis",), plan_id=plan_id)) == {"A": TOTALS_2026, "B": E2_ROW}
+    other_plan = await report(("plan_item",), plan_id=data.items["X"].plan_id)
+    assert table(other_plan) == {"X": E2_ROW}
+    assert measures(other_plan.totals) == E2_ROW
     # Events with no plan item are "not stated".
     everything = await participation(SYSTEM, ParticipationFilters(), ("axis",))
     assert table(everything)[None] == (3, 6, 1, 1.0, 0, 0, 2, 2, 1)
@@ -232,3 +242,22 @@ async def test_bad_input_is_refused_with_a_field_error(data, group_by, filters):
     with pytest.raises(ValidationFailed) as refused:
         await participation(SYSTEM, ParticipationFilters(**filters), group_by)
     assert refused.value.fields
+
+
+async def test_month_and_dates_are_local_time(data):
+    from tests.reports.dataset import local, make_event, register
+
+    # 21 h on March 31 in Québec is April 1 in UTC: March, and inside "to=2026-03-31".
+    late = await make_event(
+        "Soirée", "activity", local(date(2026, 3, 31), 21), local(date(2026, 3, 31), 23), "2461"
+    )
+    await register(late, data.people["P11"], "society", "2419", party=2)
+    march = await report(("month",), date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))
+    assert table(march) == {"2026-03": (5, 9, 8, 0.5556, 0, 2, 5, 2, 2)}
+    # A filter of centuries groups by the months that have events, quickly.
+    wide = await participation(
+        SYSTEM,
+        ParticipationFilters(date_from=date(1900, 1, 1), date_to=date(2200, 12, 31)),
+        ("month",),
+    )
+    assert [r["month"] for r in wide.rows] == ["2025-05", "2026-02", "2026-03", "2030-06"]

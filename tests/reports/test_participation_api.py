@@ -138,3 +138,14 @@ async def test_declared_in_the_openapi_document(data, client):
     assert names >= {"group_by", "from", "to", "kind", "event_id", "edition_id", "clientele"}
     assert names >= {"territory", "sector", "plan_item", "plan_id", "mask", "format", "sep"}
     assert set(operation["responses"]) >= {"200", "401", "403", "422"}
+
+
+async def test_csv_without_keys_is_one_totals_line(data, client):
+    token = await token_for("organizer")
+    answer = await get(client, token, format="csv", **YEAR)
+    lines = answer.content.decode("utf-8-sig").splitlines()
+    assert lines == [
+        "Inscriptions,Personnes inscrites,Présences,Taux de présence (%),"
+        "Inscriptions sur place,Absences,Personnes distinctes,Nouvelles personnes,Organismes",
+        "10,15,14,73.3,1,3,7,6,2",
+    ]
