@@ -129,6 +129,8 @@ ACTION_LABELS: dict[str, str] = {
     "checkin.exported": N_("Présences exportées"),
     "checkin.device_paired": N_("Tablette d'accueil jumelée"),
     "checkin.device_revoked": N_("Tablette d'accueil révoquée"),
+    "attestation.revoked": N_("Attestation de participation révoquée"),
+    "attestation.mailing_requested": N_("Envoi des attestations de participation demandé"),
     "person.tags": N_("Étiquettes de la personne modifiées"),
     "organization.tags": N_("Étiquettes de l'organisme modifiées"),
     # campaigns

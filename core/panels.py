@@ -38,6 +38,14 @@ class PanelLink:
 
 
 @dataclass(frozen=True)
+class PanelForm:
+    """A button that POSTs to `action` (the page adds the CSRF token)."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
 class PanelItem:
     title: str
     detail: str = ""
@@ -45,6 +53,7 @@ class PanelItem:
     # A share between 0 and 1 drawn as a gauge (a fill rate), said by `progress_label`.
     progress: float | None = None
     progress_label: str = ""
+    forms: tuple[PanelForm, ...] = ()
 
 
 @dataclass(frozen=True)

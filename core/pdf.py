@@ -7,8 +7,11 @@ the LICENSE file there), subset to the characters used.
 Speed: fpdf2 parses the font and subsets it with fontTools for every document (about 45 ms
 with the full font). The font is cut once per process, in memory, to the Latin, punctuation
 and currency characters French and English need (the file on disk stays as published), and
-one face is used: bold is drawn by stroking the glyph outline as well as filling it. A
-certificate then takes about 10 ms.
+one face is used: bold is drawn by stroking the glyph outline as well as filling it; the
+font object is read once and copied per document; a one-line paragraph is a cell (fpdf2's
+line breaking measures the line again at every character). A certificate then takes about
+10 ms of CPU. Many at once (`certificate_pdfs`): drawn by worker processes, so the server's
+event loop stays free.
 
 Pages are US Letter, landscape: the paper format used in Québec. The output is the same bytes
 for the same input (fixed creation date, no random identifier), so tests can compare it.
@@ -27,8 +30,15 @@ for the same input (fixed creation date, no random identifier), so tests can com
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import logging
+import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -38,7 +48,7 @@ from fontTools import subset as ftsubset
 from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import TextMode
-from fpdf.fonts import TTFFont
+from fpdf.fonts import SubsetMap, TTFFont
 
 FONT_FILE = (
     Path(__file__).resolve().parent.parent / "static" / "fonts" / "dejavu" / "DejaVuSerif.ttf"
@@ -107,24 +117,48 @@ def _latin_font() -> bytes:
         return _font_bytes
 
 
+_template: TTFFont | None = None
+
+
+def _font_for(pdf: FPDF) -> TTFFont:
+    """The font object of one document. Reading a TTF into fpdf2's font object (metrics,
+    character map, widths) is done once: each document gets a shallow copy with its own
+    font file object (fpdf2 cuts it to the glyphs used when writing the PDF) and its own
+    record of the glyphs used; the metrics are shared and only read."""
+    global _template
+    data = _latin_font()
+    if _template is None:
+        _template = TTFFont(pdf, BytesIO(data), FONT_FAMILY, "")  # type: ignore[arg-type]
+    font = copy.copy(_template)
+    font.i = len(pdf.fonts) + 1
+    font.biggest_size_pt = 0
+    font.ttfont = ttLib.TTFont(BytesIO(data), recalcTimestamp=False, lazy=True)
+    # The glyphs' bounding boxes were computed when the font was cut: recomputing them
+    # when fpdf2 saves its subset would decode every outline again.
+    font.ttfont.recalcBBoxes = False
+    font.missing_glyphs = []
+    font.subset = SubsetMap(font)
+    return font
+
+
 class _Document(FPDF):
     def __init__(self) -> None:
         super().__init__(orientation="landscape", unit="mm", format=PAGE_FORMAT)
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(False)
-        # add_font() only takes a path; the font object takes any file-like object.
-        font = TTFFont(self, BytesIO(_latin_font()), FONT_FAMILY, "")  # type: ignore[arg-type]
-        # The glyphs' bounding boxes were computed when the font was cut: recomputing them
-        # when fpdf2 saves its subset decodes every outline again (most of the time spent).
-        font.ttfont.recalcBBoxes = False
-        self.fonts[FONT_FAMILY] = font
+        self.fonts[FONT_FAMILY] = _font_for(self)
 
     def write_line(self, text: str, *, size: float, bold: bool, width: float) -> None:
         self.set_font(FONT_FAMILY, "", size)
         if bold:  # stroke the outline too: one face to embed instead of two
             self.text_mode = TextMode.FILL_STROKE
             self.set_line_width(size * 0.012)
-        self.multi_cell(width, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        height = size * 0.5
+        if self.get_string_width(text) <= width - 2 * self.c_margin:
+            # One line: fpdf2's line breaking measures the line again at every character.
+            self.cell(width, height, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        else:
+            self.multi_cell(width, height, text, align="C", new_x="LMARGIN", new_y="NEXT")
         self.text_mode = TextMode.FILL
 
 
@@ -191,3 +225,65 @@ def certificate_pdf(certificate: Certificate) -> bytes:
         pdf.multi_cell(footer_width, 6, certificate.footer, align="L")
         pdf.text_mode = TextMode.FILL
     return bytes(pdf.output())
+
+
+# --------------------------------------------------------------------------- many at once
+
+# Drawing is CPU work (about 10 ms a page) that would hold the event loop: many documents
+# at once (mailing every certificate of an event) are drawn by worker processes, started
+# when first needed ("spawn": nothing of the server's state is inherited) and kept.
+PDF_WORKERS = min(4, os.cpu_count() or 1)
+INLINE_BELOW = 4  # fewer documents than this: drawn here
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+log = logging.getLogger("rassembleur.pdf")
+
+
+def _executor() -> ProcessPoolExecutor | None:
+    global _pool
+    if PDF_WORKERS < 2:
+        return None
+    with _pool_lock:
+        if _pool is None:
+            try:
+                _pool = ProcessPoolExecutor(
+                    max_workers=PDF_WORKERS, mp_context=multiprocessing.get_context("spawn")
+                )
+            except (OSError, NotImplementedError):  # no worker processes here: draw inline
+                log.warning("processus de dessin PDF indisponibles; dessin dans le processus")
+                return None
+        return _pool
+
+
+def _draw(certificates: list[Certificate]) -> list[bytes]:
+    return [certificate_pdf(certificate) for certificate in certificates]
+
+
+async def certificate_pdfs(certificates: list[Certificate]) -> list[bytes]:
+    """`certificate_pdf` of each, in order, drawn by worker processes (the event loop
+    stays free); a handful, or without workers: here, yielding between pages."""
+    pool = _executor() if len(certificates) >= INLINE_BELOW else None
+    if pool is None:
+        pages = []
+        for certificate in certificates:
+            pages.append(certificate_pdf(certificate))
+            await asyncio.sleep(0)
+        return pages
+    loop = asyncio.get_running_loop()
+    size = -(-len(certificates) // PDF_WORKERS)
+    chunks = [certificates[i : i + size] for i in range(0, len(certificates), size)]
+    try:
+        drawn = await asyncio.gather(*(loop.run_in_executor(pool, _draw, c) for c in chunks))
+    except BrokenProcessPool:  # a worker died (killed, out of memory): new ones next time
+        log.exception("processus de dessin PDF interrompu; dessin dans le processus")
+        shutdown_workers()
+        return _draw(certificates)
+    return [page for chunk in drawn for page in chunk]
+
+
+def shutdown_workers() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = None

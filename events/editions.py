@@ -154,6 +154,9 @@ async def _copy_event(
         image_alt=source.image_alt,
         expected_participants=source.expected_participants,
         retention_months=source.retention_months,
+        gives_attestation=source.gives_attestation,
+        attestation_minutes=source.attestation_minutes,
+        attestation_minutes_per_day=source.attestation_minutes_per_day,
         created_by_id=actor.user_id,
     )
     if source.clienteles:

@@ -71,6 +71,7 @@ TEXT_FIELDS = [
     "reminder_days_before",
     "evaluation_url",
     "retention_months",
+    "attestation_hours",
 ]
 BOOL_FIELDS = [
     "all_day",
@@ -82,6 +83,8 @@ BOOL_FIELDS = [
     "send_reminder",
     "send_thanks",
     "send_change_notices",
+    "gives_attestation",
+    "attestation_hours_per_day",
 ]
 OPTIONAL_FIELDS = {
     "mode",
@@ -97,6 +100,7 @@ OPTIONAL_FIELDS = {
     "phone_field",
     "max_public_party_size",
     "reminder_days_before",
+    "attestation_hours",
 }
 
 
@@ -138,6 +142,8 @@ def input_data(values: dict[str, Any]) -> dict[str, Any]:
         if name in OPTIONAL_FIELDS and value == "":
             continue
         data[name] = value
+    if data.get("attestation_hours"):  # French decimal comma: "3,5"
+        data["attestation_hours"] = str(data["attestation_hours"]).replace(",", ".")
     for name in BOOL_FIELDS:
         data[name] = bool(values.get(name))
     data["clienteles"] = list(values.get("clienteles", []))
@@ -170,6 +176,8 @@ def values_from_input(data: EventIn) -> dict[str, Any]:
             values[name] = local_input(value, zone)
         elif value is None:
             values[name] = ""
+        elif isinstance(value, float):  # hours: "3,5", "2"
+            values[name] = f"{value:g}".replace(".", ",")
         elif hasattr(value, "value"):
             values[name] = value.value
         else:
@@ -215,6 +223,8 @@ def default_values(parent: Event | None) -> dict[str, Any]:
             "reminder_days_before": "2",
             "send_thanks": True,
             "send_change_notices": True,
+            "gives_attestation": False,
+            "attestation_hours_per_day": False,
             "clienteles": [],
             "plan_items": [],
             "partners": [],

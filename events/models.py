@@ -167,6 +167,12 @@ class Event(Model):
     # Months after the end before the registrations' personal data is anonymized
     # (Loi 25); null = the RETENTION_MONTHS setting.
     retention_months = fields.IntField(null=True)
+    # Attendance certificates (registrations.attestations): whether the attendees get one,
+    # and the training time it states — per day attended or for the whole event (null:
+    # no hours on the certificate).
+    gives_attestation = fields.BooleanField(default=False)
+    attestation_minutes = fields.IntField(null=True)
+    attestation_minutes_per_day = fields.BooleanField(default=False)
     clienteles: fields.ManyToManyRelation[Clientele] = fields.ManyToManyField(
         "people.Clientele",
         related_name=False,  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from typing import Any
 from tortoise.functions import Count
 
 from events.models import Event
+from events.schemas import attestation_hours
 from people.models import Organization, Territory
 
 
@@ -121,6 +122,9 @@ def _event_dict(
         "send_thanks": event.send_thanks,
         "evaluation_url": event.evaluation_url if staff else None,
         "send_change_notices": event.send_change_notices,
+        "gives_attestation": event.gives_attestation,
+        "attestation_hours": attestation_hours(event.attestation_minutes),
+        "attestation_hours_per_day": event.attestation_minutes_per_day,
         "created_at": event.local_iso(event.created_at),
         "published_at": event.local_iso(event.published_at),
         "cancelled_at": event.local_iso(event.cancelled_at),

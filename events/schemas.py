@@ -22,6 +22,16 @@ from events.models import (
 )
 
 MAX_DESCRIPTION = 20_000
+MAX_ATTESTATION_HOURS = 500
+
+
+def attestation_minutes(hours: float | None) -> int | None:
+    """Stated hours as whole minutes (what is stored)."""
+    return None if hours is None else round(hours * 60)
+
+
+def attestation_hours(minutes: int | None) -> float | None:
+    return None if minutes is None else minutes / 60
 
 
 def _clean_text(value: Any) -> Any:
@@ -68,6 +78,15 @@ SEND_REMINDER = (
 SEND_THANKS = (
     "Remerciement après l'événement aux personnes présentes (accueil), avec "
     "`evaluation_url` si fourni."
+)
+GIVES_ATTESTATION = (
+    "Attestation de participation (PDF) pour chaque personne accueillie, téléchargeable de "
+    "sa page d'inscription une fois l'événement terminé; l'équipe peut aussi les envoyer "
+    "toutes par courriel."
+)
+ATTESTATION_HOURS = (
+    "Heures de formation inscrites sur l'attestation (par jour de présence si "
+    "`attestation_hours_per_day`, sinon pour tout l'événement); null : aucune durée."
 )
 SEND_CHANGE_NOTICES = (
     "Avis à chaque personne inscrite quand la date, l'heure ou le lieu change ou que "
@@ -139,6 +158,11 @@ class EventIn(BaseModel):
     retention_months: int | None = Field(
         default=None, ge=1, le=MAX_RETENTION_MONTHS, description=RETENTION_MONTHS
     )
+    gives_attestation: bool = Field(default=False, description=GIVES_ATTESTATION)
+    attestation_hours: float | None = Field(
+        default=None, ge=0.25, le=MAX_ATTESTATION_HOURS, description=ATTESTATION_HOURS
+    )
+    attestation_hours_per_day: bool = False
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
     _clean = field_validator("title", "description", "venue_name", "address", mode="before")(
@@ -237,6 +261,11 @@ class EventPatch(BaseModel):
     retention_months: int | None = Field(
         default=None, ge=1, le=MAX_RETENTION_MONTHS, description=RETENTION_MONTHS
     )
+    gives_attestation: bool | None = Field(default=None, description=GIVES_ATTESTATION)
+    attestation_hours: float | None = Field(
+        default=None, ge=0.25, le=MAX_ATTESTATION_HOURS, description=ATTESTATION_HOURS
+    )
+    attestation_hours_per_day: bool | None = None
     confirm_over_capacity: bool = Field(default=False, description=CONFIRM_OVER_CAPACITY)
 
 
@@ -312,6 +341,9 @@ class EventOut(BaseModel):
     send_thanks: bool
     evaluation_url: str | None = Field(description="Seulement pour l'équipe.")
     send_change_notices: bool
+    gives_attestation: bool = Field(description=GIVES_ATTESTATION)
+    attestation_hours: float | None = Field(description=ATTESTATION_HOURS)
+    attestation_hours_per_day: bool
     created_at: datetime
     published_at: datetime | None
     cancelled_at: datetime | None

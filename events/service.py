@@ -30,7 +30,7 @@ from events.models import (
     PhoneField,
     Visibility,
 )
-from events.schemas import EventIn, EventPatch
+from events.schemas import EventIn, EventPatch, attestation_hours, attestation_minutes
 from events.signals import (
     CapacityChanged,
     EventCancelled,
@@ -191,6 +191,9 @@ def _columns(data: EventIn, refs: dict[str, Any]) -> dict[str, Any]:
         "evaluation_url": data.evaluation_url,
         "send_change_notices": data.send_change_notices,
         "retention_months": data.retention_months,
+        "gives_attestation": data.gives_attestation,
+        "attestation_minutes": attestation_minutes(data.attestation_hours),
+        "attestation_minutes_per_day": data.attestation_hours_per_day,
     }
 
 
@@ -270,6 +273,9 @@ async def event_input(event: Event) -> EventIn:
         evaluation_url=event.evaluation_url,
         send_change_notices=event.send_change_notices,
         retention_months=event.retention_months,
+        gives_attestation=event.gives_attestation,
+        attestation_hours=attestation_hours(event.attestation_minutes),
+        attestation_hours_per_day=event.attestation_minutes_per_day,
     )
 
 

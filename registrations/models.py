@@ -303,3 +303,56 @@ class Scan(Model):
         # (event_id, id): the door's latest scans (the tablets' poll) read from the index's
         # end instead of sorting every scan of the event.
         indexes = (("event_id", "scanned_at"), ("registration_id",), ("event_id", "id"))
+
+
+class Attestation(Model):
+    """An attendance certificate (registrations.attestations): one per registration that
+    was checked in at an event giving them, made when first downloaded or mailed. `days`
+    and `minutes` are what it states; `code` is in its public verification link."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=16, unique=True)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "events.Event", related_name=False, on_delete=fields.CASCADE
+    )
+    event_id: int
+    registration: fields.OneToOneRelation[Registration] = fields.OneToOneField(
+        "registrations.Registration", related_name="attestation", on_delete=fields.CASCADE
+    )
+    registration_id: int
+    days: fields.JSONField[list[str]] = fields.JSONField(default=list)  # ISO dates attended
+    minutes = fields.IntField(null=True)  # training time stated (null: none)
+    issued_at = fields.DatetimeField()
+    mailed_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.CharField(max_length=300, default="")
+    revoked_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    revoked_by_id: int | None
+
+    class Meta:
+        table = "registrations_attestation"
+        indexes = (("event_id", "revoked_at"),)
+
+
+class AttestationMailing(Model):
+    """An organizer's "mail every certificate" for one event, done in batches by the
+    upkeep (`registrations.attestations.run_mailings`), resumed after a restart."""
+
+    id = fields.IntField(primary_key=True)
+    event: fields.OneToOneRelation[Event] = fields.OneToOneField(
+        "events.Event", related_name=False, on_delete=fields.CASCADE
+    )
+    event_id: int
+    requested_at = fields.DatetimeField()
+    requested_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    requested_by_id: int | None
+    total = fields.IntField(default=0)  # attendees to mail when requested
+    queued = fields.IntField(default=0)  # certificates queued so far by this request
+    finished_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "registrations_attestation_mailing"

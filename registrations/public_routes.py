@@ -38,7 +38,7 @@ from events.models import AttendanceMode, Event, PhoneField
 from people import reference as people_reference
 from people.models import ConsentPurpose
 from people.phones import format_phone
-from registrations import limits, opening, service, tickets
+from registrations import attestations, limits, opening, service, tickets
 from registrations.answers import clean_answers, event_questions
 from registrations.capacity import EventFull, waitlist_position
 from registrations.error_summary import error_summary
@@ -402,6 +402,7 @@ async def _manage_context(request: Request, registration: Registration) -> dict[
         ],
         "online": event.mode != AttendanceMode.IN_PERSON and bool(event.online_url),
         "mode_label": event_labels.mode_label,
+        "attestation_offer": await attestations.offer(registration, event),
     }
 
 

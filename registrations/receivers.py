@@ -31,13 +31,14 @@ from events.signals import (
     CapacityChanged,
     EventChanged,
     capacity_changed,
+    event_admin_panels,
     event_changed,
 )
 from people.signals import PersonErasing, PersonExporting, person_erasing, person_exporting
-from registrations import holds
+from registrations import attestation_mailing, holds
 from registrations.attendance import door_panel
 from registrations.capacity import promote_waitlist
-from registrations.models import ACTIVE_STATUSES, CheckIn, Registration
+from registrations.models import ACTIVE_STATUSES, Attestation, CheckIn, Registration
 from registrations.notices import TICKET_QR_MAKER, ticket_qr_attachment
 from registrations.panels import approvals_panel, today_panel, upcoming_panel
 from registrations.retention import anonymize_registrations, register_upkeep
@@ -55,6 +56,11 @@ def _settings() -> Settings:
 async def expire_email_holds() -> int:
     """Periodic upkeep: release the "confirmer par courriel" holds past their time."""
     return await holds.expire_holds(_settings())
+
+
+async def mail_attestations() -> int:
+    """Periodic upkeep (woken on request): the certificate mailings asked for."""
+    return await attestation_mailing.run_mailings(_settings())
 
 
 async def promote_into_new_capacity(signal: CapacityChanged) -> None:
@@ -87,6 +93,16 @@ async def export_registrations(signal: PersonExporting) -> dict[str, Any]:
     checkins = await CheckIn.filter(registration_id__in=[r.id for r in registrations]).order_by(
         "checked_in_at", "id"
     )
+    certificates = {
+        a.registration_id: {
+            "code": a.code,
+            "days": a.days,
+            "minutes": a.minutes,
+            "issued_at": iso_or_none(a.issued_at),
+            "revoked_at": iso_or_none(a.revoked_at),
+        }
+        for a in await Attestation.filter(registration_id__in=[r.id for r in registrations])
+    }
     by_registration: dict[int, list[dict[str, Any]]] = {}
     for checkin in checkins:
         by_registration.setdefault(checkin.registration_id, []).append(
@@ -117,6 +133,7 @@ async def export_registrations(signal: PersonExporting) -> dict[str, Any]:
                 "confirmed_at": iso_or_none(r.confirmed_at),
                 "cancelled_at": iso_or_none(r.cancelled_at),
                 "checkins": by_registration.get(r.id, []),
+                "attestation": certificates.get(r.id),
             }
             for r in registrations
         ]
@@ -145,7 +162,9 @@ def connect(settings: Settings) -> None:
     dashboard_panels.connect(approvals_panel)
     dashboard_panels.connect(today_panel)
     dashboard_panels.connect(upcoming_panel)
+    event_admin_panels.connect(attestation_mailing.event_panel)
     from core import maintenance
 
     maintenance.register("registrations.expire_email_holds", expire_email_holds)
+    maintenance.register("registrations.mail_attestations", mail_attestations)
     register_upkeep(settings)

@@ -93,3 +93,16 @@ def test_without_qr_code_or_footer() -> None:
     pdf = certificate_pdf(Certificate(title="Attestation", lines=["Texte"]))
     assert pdf_reading.images(pdf) == []
     assert pdf_reading.text(pdf).splitlines() == ["Attestation", "Texte"]
+
+
+async def test_many_at_once_are_drawn_by_worker_processes_in_order() -> None:
+    from core import pdf
+
+    certificates = [
+        _certificate(lines=["Nous attestons que", Line(f"Personne {n}", size=22, bold=True)])
+        for n in range(pdf.INLINE_BELOW + 3)
+    ]
+    drawn = await pdf.certificate_pdfs(certificates)
+    assert drawn == [certificate_pdf(c) for c in certificates]
+    assert pdf.PDF_WORKERS < 2 or pdf._pool is not None  # the workers did draw them
+    assert "Personne 6" in pdf_reading.text(drawn[6])

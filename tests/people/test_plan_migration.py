@@ -28,7 +28,7 @@ config = tortoise_config(
 
 async def main():
     await migrate(config=config, target="people.0005_soak_indexes")
-    await migrate(config=config, target="events.0005_retention_months")
+    await migrate(config=config, target="events.0006_e2_attestation_flag")
     await close_orm()
     await Tortoise.init(config=config)
     db = connections.get("default")
