@@ -148,6 +148,13 @@ async def main():
         "consents": await db.execute_query_dict(
             'SELECT "person_id", "purpose" FROM "people_consent" ORDER BY "id"'),
     }
+    if db.capabilities.dialect == "postgres":
+        # The DEFAULTs used to fill the existing rows were dropped (same schema as a
+        # database made by the same migrations when empty).
+        values["defaults"] = await db.execute_query_dict(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND column_default IS NOT NULL "
+            "AND column_default NOT LIKE 'nextval%'")
     if db.capabilities.dialect == "sqlite":
         values["foreign_keys"] = (await db.execute_query_dict("PRAGMA foreign_keys"))[0][
             "foreign_keys"]
@@ -251,6 +258,48 @@ def test_postgres_upgrade_keeps_every_row():
     # Created and dropped from the suite's own database: only the `_upgrade` one changes.
     asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'))
     try:
-        check_everything_survived(upgrade(url))
+        found = upgrade(url)
+        check_everything_survived(found)
+        assert found["values"]["defaults"] == []
     finally:
         asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+BROKEN = r"""
+import asyncio, sqlite3, sys
+from core.db import ForeignKeysBroken, close_orm, run_migrations
+from core.settings import Settings
+
+settings = Settings(env="test", database_url=f"sqlite://{sys.argv[1]}", secret_key="x" * 40)
+
+async def main():
+    await run_migrations(settings)
+    await close_orm()
+    db = sqlite3.connect(sys.argv[1])  # foreign keys off: a row pointing nowhere
+    db.execute(
+        "INSERT INTO people_consent (purpose, granted, source, wording, at, person_id) "
+        "VALUES ('newsletter', 1, 'form', '', '2026-01-01 00:00:00+00:00', 999)")
+    db.commit()
+    db.close()
+    try:
+        await run_migrations(settings)
+    except ForeignKeysBroken as exc:
+        print(exc)
+
+asyncio.run(main())
+"""
+
+
+def test_sqlite_migrations_refuse_a_database_with_broken_references(tmp_path):
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", BROKEN, str(tmp_path / "b.sqlite3")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    message = result.stdout.strip().splitlines()[-1]
+    assert message.startswith("Clés étrangères rompues avant les migrations")
+    assert "people_consent ligne 1 → people_person" in message
