@@ -1,7 +1,7 @@
 """Upgrading a populated database with `rassembleur migrate` keeps every row.
 
-A database is built at an old migration state (registrations 0002, with core, people and
-events at 0001, before campaigns and evaluations existed), filled by raw SQL (the current
+A database is built at an old migration state (core, people, events and registrations at
+0001, before campaigns and evaluations existed), filled by raw SQL (the current
 models have newer columns) and upgraded to head with `core.db.run_migrations`, what
 `rassembleur migrate` runs. Two upgrade bugs once hit such a database: every AddField of a
 NOT NULL column with only a Python default failed on a table with rows ("Cannot add a NOT
@@ -75,12 +75,12 @@ ROWS = [
     *[("registrations_checkin", {
         "id": n, "day": T.date(), "active_key": f"{n}:2026-02-16",
         "checked_in_at": T + dt.timedelta(minutes=n), "method": "qr", "event_id": 1,
-        "registration_id": n, "staff_id": 1, "volunteer": "Luc"})
+        "registration_id": n, "staff_id": 1})
       for n in (1, 2)],
     *[("registrations_scan", {
         "id": n, "nonce": f"nonce{n}", "scanned_at": T, "received_at": T, "result": result,
         "detail": "", "checkin_id": checkin, "event_id": 1, "registration_id": n,
-        "staff_id": 1, "volunteer": "Luc"})
+        "staff_id": 1})
       for n, result, checkin in ((1, "ok", 1), (2, "ok", 2), (3, "already_checked_in", None))],
     *[("core_outbound_message", {
         "id": n, "created_at": T, "updated_at": T, "dedupe_key": f"confirm:{n}",
@@ -101,7 +101,7 @@ async def counts(db):
     return found
 
 async def main():
-    await migrate(config=config, target="registrations.0002_checkin_volunteer")
+    await migrate(config=config, target="registrations.0001_initial")
     await close_orm()
     await Tortoise.init(config=config)
     db = connections.get("default")
@@ -131,7 +131,7 @@ async def main():
             'SELECT "id", "registration_id", "volunteer" FROM "registrations_checkin" '
             'ORDER BY "id"'),
         "scans": await db.execute_query_dict(
-            'SELECT "id", "registration_id", "checkin_id" FROM "registrations_scan" '
+            'SELECT "id", "registration_id", "checkin_id", "volunteer" FROM "registrations_scan" '
             'ORDER BY "id"'),
         "registrations": await db.execute_query_dict(
             'SELECT "id", "status", "hold_expires_at" FROM "registrations_registration" '
@@ -190,18 +190,19 @@ def check_everything_survived(found: dict) -> None:
     assert found["before"]["registrations_checkin"] == 2
     assert found["after"] == found["before"]
     # Every migration after the old state ran, the rebuild of registrations 0003 included.
+    assert "registrations.0002_checkin_volunteer" in found["steps"]
     assert "registrations.0003_abuse_pending_email" in found["steps"]
     assert "events.0006_e2_attestation_flag" in found["steps"]
     assert "evaluations.0001_initial" in found["steps"]
     values = found["values"]
     assert values["checkins"] == [
-        {"id": 1, "registration_id": 1, "volunteer": "Luc"},
-        {"id": 2, "registration_id": 2, "volunteer": "Luc"},
+        {"id": 1, "registration_id": 1, "volunteer": ""},
+        {"id": 2, "registration_id": 2, "volunteer": ""},
     ]
     assert values["scans"] == [
-        {"id": 1, "registration_id": 1, "checkin_id": 1},
-        {"id": 2, "registration_id": 2, "checkin_id": 2},
-        {"id": 3, "registration_id": 3, "checkin_id": None},
+        {"id": 1, "registration_id": 1, "checkin_id": 1, "volunteer": ""},
+        {"id": 2, "registration_id": 2, "checkin_id": 2, "volunteer": ""},
+        {"id": 3, "registration_id": 3, "checkin_id": None, "volunteer": ""},
     ]
     assert [(r["id"], r["status"], r["hold_expires_at"]) for r in values["registrations"]] == [
         (1, "confirmed", None),
@@ -303,3 +304,32 @@ def test_sqlite_migrations_refuse_a_database_with_broken_references(tmp_path):
     message = result.stdout.strip().splitlines()[-1]
     assert message.startswith("Clés étrangères rompues avant les migrations")
     assert "people_consent ligne 1 → people_person" in message
+
+
+def test_no_migration_adds_a_not_null_column_that_a_populated_table_refuses():
+    """`makemigrations` writes `ops.AddField` for a new NOT NULL field with a Python
+    default: it fails on every deployment with rows. Such a field goes through
+    `core.migration_ops.AddFieldWithDefault` (edit the generated file)."""
+    import importlib
+    import pkgutil
+
+    from tortoise.fields.relational import ManyToManyFieldInstance
+    from tortoise.migrations import operations as ops
+
+    from core.db import APPS
+
+    plain = []
+    for app in APPS:
+        package = importlib.import_module(f"{app}.migrations")
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{app}.migrations.{info.name}")
+            for op in module.Migration.operations:
+                field = getattr(op, "field", None)
+                if (
+                    type(op) is ops.AddField
+                    and not isinstance(field, ManyToManyFieldInstance)
+                    and not field.null
+                    and not field.has_db_default()
+                ):
+                    plain.append(f"{app}.{info.name}: {op.model_name}.{op.name}")
+    assert plain == []
