@@ -195,15 +195,15 @@ class ForeignKeysBroken(RuntimeError):
     """Rows of an SQLite database point to rows that do not exist (`foreign_key_check`)."""
 
 
-async def _sqlite_foreign_key_check(when: str) -> None:
+async def _sqlite_foreign_key_check(when: str, advice: str) -> None:
     rows = await connections.get("default").execute_query_dict("PRAGMA foreign_key_check")
     if rows:
         found = ", ".join(
             f"{row['table']} ligne {row['rowid']} → {row['parent']}" for row in rows[:10]
         )
         raise ForeignKeysBroken(
-            f"Clés étrangères rompues {when} ({len(rows)} ligne(s)) : {found}. "
-            "Restaurez la sauvegarde de la base de données avant de recommencer."
+            f"Clés étrangères rompues {when} : {len(rows)} ligne(s) désignent une ligne "
+            f"absente ({found}). {advice}"
         )
 
 
@@ -231,12 +231,18 @@ async def run_migrations(settings: Settings, progress: Any = None) -> None:
     config["connections"]["default"] = urlunsplit(parts._replace(query=urlencode(query)))
     await Tortoise.init(config=config, init_connections=False)
     try:
-        await _sqlite_foreign_key_check("avant les migrations, rien n'a été modifié")
+        await _sqlite_foreign_key_check(
+            "avant les migrations",
+            "Rien n'a été modifié : corrigez ces lignes, puis relancez la migration.",
+        )
     finally:
         await Tortoise.close_connections()
     try:
         await migrate_api(config=config, progress=progress)
-        await _sqlite_foreign_key_check("par les migrations")
+        await _sqlite_foreign_key_check(
+            "par les migrations",
+            "Restaurez la sauvegarde de la base de données et signalez le problème.",
+        )
     finally:
         await Tortoise.close_connections()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -266,44 +267,40 @@ def test_postgres_upgrade_keeps_every_row():
         asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-BROKEN = r"""
-import asyncio, sqlite3, sys
-from core.db import ForeignKeysBroken, close_orm, run_migrations
-from core.settings import Settings
+def test_migrate_refuses_an_sqlite_database_with_broken_references(tmp_path):
+    """`rassembleur migrate` stops, in French, before touching a database whose rows
+    point to rows that do not exist (the migrations would hide it: they run with foreign
+    keys off)."""
+    path = tmp_path / "b.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ENV", "BASE_URL"}}
+    env.update({"DATABASE_URL": f"sqlite://{path}", "VAR_DIR": str(tmp_path / "var")})
 
-settings = Settings(env="test", database_url=f"sqlite://{sys.argv[1]}", secret_key="x" * 40)
+    def migrate() -> subprocess.CompletedProcess:
+        return subprocess.run(  # noqa: S603 - our own interpreter and command
+            [sys.executable, "-m", "cli", "migrate"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
 
-async def main():
-    await run_migrations(settings)
-    await close_orm()
-    db = sqlite3.connect(sys.argv[1])  # foreign keys off: a row pointing nowhere
+    first = migrate()
+    assert first.returncode == 0, first.stderr[-3000:]
+    db = sqlite3.connect(path)  # foreign keys off by default: a consent of nobody
     db.execute(
         "INSERT INTO people_consent (purpose, granted, source, wording, at, person_id) "
-        "VALUES ('newsletter', 1, 'form', '', '2026-01-01 00:00:00+00:00', 999)")
+        "VALUES ('newsletter', 1, 'form', '', '2026-01-01 00:00:00+00:00', 999)"
+    )
     db.commit()
     db.close()
-    try:
-        await run_migrations(settings)
-    except ForeignKeysBroken as exc:
-        print(exc)
-
-asyncio.run(main())
-"""
-
-
-def test_sqlite_migrations_refuse_a_database_with_broken_references(tmp_path):
-    result = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", BROKEN, str(tmp_path / "b.sqlite3")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    message = result.stdout.strip().splitlines()[-1]
-    assert message.startswith("Clés étrangères rompues avant les migrations")
-    assert "people_consent ligne 1 → people_person" in message
+    again = migrate()
+    assert again.returncode == 1
+    assert (
+        "Erreur : Clés étrangères rompues avant les migrations : 1 ligne(s) désignent une "
+        "ligne absente (people_consent ligne 1 → people_person). Rien n'a été modifié"
+    ) in again.stderr
 
 
 def test_no_migration_adds_a_not_null_column_that_a_populated_table_refuses():
