@@ -125,7 +125,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(migrate(settings))
+    from core.db import ForeignKeysBroken
+
+    try:
+        asyncio.run(migrate(settings))
+    except ForeignKeysBroken as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 1
     return 0
 
 

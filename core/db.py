@@ -191,9 +191,60 @@ def dialect() -> str:
     return connections.get("default").capabilities.dialect
 
 
+class ForeignKeysBroken(RuntimeError):
+    """Rows of an SQLite database point to rows that do not exist (`foreign_key_check`)."""
+
+
+async def _sqlite_foreign_key_check(when: str, advice: str) -> None:
+    rows = await connections.get("default").execute_query_dict("PRAGMA foreign_key_check")
+    if rows:
+        found = ", ".join(
+            f"{row['table']} ligne {row['rowid']} → {row['parent']}" for row in rows[:10]
+        )
+        raise ForeignKeysBroken(
+            f"Clés étrangères rompues {when} : {len(rows)} ligne(s) désignent une ligne "
+            f"absente ({found}). {advice}"
+        )
+
+
 async def run_migrations(settings: Settings, progress: Any = None) -> None:
-    """Apply every pending migration (what `rassembleur migrate` does)."""
-    await migrate_api(config=tortoise_config(settings), progress=progress)
+    """Apply every pending migration (what `rassembleur migrate` does).
+
+    On SQLite the migrations run on a connection with foreign keys off, as SQLite's
+    documented table-rebuild procedure requires: Tortoise rebuilds a table for an
+    AlterField (create, copy, DROP TABLE, rename) and, with foreign keys on, DROP TABLE
+    deletes the rows first, which deletes in cascade (or nulls) every row of the other
+    tables that references them (registrations 0003 emptied `registrations_checkin`).
+    `PRAGMA foreign_key_check` runs before (a database already broken is not touched) and
+    after (a migration that broke a reference fails loudly instead of leaving it). The
+    connection is then closed: the application's connections have foreign keys on.
+    PostgreSQL is unchanged.
+    """
+    config = tortoise_config(settings)
+    url = config["connections"]["default"]
+    if not url.startswith("sqlite://"):
+        await migrate_api(config=config, progress=progress)
+        return
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query["foreign_keys"] = "OFF"
+    config["connections"]["default"] = urlunsplit(parts._replace(query=urlencode(query)))
+    await Tortoise.init(config=config, init_connections=False)
+    try:
+        await _sqlite_foreign_key_check(
+            "avant les migrations",
+            "Rien n'a été modifié : corrigez ces lignes, puis relancez la migration.",
+        )
+    finally:
+        await Tortoise.close_connections()
+    try:
+        await migrate_api(config=config, progress=progress)
+        await _sqlite_foreign_key_check(
+            "par les migrations",
+            "Restaurez la sauvegarde de la base de données et signalez le problème.",
+        )
+    finally:
+        await Tortoise.close_connections()
 
 
 async def init_orm(settings: Settings) -> None:

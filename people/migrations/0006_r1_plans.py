@@ -103,6 +103,8 @@ async def _plan_id(client: Any, placeholder: str) -> int | None:
 
 
 async def _sqlite(client: Any) -> None:
+    # `core.db.run_migrations` already runs with foreign keys off; put back what was there.
+    was = (await client.execute_query_dict("PRAGMA foreign_keys"))[0]["foreign_keys"]
     await client.execute_script("PRAGMA foreign_keys = OFF")
     try:
         async with in_transaction(client.connection_name) as conn:
@@ -126,7 +128,7 @@ async def _sqlite(client: Any) -> None:
             if broken:
                 raise RuntimeError(f"foreign keys broken by the plan migration: {broken[:5]}")
     finally:
-        await client.execute_script("PRAGMA foreign_keys = ON")
+        await client.execute_script(f"PRAGMA foreign_keys = {'ON' if was else 'OFF'}")
 
 
 async def _postgres(client: Any) -> None:
