@@ -10,15 +10,18 @@ time, both days included). `mask_below=5` hides the cells of fewer than 5 people
 reports given to outside partners (`participation.mask`; campaign figures under 5 too).
 
 Progress toward a target: the item's `target_measure` names the measure that counts
-("people", "attended_headcount", "registrations", "organizations", "events"); the
-certified employers are counted by the certification package, not here (shown as not
-measured until then).
+("people", "attended_headcount", "registrations", "organizations", "events",
+"certified_employers": certificates in force on the period's last day, from
+`reports.targets.certified_by_code`).
+
+Each event line also carries its evaluation (`evaluations.results.evaluation_summary`):
+mean satisfaction and response rate, hidden when masked and fewer than 5 answered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from campaigns.funnel import funnel
@@ -27,12 +30,14 @@ from core.auth import Principal, authorize
 from core.errors import ValidationFailed
 from core.i18n import _
 from core.settings import local_tz
+from evaluations.results import EvaluationSummary, evaluation_summary
 from events.models import Event, EventStatus
 from people.models import Plan, PlanItem
 from reports import plans
 from reports.participation import ParticipationFilters, local_midnight, participation
+from reports.targets import certified_by_code
 
-MEASURED = ("people", "attended_headcount", "registrations", "organizations", "events")
+MEASURED = ("people", "attended_headcount", "registrations", "organizations")
 REACH = ("registrations", "attended_headcount", "people")
 MASK = 5
 
@@ -43,6 +48,7 @@ class EventLine:
     title: str
     starts_at: Any
     figures: dict[str, Any]
+    evaluation: EvaluationSummary | None = None  # None: no form, or masked
 
 
 @dataclass
@@ -109,13 +115,17 @@ def _subtrees(rows: list[plans.TreeRow]) -> dict[int, set[int]]:
     return found
 
 
-def _progress(item: PlanItem, totals: dict[str, Any], events: int) -> dict[str, Any] | None:
+def _progress(
+    item: PlanItem, totals: dict[str, Any], events: int, certified: dict[str, int]
+) -> dict[str, Any] | None:
     if not item.target:
         return None
     measure = item.target_measure
     value: int | None = None
     if measure == "events":
         value = events
+    elif measure == "certified_employers":
+        value = certified.get(item.code, 0)
     elif measure in MEASURED:
         value = totals.get(measure)
     ratio = round(value / item.target, 4) if value is not None else None
@@ -193,6 +203,10 @@ async def accountability(
             tagged.setdefault(item.id, set()).add(event.id)
 
     base = ParticipationFilters(date_from=date_from, date_to=date_to, plan_id=plan.id)
+    certified: dict[str, int] = {}
+    if any(row.item.target and row.item.target_measure == "certified_employers" for row in rows):
+        certified = await certified_by_code(min(date_to, local_day(datetime.now(UTC))))
+    evaluations: dict[int, EvaluationSummary | None] = {}
     per_event: dict[int, dict[str, Any]] = {}
     reports: list[ItemReport] = []
     for row in rows:
@@ -221,12 +235,22 @@ async def accountability(
                         mask_below=mask_below,
                     )
                     per_event[event_id] = one.totals
+                    summary = await evaluation_summary(event_id)
+                    if summary is not None and mask and summary.responses < MASK:
+                        summary = None
+                    evaluations[event_id] = summary
                 event = events[event_id]
                 report.events.append(
-                    EventLine(event.id, event.title, event.starts_at, per_event[event_id])
+                    EventLine(
+                        event.id,
+                        event.title,
+                        event.starts_at,
+                        per_event[event_id],
+                        evaluations[event_id],
+                    )
                 )
         report.campaigns = await _campaign_lines(subtree, start, end, mask)
-        report.progress = _progress(row.item, report.totals, report.events_count)
+        report.progress = _progress(row.item, report.totals, report.events_count, certified)
         reports.append(report)
     overall = await participation(actor, base, mask_below=mask_below)
     return Accountability(plan, date_from, date_to, mask, reports, overall.totals)

@@ -13,7 +13,7 @@ from typing import Any
 from core.i18n import _
 from core.spreadsheet import keep_as_text, neutralize_formula
 from reports import plans
-from reports.accountability import MASK, REACH, Accountability, ItemReport
+from reports.accountability import MASK, REACH, Accountability, EventLine, ItemReport
 
 
 def headers() -> list[str]:
@@ -33,6 +33,8 @@ def headers() -> list[str]:
         _("Courriels envoyés"),
         _("Invitations acceptées"),
         _("Inscrits après invitation"),
+        _("Satisfaction moyenne (1 à 5)"),
+        _("Taux de réponse à l'évaluation (%)"),
     ]
 
 
@@ -40,6 +42,15 @@ def _reach(figures: dict[str, Any]) -> list[Any]:
     if figures.get("masked"):
         return [f"< {MASK}"] * len(REACH)
     return [figures.get(name) for name in REACH]
+
+
+def _rating(event: EventLine) -> list[Any]:
+    summary = event.evaluation
+    if summary is None:
+        return [None, None]
+    mean = None if summary.mean_satisfaction is None else round(summary.mean_satisfaction, 2)
+    rate = None if summary.response_rate is None else round(summary.response_rate * 100, 1)
+    return [mean, rate]
 
 
 def _item_lines(report: ItemReport) -> list[list[Any]]:
@@ -56,24 +67,25 @@ def _item_lines(report: ItemReport) -> list[list[Any]]:
         None if ratio is None else round(ratio * 100, 1),
     ]
     blank = [item.code, "", "", "", None, None, None]
-    lines = [[*head, _("Total"), report.events_count, *_reach(report.totals), None, None, None]]
+    none5 = [None] * 5
+    lines = [[*head, _("Total"), report.events_count, *_reach(report.totals), *none5]]
     for row in report.by_clientele:
         label = _("Clientèle : %(name)s", name=row["clientele_label"])
-        lines.append([*blank, label, None, *_reach(row), None, None, None])
+        lines.append([*blank, label, None, *_reach(row), None, None, None, None, None])
     for row in report.by_territory:
         label = _("MRC : %(name)s", name=row["territory_label"])
-        lines.append([*blank, label, None, *_reach(row), None, None, None])
+        lines.append([*blank, label, None, *_reach(row), None, None, None, None, None])
     for event in report.events:
         label = _(
             "Événement : %(title)s (%(day)s)",
             title=event.title,
             day=event.starts_at.date().isoformat(),
         )
-        lines.append([*blank, label, 1, *_reach(event.figures), None, None, None])
+        lines.append([*blank, label, 1, *_reach(event.figures), None, None, None, *_rating(event)])
     for campaign in report.campaigns:
         label = _("Campagne : %(name)s", name=campaign.name)
         figures = [campaign.sent, campaign.accepted, campaign.registered]
-        lines.append([*blank, label, None, None, None, None, *figures])
+        lines.append([*blank, label, None, None, None, None, *figures, None, None])
     return lines
 
 
@@ -127,7 +139,7 @@ def to_xlsx(report: Accountability) -> bytes:
         for cell in sheet_row:
             keep_as_text(cell)
     sheet.freeze_panes = "A2"
-    widths = [10, 12, 50, 30, 8, 8, 12, 40, 11, 12, 10, 12, 12, 12, 12]
+    widths = [10, 12, 50, 30, 8, 8, 12, 40, 11, 12, 10, 12, 12, 12, 12, 12, 12]
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
     buffer = io.BytesIO()

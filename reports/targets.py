@@ -6,8 +6,8 @@ whole period (from 1 January of its first year to today, or to its last day when
 for the events tagged with the action — whatever the dashboard's other filters: a target
 is the plan's, not a view's. People, presences, registrations and organizations come from
 the participation report grouped by plan item (one query); events held are counted here
-(one query). The certified employers are counted by the certification program, not here:
-their line says so.
+(one query); certified employers (certificates in force on the period's last day, of the
+programs tagged with the action) come from `campaigns.certification.stats` (one query).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from campaigns.certification.stats import certified_by_plan_item
 from core.auth import Principal, authorize
 from core.i18n import N_, _, to_local
 from events.models import Event, EventStatus
@@ -33,6 +34,12 @@ MEASURE_LABELS = {
     "certified_employers": N_("employeurs certifiés"),
 }
 HELD = (EventStatus.PUBLISHED, EventStatus.COMPLETED)
+
+
+async def certified_by_code(on: date) -> dict[str, int]:
+    """Employers holding a certificate in force on `on`, by plan-item code of the
+    certification programs tagged with it."""
+    return {str(row["plan_item"]): row["employers"] for row in await certified_by_plan_item(on=on)}
 
 
 def target_measure_label(measure: str) -> str:
@@ -107,6 +114,9 @@ async def plan_progress(
             ("plan_item",),
         )
         values = {str(row["plan_item"]): row for row in report.rows if row["plan_item"]}
+    certified: dict[str, int] = {}
+    if any(item.target_measure == "certified_employers" for item in items):
+        certified = await certified_by_code(end)
     events: Counter = Counter()
     if any(item.target_measure == "events" for item in items):
         events = await _events_by_item([item.id for item in items], start, end, now)
@@ -117,6 +127,8 @@ async def plan_progress(
             value = int(values.get(item.code, {}).get(measure) or 0)
         elif measure == "events":
             value = events.get(item.id, 0)
+        elif measure == "certified_employers":
+            value = certified.get(item.code, 0)
         else:
             value = None
         progress.lines.append(
