@@ -44,6 +44,14 @@ KEY_COLUMNS = {
     "edition": "b.parent_id",
 }
 
+# The SQL type of each key's column: the NULLs standing for another grouping's keys are
+# typed (PostgreSQL types a UNION's columns pairwise: two untyped NULLs would make text).
+KEY_TYPES = {key: "INTEGER" for key in KEY_COLUMNS} | {
+    "sector": "VARCHAR",
+    "kind": "VARCHAR",
+    "month": "VARCHAR",
+}
+
 AGGREGATES = """
     COUNT(*) AS registrations,
     COALESCE(SUM(b.party_size), 0) AS headcount,
@@ -215,6 +223,10 @@ def _base(
     return base, [*select_params, COUNTED, *where.params]
 
 
+def _null(key: str) -> str:
+    return f"CAST(NULL AS {KEY_TYPES[key]})"
+
+
 def build_many(
     groupings: list[tuple[str, ...]],
     where: Where,
@@ -228,7 +240,6 @@ def build_many(
     the other groupings), then the aggregates. A grouping without keys has no rows of its
     own (the totals are its only row)."""
     base, params = _base({k for keys in groupings for k in keys}, where, now, months, dialect)
-    key_columns = [f"g{j}k{i}" for j, keys in enumerate(groupings) for i in range(len(keys))]
     branches: list[str] = []
     for j, keys in enumerate(groupings):
         if not keys:
@@ -236,7 +247,7 @@ def build_many(
         tag_sql, tag_params = _tag_join(keys, where.tag_items)
         columns = [KEY_COLUMNS[k] for k in keys]
         select = "".join(
-            f"{columns[i] if other == j else 'NULL'} AS g{other}k{i}, "
+            f"{columns[i] if other == j else _null(other_keys[i])} AS g{other}k{i}, "
             for other, other_keys in enumerate(groupings)
             for i in range(len(other_keys))
         )
@@ -245,7 +256,11 @@ def build_many(
             f"GROUP BY {', '.join(columns)}"
         )
         params += [WALKIN, *tag_params]
-    nulls = "".join(f"NULL AS {name}, " for name in key_columns)
+    nulls = "".join(
+        f"{_null(other_keys[i])} AS g{other}k{i}, "
+        for other, other_keys in enumerate(groupings)
+        for i in range(len(other_keys))
+    )
     branches.append(f"SELECT -1 AS g, {nulls}{AGGREGATES} FROM base b")  # noqa: S608
     params.append(WALKIN)
     sql = f"WITH base AS MATERIALIZED ({base}) " + " UNION ALL ".join(branches)  # noqa: S608
