@@ -286,7 +286,7 @@ async def participation_many(
     dialect = connection.capabilities.dialect
     sql, params = q.build_many(all_keys, where, datetime.now(UTC), months, dialect)
     result = await connection.execute_query_dict(q.numbered(sql, dialect), params)
-    total_row = next((r for r in result if r["g"] == -1), {})
+    total_row: dict[str, Any] = next((r for r in result if r["g"] == -1), {})
     reports = []
     for j, keys in enumerate(all_keys):
         totals = _measures(total_row)

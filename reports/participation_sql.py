@@ -5,7 +5,8 @@ what the measures need: its party size, its active check-in days, whether its ev
 started / is over, whether it is its person's first participation ever, and the columns
 the group keys read. The statement then aggregates `base` by the group keys, and (UNION
 ALL) over the whole set for the totals, so distinct counts of the totals are distinct over
-the set. Every value is bound; the text differs only by the keys and filters used. Written
+the set. `build_many` aggregates the same `base` once per grouping (the dashboard's
+groupings in one statement). Every value is bound; the text differs only by the keys and filters used. Written
 for SQLite and PostgreSQL alike (`?` placeholders are numbered for PostgreSQL).
 """
 
