@@ -23,7 +23,7 @@ from core.i18n import N_, _, format_month
 from events.models import Event, EventStatus
 from people.models import PlanItem
 from reports.dashboard_filters import DashboardQuery, one_year_earlier
-from reports.participation import ParticipationFilters, local_midnight, participation
+from reports.participation import ParticipationFilters, local_midnight, participation_many
 from reports.targets import PlanProgress, plan_progress
 
 # The cards, in order: (measure, label). "events" is counted here, the rest by the report.
@@ -135,8 +135,9 @@ async def events_held(filters: ParticipationFilters, now: datetime) -> int:
 async def dashboard(
     actor: Principal, query: DashboardQuery, now: datetime | None = None
 ) -> Dashboard:
-    """The dashboard's numbers for `query`: four grouped reports and two counts, and the
-    plan's targets (a grouped report and a count)."""
+    """The dashboard's numbers for `query`: the period's report by clientele, by MRC and by
+    month (one statement), the previous period's by month (one statement), two counts, and
+    the plan's targets (a grouped report and a count)."""
     authorize(actor, "reports.view")
     now = now or datetime.now(UTC)
     filters, previous = query.filters, query.previous()
@@ -144,15 +145,13 @@ async def dashboard(
     # (SQLite has one connection: one after the other, as written).
     reports, counts, targets = await asyncio.gather(
         asyncio.gather(
-            participation(actor, filters, ("clientele",)),
-            participation(actor, filters, ("territory",)),
-            participation(actor, filters, ("month",)),
-            participation(actor, previous, ("month",)),
+            participation_many(actor, filters, [("clientele",), ("territory",), ("month",)]),
+            participation_many(actor, previous, [("month",)]),
         ),
         asyncio.gather(events_held(filters, now), events_held(previous, now)),
         plan_progress(actor, query.year, now, query.plan_id),
     )
-    by_clientele, by_territory, this_months, last_months = reports
+    (by_clientele, by_territory, this_months), (last_months,) = reports
     held, held_before = counts
     totals = dict(by_clientele.totals, events=held)
     previous_totals = dict(last_months.totals, events=held_before)

@@ -265,27 +265,44 @@ async def participation(
     mask_below: int = 0,
 ) -> Participation:
     """The measures of the filtered set, per group of `group_by` (0 to 2 GROUP_KEYS)."""
+    return (await participation_many(actor, filters, [group_by], mask_below=mask_below))[0]
+
+
+async def participation_many(
+    actor: Principal,
+    filters: ParticipationFilters,
+    groupings: Sequence[Sequence[str]],
+    *,
+    mask_below: int = 0,
+) -> list[Participation]:
+    """`participation(actor, filters, keys)` for each `keys` of `groupings`, in one
+    statement: the filtered set is built once and aggregated once per grouping (the
+    dashboard's bars and timeline). The same results as one call per grouping."""
     authorize(actor, "reports.view")
-    keys = check_group_by(group_by)
+    all_keys = [check_group_by(keys) for keys in groupings]
     where = await _where(filters)
-    months = await _month_range(filters) if "month" in keys else []
+    months = await _month_range(filters) if any("month" in keys for keys in all_keys) else []
     connection = connections.get("default")
     dialect = connection.capabilities.dialect
-    sql, params = q.build(keys, where, datetime.now(UTC), months, dialect)
+    sql, params = q.build_many(all_keys, where, datetime.now(UTC), months, dialect)
     result = await connection.execute_query_dict(q.numbered(sql, dialect), params)
-    totals = _measures(next((r for r in result if r["is_total"] == 1), {}))
-    rows = []
-    for raw in result:
-        if raw["is_total"] == 1:
-            continue
-        row: dict[str, Any] = {key: raw[f"k{i}"] for i, key in enumerate(keys)}
-        row.update(_measures(raw))
-        rows.append(row)
-    rows = await label_rows(keys, rows)
-    if not keys and totals["registrations"]:
-        rows = [dict(totals)]
-    mask(rows, totals, mask_below)
-    return Participation(group_by=keys, rows=rows, totals=totals)
+    total_row: dict[str, Any] = next((r for r in result if r["g"] == -1), {})
+    reports = []
+    for j, keys in enumerate(all_keys):
+        totals = _measures(total_row)
+        rows = []
+        for raw in result:
+            if raw["g"] != j:
+                continue
+            row: dict[str, Any] = {key: raw[f"g{j}k{i}"] for i, key in enumerate(keys)}
+            row.update(_measures(raw))
+            rows.append(row)
+        rows = await label_rows(keys, rows)
+        if not keys and totals["registrations"]:
+            rows = [dict(totals)]
+        mask(rows, totals, mask_below)
+        reports.append(Participation(group_by=keys, rows=rows, totals=totals))
+    return reports
 
 
 @dataclass

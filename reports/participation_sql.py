@@ -5,7 +5,8 @@ what the measures need: its party size, its active check-in days, whether its ev
 started / is over, whether it is its person's first participation ever, and the columns
 the group keys read. The statement then aggregates `base` by the group keys, and (UNION
 ALL) over the whole set for the totals, so distinct counts of the totals are distinct over
-the set. Every value is bound; the text differs only by the keys and filters used. Written
+the set. `build_many` aggregates the same `base` once per grouping (the dashboard's
+groupings in one statement). Every value is bound; the text differs only by the keys and filters used. Written
 for SQLite and PostgreSQL alike (`?` placeholders are numbered for PostgreSQL).
 """
 
@@ -42,6 +43,14 @@ KEY_COLUMNS = {
     "axis": "t.axis_id",
     "month": "b.month",
     "edition": "b.parent_id",
+}
+
+# The SQL type of each key's column: the NULLs standing for another grouping's keys are
+# typed (PostgreSQL types a UNION's columns pairwise: two untyped NULLs would make text).
+KEY_TYPES = {key: "INTEGER" for key in KEY_COLUMNS} | {
+    "sector": "VARCHAR",
+    "kind": "VARCHAR",
+    "month": "VARCHAR",
 }
 
 AGGREGATES = """
@@ -127,14 +136,14 @@ def _tag_join(keys: tuple[str, ...], tag_items: list[int] | None) -> tuple[str, 
     return sql, params
 
 
-def build(
-    keys: tuple[str, ...],
+def _base(
+    keys: set[str],
     where: Where,
     now: datetime,
     months: list[tuple[str, datetime, datetime]],
-    dialect: str = "sqlite",
+    dialect: str,
 ) -> tuple[str, list[Any]]:
-    """The statement and its values: rows with `is_total` 0 per group, then one total row."""
+    """The `base` set's SELECT and its values, with the columns every key of `keys` reads."""
     month_sql, month_params = _month_case(months) if "month" in keys else ("NULL", [])
     joins = ""
     if "region" in keys:
@@ -192,29 +201,82 @@ def build(
     CROSS JOIN registrations_registration r{joins}
     WHERE r.event_id = e.id AND {conditions}"""
         select_params = [*month_params, now, now, COUNTED]
+    # Only the columns the keys read (narrower rows: cheaper to materialize and to sort).
+    key_columns = {
+        "clientele": "r.clientele_id",
+        "territory": "r.territory_id",
+        "region": f"{region} AS region_id",
+        "event_territory": "e.territory_id AS event_territory_id",
+        "sector": f"{sector} AS sector",
+        "kind": "e.kind",
+        "plan_item": "e.id AS event_id",
+        "axis": "e.id AS event_id",
+        "month": f"{month_sql} AS month",
+        "edition": "e.parent_id",
+    }
+    read = "".join(f"{c}, " for c in dict.fromkeys(key_columns[k] for k in sorted(keys)))
     base = f"""
-    SELECT r.id AS rid, r.person_id, r.organization_id, r.clientele_id, r.territory_id,
-        r.party_size, r.source, e.id AS event_id, e.kind, e.territory_id AS event_territory_id,
-        e.parent_id, {region} AS region_id, {sector} AS sector, {month_sql} AS month,
+    SELECT {read}r.person_id, r.organization_id, r.party_size, r.source,
         CASE WHEN e.starts_at <= ? THEN 1 ELSE 0 END AS started,
         CASE WHEN e.ends_at < ? THEN 1 ELSE 0 END AS ended,
         {days} AS days, {is_new} AS is_new {from_sql}
     """  # noqa: S608 - fixed text (the keys and filters pick pieces); every value bound
-    params: list[Any] = [*select_params, COUNTED, *where.params]
-    total = f"SELECT 1 AS is_total, {AGGREGATES} FROM base b"  # noqa: S608
-    if not keys:
-        return f"WITH base AS MATERIALIZED ({base}) {total}", [*params, WALKIN]
-    tag_sql, tag_params = _tag_join(keys, where.tag_items)
-    columns = [KEY_COLUMNS[k] for k in keys]
-    key_select = "".join(f"{c} AS k{i}, " for i, c in enumerate(columns))
-    null_keys = "".join(f"NULL AS k{i}, " for i in range(len(columns)))
-    sql = (
-        f"WITH base AS MATERIALIZED ({base}) "  # noqa: S608 - fixed text; values bound
-        f"SELECT 0 AS is_total, {key_select}{AGGREGATES} FROM base b {tag_sql} "
-        f"GROUP BY {', '.join(columns)} "
-        f"UNION ALL SELECT 1 AS is_total, {null_keys}{AGGREGATES} FROM base b"
+    return base, [*select_params, COUNTED, *where.params]
+
+
+def _null(key: str) -> str:
+    return f"CAST(NULL AS {KEY_TYPES[key]})"
+
+
+def build_many(
+    groupings: list[tuple[str, ...]],
+    where: Where,
+    now: datetime,
+    months: list[tuple[str, datetime, datetime]],
+    dialect: str = "sqlite",
+) -> tuple[str, list[Any]]:
+    """One statement for several groupings of the same set: `base` is built once, then
+    aggregated per grouping (UNION ALL) and over the whole set. Rows: `g` the index of the
+    grouping (-1: the totals), `g{j}k{i}` the i-th key of grouping j (NULL on the rows of
+    the other groupings), then the aggregates. A grouping without keys has no rows of its
+    own (the totals are its only row)."""
+    base, params = _base({k for keys in groupings for k in keys}, where, now, months, dialect)
+    branches: list[str] = []
+    for j, keys in enumerate(groupings):
+        if not keys:
+            continue
+        tag_sql, tag_params = _tag_join(keys, where.tag_items)
+        columns = [KEY_COLUMNS[k] for k in keys]
+        select = "".join(
+            f"{columns[i] if other == j else _null(other_keys[i])} AS g{other}k{i}, "
+            for other, other_keys in enumerate(groupings)
+            for i in range(len(other_keys))
+        )
+        branches.append(
+            f"SELECT {j} AS g, {select}{AGGREGATES} FROM base b {tag_sql} "  # noqa: S608
+            f"GROUP BY {', '.join(columns)}"
+        )
+        params += [WALKIN, *tag_params]
+    nulls = "".join(
+        f"{_null(other_keys[i])} AS g{other}k{i}, "
+        for other, other_keys in enumerate(groupings)
+        for i in range(len(other_keys))
     )
-    return sql, [*params, WALKIN, *tag_params, WALKIN]
+    branches.append(f"SELECT -1 AS g, {nulls}{AGGREGATES} FROM base b")  # noqa: S608
+    params.append(WALKIN)
+    sql = f"WITH base AS MATERIALIZED ({base}) " + " UNION ALL ".join(branches)  # noqa: S608
+    return sql, params
+
+
+def build(
+    keys: tuple[str, ...],
+    where: Where,
+    now: datetime,
+    months: list[tuple[str, datetime, datetime]],
+    dialect: str = "sqlite",
+) -> tuple[str, list[Any]]:
+    """The statement of one grouping (`build_many` of one)."""
+    return build_many([keys], where, now, months, dialect)
 
 
 def numbered(sql: str, dialect: str) -> str:
