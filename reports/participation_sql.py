@@ -6,8 +6,9 @@ started / is over, whether it is its person's first participation ever, and the 
 the group keys read. The statement then aggregates `base` by the group keys, and (UNION
 ALL) over the whole set for the totals, so distinct counts of the totals are distinct over
 the set. `build_many` aggregates the same `base` once per grouping (the dashboard's
-groupings in one statement). Every value is bound; the text differs only by the keys and filters used. Written
-for SQLite and PostgreSQL alike (`?` placeholders are numbered for PostgreSQL).
+groupings in one statement). Every value is bound; the text differs only by the keys and
+filters used. Written for SQLite and PostgreSQL alike (`?` placeholders are numbered for
+PostgreSQL).
 """
 
 from __future__ import annotations
