@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from campaigns.certification import programs, workflow
+from campaigns.certification import programs, verification, workflow
 from campaigns.certification.models import (
     Application,
     ApplicationStatus,
@@ -363,7 +363,7 @@ async def application_out(application: Application, settings: Settings) -> dict[
             "status": str(certificate.status.value),
             "issued_at": certificate.issued_at,
             "valid_until": certificate.valid_until,
-            "verify_url": workflow.verify_url(settings, certificate.code),
+            "verify_url": verification.verify_url(settings.base_url, certificate.code),
         }
     return ApplicationOut.model_validate(
         {

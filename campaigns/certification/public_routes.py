@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from campaigns.certification import applications, programs, workflow
+from campaigns.certification import applications, programs, verification, workflow
 from campaigns.certification.api_routes import APPLY_LIMIT
 from campaigns.certification.models import Application, Program
 from campaigns.certification.schemas import (
@@ -159,7 +159,9 @@ async def _render_form(
         certificate = await applications.certificate_of(application)
         if certificate is not None:
             context["certificate"] = certificate
-            context["verify_url"] = workflow.verify_url(settings_of(request), certificate.code)
+            context["verify_url"] = verification.verify_url(
+                settings_of(request).base_url, certificate.code
+            )
     return render(
         request, "certification/apply.html", context, status_code=status_code, headers=NO_STORE
     )

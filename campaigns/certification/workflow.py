@@ -27,7 +27,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from campaigns.certification import programs
+from campaigns.certification import programs, verification
 from campaigns.certification.models import (
     Application,
     ApplicationStatus,
@@ -131,10 +131,6 @@ def resume_url(settings: Settings, application_id: int) -> str:
     return f"{settings.base_url.rstrip('/')}/certification/applications/" + resume_token(
         settings, application_id
     )
-
-
-def verify_url(settings: Settings, code: str) -> str:
-    return f"{settings.base_url.rstrip('/')}/certification/verify/{code}"
 
 
 def application_id_of(settings: Settings, token: str) -> int | None:
@@ -404,7 +400,7 @@ async def _mail(
         extra.update(
             level_name=programs.level_name(level, application.language),
             valid_until=certificate.valid_until,
-            verify_url=verify_url(settings, certificate.code),
+            verify_url=verification.verify_url(settings.base_url, certificate.code),
         )
     if target == S.EXPIRING:
         extra["renew_url"] = renew_url(settings, application.id)
