@@ -356,3 +356,24 @@ class AttestationMailing(Model):
 
     class Meta:
         table = "registrations_attestation_mailing"
+
+
+class FirstParticipation(Model):
+    """Each person's first participation: the start of the earliest event among their
+    confirmed registrations (no row: none). The participation report's "new people" reads
+    it (reports.participation_sql) instead of searching every person's past registrations.
+
+    Derived data, written only by the database: triggers on `registrations_registration`
+    (insert, delete, change of status, person or event) and on `events_event` (change of
+    start) recompute the row of each person concerned, whatever writes (the services, the
+    ORM, bulk SQL, the retention rule, migrations). Created with the rows of the existing
+    data by migration 0010, whose text is the reference; the application never writes it.
+    On SQLite a migration that rebuilds either table drops its triggers: the test
+    `tests/registrations/test_first_participation.py` checks them after every migration.
+    """
+
+    person_id = fields.IntField(primary_key=True)  # no sequence is used: the person's id
+    starts_at = fields.DatetimeField()
+
+    class Meta:
+        table = "registrations_first_participation"

@@ -155,18 +155,14 @@ def _base(
     sector = "o.sector" if "sector" in keys else "NULL"
     conditions = " AND ".join(["r.status = ?", *where.conditions])
     if dialect == "postgres":
-        # Hash joins on two aggregates: per registration its active check-in days, per
-        # person the start of their first counted registration (is_new: this row starts
-        # then, so no earlier one exists). Correlated subqueries ran once per row here.
-        # Check-ins of the period's events only; first starts before the period's end only
-        # (a later registration is never earlier than one of the period).
+        # Hash joins: per registration its active check-in days (an aggregate of the
+        # period's events' check-ins; a correlated subquery ran once per row here), per
+        # person the start of their first participation (is_new: this row starts then,
+        # so no earlier one exists).
         checkin_bounds = "".join(f" AND e3.starts_at {op} ?" for op, _v in where.start_bounds)
-        first_bounds = "".join(
-            f" AND e2.starts_at {op} ?" for op, _v in where.start_bounds if op == "<"
-        )
         days, is_new = (
             "COALESCE(d.days, 0)",
-            "CASE WHEN e.starts_at <= f.first_start THEN 1 ELSE 0 END",
+            "CASE WHEN e.starts_at <= f.starts_at THEN 1 ELSE 0 END",
         )
         from_sql = f"""
     FROM events_event e
@@ -175,33 +171,28 @@ def _base(
         JOIN events_event e3 ON e3.id = ci.event_id
         WHERE ci.active_key IS NOT NULL{checkin_bounds} GROUP BY ci.registration_id) d
         ON d.registration_id = r.id
-    JOIN (SELECT r2.person_id, MIN(e2.starts_at) AS first_start
-        FROM registrations_registration r2 JOIN events_event e2 ON e2.id = r2.event_id
-        WHERE r2.status = ?{first_bounds} GROUP BY r2.person_id) f ON f.person_id = r.person_id
+    LEFT JOIN registrations_first_participation f ON f.person_id = r.person_id
     WHERE {conditions}"""  # noqa: S608 - fixed text; every value bound
         select_params: list[Any] = [
             *month_params,
             now,
             now,
             *(value for _op, value in where.start_bounds),
-            COUNTED,
-            *(value for op, value in where.start_bounds if op == "<"),
         ]
     else:
-        # SQLite: the year's events first (CROSS JOIN keeps that order), then per row two
-        # probes of covering indexes (registrations.models: the report's indexes).
+        # SQLite: the year's events first (CROSS JOIN keeps that order), then per row a
+        # probe of a covering index (registrations.models: the report's indexes) and one
+        # of the first participations' primary key.
         days = """(SELECT COUNT(*) FROM registrations_checkin ci
             WHERE ci.registration_id = r.id AND ci.active_key IS NOT NULL)"""
-        is_new = """CASE WHEN EXISTS (
-            SELECT 1 FROM registrations_registration r2
-            JOIN events_event e2 ON e2.id = r2.event_id
-            WHERE r2.person_id = r.person_id AND r2.status = ? AND e2.starts_at < e.starts_at
-        ) THEN 0 ELSE 1 END"""
+        is_new = """CASE WHEN e.starts_at <= (SELECT f.starts_at
+            FROM registrations_first_participation f WHERE f.person_id = r.person_id)
+            THEN 1 ELSE 0 END"""
         from_sql = f"""
     FROM events_event e
     CROSS JOIN registrations_registration r{joins}
     WHERE r.event_id = e.id AND {conditions}"""
-        select_params = [*month_params, now, now, COUNTED]
+        select_params = [*month_params, now, now]
     # Only the columns the keys read (narrower rows: cheaper to materialize and to sort).
     key_columns = {
         "clientele": "r.clientele_id",
