@@ -146,6 +146,11 @@ async def main():
             'SELECT "status", "claim_token" FROM "core_outbound_message" ORDER BY "id"'),
         "people": await db.execute_query_dict(
             'SELECT "first_name" FROM "people_person" ORDER BY "id"'),
+        "first_participations": await db.execute_query_dict(
+            'SELECT "person_id" FROM "registrations_first_participation" ORDER BY "person_id"'),
+        "first_starts": await db.execute_query_dict(
+            'SELECT COUNT(*) AS n FROM "registrations_first_participation" f '
+            'JOIN "events_event" e ON e.starts_at = f.starts_at'),
         "consents": await db.execute_query_dict(
             'SELECT "person_id", "purpose" FROM "people_consent" ORDER BY "id"'),
     }
@@ -226,6 +231,10 @@ def check_everything_survived(found: dict) -> None:
         {"status": "queued", "claim_token": None},
     ]
     assert [p["first_name"] for p in values["people"]] == ["Élise", "Marc", "Zoé"]
+    # Each person's first participation was computed from the existing registrations
+    # (registrations 0010): the event's start, for the three people registered.
+    assert [row["person_id"] for row in values["first_participations"]] == [1, 2, 3]
+    assert values["first_starts"] == [{"n": 3}]
     assert values["consents"] == [
         {"person_id": 1, "purpose": "event_communications"},
         {"person_id": 2, "purpose": "event_communications"},
