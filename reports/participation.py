@@ -52,6 +52,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from core.auth import Principal, authorize
 from core.errors import NotFound, ValidationFailed
@@ -257,6 +258,31 @@ def mask(rows: list[dict[str, Any]], totals: dict[str, Any], below: int) -> None
         totals.update({name: None for name in MEASURES}, masked=True)
 
 
+# PostgreSQL settings for the report's statement only (SET LOCAL: its transaction), each
+# measured on bench/reports.py's data (bench/RESULTS.md, 2026-12-03): a custom plan each
+# time (the driver prepares the statement and, after five runs, PostgreSQL would switch to
+# a generic plan made without the values: 40 % slower); sorting a year's ~40,000 rows in
+# memory instead of on disk (4 MB by default); no JIT (its compilation cost more than it
+# saved); parallel workers priced low enough that a year's scan and joins are split over
+# the cores (max_parallel_workers_per_gather, 2 by default: ~100 → ~85 ms). A small
+# database stays below min_parallel_table_scan_size and runs as before.
+POSTGRES_SETTINGS = (
+    "SET LOCAL plan_cache_mode = force_custom_plan; "
+    "SET LOCAL work_mem = '32MB'; "
+    "SET LOCAL jit = off; "
+    "SET LOCAL parallel_setup_cost = 10; "
+    "SET LOCAL parallel_tuple_cost = 0.001"
+)
+
+
+async def _run(sql: str, params: list[Any], dialect: str) -> list[dict[str, Any]]:
+    if dialect != "postgres":
+        return list(await connections.get("default").execute_query_dict(sql, params))
+    async with in_transaction() as connection:
+        await connection.execute_script(POSTGRES_SETTINGS)
+        return list(await connection.execute_query_dict(sql, params))
+
+
 async def participation(
     actor: Principal,
     filters: ParticipationFilters,
@@ -282,10 +308,9 @@ async def participation_many(
     all_keys = [check_group_by(keys) for keys in groupings]
     where = await _where(filters)
     months = await _month_range(filters) if any("month" in keys for keys in all_keys) else []
-    connection = connections.get("default")
-    dialect = connection.capabilities.dialect
+    dialect = connections.get("default").capabilities.dialect
     sql, params = q.build_many(all_keys, where, datetime.now(UTC), months, dialect)
-    result = await connection.execute_query_dict(q.numbered(sql, dialect), params)
+    result = await _run(q.numbered(sql, dialect), params, dialect)
     total_row: dict[str, Any] = next((r for r in result if r["g"] == -1), {})
     reports = []
     for j, keys in enumerate(all_keys):

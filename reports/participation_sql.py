@@ -2,13 +2,16 @@
 
 `base` (materialized once) holds one row per counted registration of the filtered set with
 what the measures need: its party size, its active check-in days, whether its event has
-started / is over, whether it is its person's first participation ever, and the columns
-the group keys read. The statement then aggregates `base` by the group keys, and (UNION
+started / is over, whether it is its person's first participation ever (its event starts
+no later than the person's first participation, `registrations_first_participation`, which
+the database keeps: registrations.models.FirstParticipation), and the columns the group
+keys read. The statement then aggregates `base` by the group keys, and (UNION
 ALL) over the whole set for the totals, so distinct counts of the totals are distinct over
 the set. `build_many` aggregates the same `base` once per grouping (the dashboard's
 groupings in one statement). Every value is bound; the text differs only by the keys and
 filters used. Written for SQLite and PostgreSQL alike (`?` placeholders are numbered for
-PostgreSQL).
+PostgreSQL); on PostgreSQL, groupings without a plan-item key are aggregated in one pass
+with GROUPING SETS instead (`_grouping_sets`: the same rows).
 """
 
 from __future__ import annotations
@@ -220,6 +223,50 @@ def _null(key: str) -> str:
     return f"CAST(NULL AS {KEY_TYPES[key]})"
 
 
+def _grouping_sets(
+    groupings: list[tuple[str, ...]],
+    where: Where,
+    now: datetime,
+    months: list[tuple[str, datetime, datetime]],
+) -> tuple[str, list[Any]] | None:
+    """PostgreSQL: `build_many`'s rows in one pass, `GROUP BY GROUPING SETS` over `base` as
+    a plain subquery (the planner flattens it: nothing materialized, read once), or None
+    where that form does not apply: a plan-item key (its tag join repeats an event's rows
+    for that grouping only) or two groupings of the same keys."""
+    keyed = [keys for keys in groupings if keys]
+    sets = [frozenset(keys) for keys in keyed]
+    if {"plan_item", "axis"} & {k for keys in keyed for k in keys} or len(set(sets)) < len(sets):
+        return None
+    base, base_params = _base({k for keys in keyed for k in keys}, where, now, months, "postgres")
+    columns = list(dict.fromkeys(KEY_COLUMNS[k] for keys in keyed for k in keys))
+    grouping = f"GROUPING({', '.join(columns)})" if columns else "0"
+
+    def bits(keys: tuple[str, ...]) -> int:
+        # GROUPING(): a set bit per column not grouped by, the first column the highest.
+        used = {KEY_COLUMNS[k] for k in keys}
+        return sum(1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c not in used)
+
+    which = " ".join(f"WHEN {bits(keys)} THEN {j}" for j, keys in enumerate(groupings) if keys)
+    select = "".join(
+        (
+            f"CASE WHEN {grouping} = {bits(keys)} THEN {KEY_COLUMNS[key]} END AS g{j}k{i}, "
+            if keys
+            else ""
+        )
+        for j, keys in enumerate(groupings)
+        for i, key in enumerate(keys)
+    )
+    sets_sql = ", ".join(
+        [*(f"({', '.join(KEY_COLUMNS[k] for k in keys)})" for keys in keyed), "()"]
+    )
+    g = f"CASE {grouping} {which} ELSE -1 END" if which else "-1"
+    sql = (
+        f"SELECT {g} AS g, {select}{AGGREGATES} FROM ({base}) b "  # noqa: S608 - fixed text
+        f"GROUP BY GROUPING SETS ({sets_sql})"
+    )
+    return sql, [WALKIN, *base_params]
+
+
 def build_many(
     groupings: list[tuple[str, ...]],
     where: Where,
@@ -231,7 +278,12 @@ def build_many(
     aggregated per grouping (UNION ALL) and over the whole set. Rows: `g` the index of the
     grouping (-1: the totals), `g{j}k{i}` the i-th key of grouping j (NULL on the rows of
     the other groupings), then the aggregates. A grouping without keys has no rows of its
-    own (the totals are its only row)."""
+    own (the totals are its only row). On PostgreSQL the same rows come from one pass with
+    GROUPING SETS where that form applies (`_grouping_sets`)."""
+    if dialect == "postgres":
+        one_pass = _grouping_sets(groupings, where, now, months)
+        if one_pass is not None:
+            return one_pass
     base, params = _base({k for keys in groupings for k in keys}, where, now, months, dialect)
     branches: list[str] = []
     for j, keys in enumerate(groupings):

@@ -28,11 +28,14 @@ CONFIRMED = "confirmed"  # RegistrationStatus.CONFIRMED, frozen with this migrat
 TABLE = "registrations_first_participation"
 LOCK_CLASS = 41_015  # pg_advisory_xact_lock(LOCK_CLASS, person_id): this table's locks
 
+# The event's start read by its primary key for each of the person's confirmed
+# registrations (their index: person_id, status, event_id), whatever the statistics say (a
+# join planned without them scanned every registration for each one inserted).
 RECOMPUTE = (
     f"INSERT INTO {TABLE} (person_id, starts_at) "
-    "SELECT r.person_id, MIN(e.starts_at) FROM registrations_registration r "
-    "JOIN events_event e ON e.id = r.event_id "
-    f"WHERE r.status = '{CONFIRMED}' AND {{people}} GROUP BY r.person_id"
+    "SELECT r.person_id, MIN((SELECT e.starts_at FROM events_event e WHERE e.id = r.event_id)) "
+    f"FROM registrations_registration r WHERE r.status = '{CONFIRMED}' AND {{people}} "
+    "GROUP BY r.person_id"
 )
 
 
@@ -78,8 +81,10 @@ BEGIN
     FOR one IN SELECT DISTINCT p FROM unnest(people) AS p WHERE p IS NOT NULL ORDER BY p LOOP
         PERFORM pg_advisory_xact_lock({LOCK_CLASS}, one);
     END LOOP;
-    DELETE FROM {TABLE} WHERE person_id = ANY(people);
-    {RECOMPUTE.format(people="r.person_id = ANY(people)")};
+    FOR one IN SELECT DISTINCT p FROM unnest(people) AS p WHERE p IS NOT NULL ORDER BY p LOOP
+        DELETE FROM {TABLE} WHERE person_id = one;
+        {RECOMPUTE.format(people="r.person_id = one")};
+    END LOOP;
 END $$""",
     f"""CREATE OR REPLACE FUNCTION {TABLE}_registration() RETURNS trigger
     LANGUAGE plpgsql AS $$

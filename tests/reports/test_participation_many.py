@@ -35,6 +35,13 @@ GROUPINGS = [
 ]
 
 
+# Without a plan-item key: on PostgreSQL, one pass with GROUPING SETS
+# (reports.participation_sql._grouping_sets); with one, the materialized set read once per
+# grouping. Each compared with one report per grouping (itself one form or the other).
+WITHOUT_PLAN_KEYS = [keys for keys in GROUPINGS if not {"plan_item", "axis"} & set(keys)]
+
+
+@pytest.mark.parametrize("groupings", [GROUPINGS, WITHOUT_PLAN_KEYS])
 @pytest.mark.parametrize(
     "filters",
     [
@@ -45,10 +52,10 @@ GROUPINGS = [
         ParticipationFilters(clientele="family", sector="education"),
     ],
 )
-async def test_same_results_as_one_report_per_grouping(data, filters):
-    many = await participation_many(SYSTEM, filters, GROUPINGS, mask_below=2)
-    assert [r.group_by for r in many] == GROUPINGS
-    for result, keys in zip(many, GROUPINGS, strict=True):
+async def test_same_results_as_one_report_per_grouping(data, filters, groupings):
+    many = await participation_many(SYSTEM, filters, groupings, mask_below=2)
+    assert [r.group_by for r in many] == groupings
+    for result, keys in zip(many, groupings, strict=True):
         alone = await participation(SYSTEM, filters, keys, mask_below=2)
         assert result.rows == alone.rows
         assert result.totals == alone.totals
@@ -71,3 +78,45 @@ async def test_checks_permission_and_every_grouping(data):
         await participation_many(checkin, YEAR_2026, [()])
     with pytest.raises(ValidationFailed):
         await participation_many(SYSTEM, YEAR_2026, [("clientele",), ("nope",)])
+
+
+def rows_of(result: list[dict[str, Any]], j: int, size: int) -> list[tuple[Any, ...]]:
+    from reports.participation_sql import AGGREGATE_NAMES
+
+    return sorted(
+        (
+            tuple(str(row[f"g{j}k{i}"]) for i in range(size)),
+            tuple(int(row[name]) for name in AGGREGATE_NAMES),
+        )
+        for row in result
+        if row["g"] == j
+    )
+
+
+async def test_both_postgresql_forms_give_the_same_rows(data):
+    """The one-pass GROUPING SETS statement and the materialized one, on the same
+    groupings (PostgreSQL; SQLite has only the second)."""
+    from datetime import UTC, datetime
+
+    from tortoise import connections
+
+    from reports import participation_sql as q
+    from reports.participation import _month_range, _run, _where
+
+    if connections.get("default").capabilities.dialect != "postgres":
+        pytest.skip("GROUPING SETS: the PostgreSQL form only")
+    groupings = [keys for keys in WITHOUT_PLAN_KEYS if keys]
+    for filters in (YEAR_2026, ParticipationFilters()):
+        where, months, now = await _where(filters), await _month_range(filters), datetime.now(UTC)
+        one_pass = q._grouping_sets(groupings, where, now, months)
+        assert one_pass is not None
+        assert "GROUPING SETS" in one_pass[0]
+        # The same groupings and the first one again: the materialized form.
+        again = q.build_many([*groupings, groupings[0]], where, now, months, "postgres")
+        assert "MATERIALIZED" in again[0]
+        first = await _run(q.numbered(one_pass[0], "postgres"), one_pass[1], "postgres")
+        second = await _run(q.numbered(again[0], "postgres"), again[1], "postgres")
+        for j, keys in enumerate(groupings):
+            assert rows_of(first, j, len(keys)) == rows_of(second, j, len(keys)) != []
+        assert rows_of(first, -1, 0) == rows_of(second, -1, 0)
+        assert len(rows_of(first, -1, 0)) == 1
