@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -62,7 +63,15 @@ def make_environment() -> Environment:
     env.globals["csrf_input"] = csrf_input
     env.globals["csrf_token"] = csrf_token
     env.globals["current_language"] = i18n.current_language.get
+    env.globals["language_link"] = language_link
     return env
+
+
+def language_link(request: Request, language: str) -> str:
+    """The current page in `language`: its query string with `lang` set, so switching
+    language keeps the page's filters (a dashboard's period, a list's search)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return "?" + urlencode([*query, ("lang", language)])
 
 
 templates = Jinja2Templates(env=make_environment())

@@ -21,6 +21,19 @@ async def test_english_by_query_and_accept_language(client):
     assert "Se connecter" in r.text
 
 
+async def test_switching_language_keeps_the_page_filters(client):
+    """The language link keeps the query string (a dashboard's filters), `lang` replaced."""
+    await login(client)
+    r = await client.get("/admin/rapports?from=2026-01-01&to=2026-06-30&clientele=youth")
+    assert r.status_code == 200
+    assert 'href="?from=2026-01-01&amp;to=2026-06-30&amp;clientele=youth&amp;lang=en"' in r.text
+    r = await client.get("/admin/rapports?from=2026-01-01&lang=en")
+    assert 'href="?from=2026-01-01&amp;lang=fr"' in r.text
+    client.cookies.clear()  # signed out: the sign-in page, its query encoded again
+    r = await client.get("/login?next=%2Fadmin%3Fa%3D1%26b%3D2")
+    assert 'href="?next=%2Fadmin%3Fa%3D1%26b%3D2&amp;lang=en"' in r.text
+
+
 async def test_friendly_404_in_french_and_json_for_api(client):
     r = await client.get("/nulle-part")
     assert r.status_code == 404
