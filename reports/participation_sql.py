@@ -248,11 +248,7 @@ def _grouping_sets(
 
     which = " ".join(f"WHEN {bits(keys)} THEN {j}" for j, keys in enumerate(groupings) if keys)
     select = "".join(
-        (
-            f"CASE WHEN {grouping} = {bits(keys)} THEN {KEY_COLUMNS[key]} END AS g{j}k{i}, "
-            if keys
-            else ""
-        )
+        f"CASE WHEN {grouping} = {bits(keys)} THEN {KEY_COLUMNS[key]} END AS g{j}k{i}, "
         for j, keys in enumerate(groupings)
         for i, key in enumerate(keys)
     )
