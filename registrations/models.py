@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from core.db_fields import DatabaseKeptIntField
+
 if TYPE_CHECKING:
     from core.models import ApiToken, User
     from events.models import Event
@@ -97,6 +99,10 @@ class Registration(Model):
     hold_expires_at = fields.DatetimeField(null=True, db_index=True)
     cancelled_at = fields.DatetimeField(null=True)
     anonymized_at = fields.DatetimeField(null=True)
+    # How many days it has an active check-in (`CheckIn.active_key` not null), kept by
+    # database triggers on `registrations_checkin` (migration registrations 0011), whoever
+    # writes: the participation report reads it from its index instead of counting.
+    checked_in_days = DatabaseKeptIntField(db_default=0)
 
     class Meta:
         table = "registrations_registration"
@@ -106,8 +112,9 @@ class Registration(Model):
         # a cursor (a renamed person's registrations). (event_id, status, party_size): the
         # door's confirmed heads are summed from the index alone (the tablets' poll).
         # The participation report (reports.participation_sql) reads a period's
-        # registrations from (event_id, status, ...) alone, and whether a person came
-        # before from (person_id, status, event_id).
+        # registrations, with their check-in days, from (event_id, status, ...) alone;
+        # (person_id, status, event_id): a person's first participation (the triggers of
+        # migration 0010).
         indexes = (
             ("event_id", "status"),
             ("event_id", "status", "party_size"),
@@ -123,6 +130,7 @@ class Registration(Model):
                 "organization_id",
                 "party_size",
                 "source",
+                "checked_in_days",
                 "id",
             ),
             ("person_id", "status", "event_id"),

@@ -162,10 +162,8 @@ async def _where(filters: ParticipationFilters) -> q.Where:
     where = q.Where()
     if filters.date_from is not None:
         where.add("e.starts_at >= ?", local_midnight(filters.date_from))
-        where.start_bounds.append((">=", local_midnight(filters.date_from)))
     if filters.date_to is not None:
         where.add("e.starts_at < ?", local_midnight(filters.date_to + timedelta(days=1)))
-        where.start_bounds.append(("<", local_midnight(filters.date_to + timedelta(days=1))))
     if filters.kind is not None:
         where.add("e.kind = ?", filters.kind)
     if filters.event_id is not None:

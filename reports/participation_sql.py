@@ -1,13 +1,14 @@
 """The SQL of the participation report (`reports.participation`): one statement, two parts.
 
 `base` (materialized once) holds one row per counted registration of the filtered set with
-what the measures need: its party size, its active check-in days, whether its event has
-started / is over, whether it is its person's first participation ever (its event starts
-no later than the person's first participation, `registrations_first_participation`, which
-the database keeps: registrations.models.FirstParticipation), and the columns the group
-keys read. The statement then aggregates `base` by the group keys, and (UNION
-ALL) over the whole set for the totals, so distinct counts of the totals are distinct over
-the set. `build_many` aggregates the same `base` once per grouping (the dashboard's
+what the measures need: its party size, its active check-in days (`checked_in_days`, which
+the database keeps), whether its event has started / is over, whether it is its person's
+first participation ever (its event starts no later than the person's first participation,
+`registrations_first_participation`, which the database keeps too:
+registrations.models.FirstParticipation), and the columns the group keys read. The
+statement then aggregates `base` by the group keys, and (UNION ALL) the totals: their
+additive measures are the sums of those rows, their distinct counts are distinct over the
+whole set. `build_many` aggregates the same `base` once per grouping (the dashboard's
 groupings in one statement). Every value is bound; the text differs only by the keys and
 filters used. Written for SQLite and PostgreSQL alike (`?` placeholders are numbered for
 PostgreSQL); on PostgreSQL, groupings without a plan-item key are aggregated in one pass
@@ -57,7 +58,9 @@ KEY_TYPES = {key: "INTEGER" for key in KEY_COLUMNS} | {
     "month": "VARCHAR",
 }
 
-AGGREGATES = """
+# The measures that add up over any partition of the set (the walk-ins' source is bound),
+# then the distinct counts, which do not.
+ADDITIVE = """
     COUNT(*) AS registrations,
     COALESCE(SUM(b.party_size), 0) AS headcount,
     COALESCE(SUM(b.party_size * b.days), 0) AS attended_headcount,
@@ -65,12 +68,14 @@ AGGREGATES = """
         AS came_heads,
     COALESCE(SUM(CASE WHEN b.started = 1 THEN b.party_size ELSE 0 END), 0) AS expected_heads,
     COALESCE(SUM(CASE WHEN b.source = ? THEN 1 ELSE 0 END), 0) AS walkins,
-    COALESCE(SUM(CASE WHEN b.ended = 1 AND b.days = 0 THEN 1 ELSE 0 END), 0) AS no_shows,
+    COALESCE(SUM(CASE WHEN b.ended = 1 AND b.days = 0 THEN 1 ELSE 0 END), 0) AS no_shows"""
+DISTINCT = """
     COUNT(DISTINCT b.person_id) AS people,
     COUNT(DISTINCT CASE WHEN b.is_new = 1 THEN b.person_id END) AS new_people,
     COUNT(DISTINCT b.organization_id) AS organizations
 """
-AGGREGATE_NAMES = (
+AGGREGATES = f"{ADDITIVE},{DISTINCT}"
+ADDITIVE_NAMES = (
     "registrations",
     "headcount",
     "attended_headcount",
@@ -78,6 +83,13 @@ AGGREGATE_NAMES = (
     "expected_heads",
     "walkins",
     "no_shows",
+)
+# Keys that may count a registration in several rows of a grouping, or in none (an event
+# tagged with several plan items, or with none).
+TAG_KEYS = frozenset({"plan_item", "axis"})
+
+AGGREGATE_NAMES = (
+    *ADDITIVE_NAMES,
     "people",
     "new_people",
     "organizations",
@@ -94,9 +106,6 @@ class Where:
     tag_items: list[int] | None = None
     # A condition reads the registration's organization `o` (the sector filter).
     needs_organization: bool = False
-    # The date filter's bounds on the event's start, (">=" or "<", UTC datetime): the
-    # PostgreSQL form narrows its aggregates with them.
-    start_bounds: list[tuple[str, datetime]] = field(default_factory=list)
 
     def add(self, condition: str, *values: Any) -> None:
         self.conditions.append(condition)
@@ -157,45 +166,16 @@ def _base(
     region = "COALESCE(pt.parent_id, pt.id)" if "region" in keys else "NULL"
     sector = "o.sector" if "sector" in keys else "NULL"
     conditions = " AND ".join(["r.status = ?", *where.conditions])
-    if dialect == "postgres":
-        # Hash joins: per registration its active check-in days (an aggregate of the
-        # period's events' check-ins; a correlated subquery ran once per row here), per
-        # person the start of their first participation (is_new: this row starts then,
-        # so no earlier one exists).
-        checkin_bounds = "".join(f" AND e3.starts_at {op} ?" for op, _v in where.start_bounds)
-        days, is_new = (
-            "COALESCE(d.days, 0)",
-            "CASE WHEN e.starts_at <= f.starts_at THEN 1 ELSE 0 END",
-        )
-        from_sql = f"""
+    # The period's events first, then their registrations from the report's covering index
+    # (registrations.models), with their check-in days (a column the database keeps:
+    # registrations migration 0011) and their person's first participation (one probe of
+    # its primary key; migration 0010). SQLite: CROSS JOIN keeps that order.
+    join = "CROSS JOIN" if dialect == "sqlite" else "JOIN"
+    from_sql = f"""
     FROM events_event e
-    JOIN registrations_registration r ON r.event_id = e.id{joins}
-    LEFT JOIN (SELECT ci.registration_id, COUNT(*) AS days FROM registrations_checkin ci
-        JOIN events_event e3 ON e3.id = ci.event_id
-        WHERE ci.active_key IS NOT NULL{checkin_bounds} GROUP BY ci.registration_id) d
-        ON d.registration_id = r.id
+    {join} registrations_registration r ON r.event_id = e.id{joins}
     LEFT JOIN registrations_first_participation f ON f.person_id = r.person_id
     WHERE {conditions}"""  # noqa: S608 - fixed text; every value bound
-        select_params: list[Any] = [
-            *month_params,
-            now,
-            now,
-            *(value for _op, value in where.start_bounds),
-        ]
-    else:
-        # SQLite: the year's events first (CROSS JOIN keeps that order), then per row a
-        # probe of a covering index (registrations.models: the report's indexes) and one
-        # of the first participations' primary key.
-        days = """(SELECT COUNT(*) FROM registrations_checkin ci
-            WHERE ci.registration_id = r.id AND ci.active_key IS NOT NULL)"""
-        is_new = """CASE WHEN e.starts_at <= (SELECT f.starts_at
-            FROM registrations_first_participation f WHERE f.person_id = r.person_id)
-            THEN 1 ELSE 0 END"""
-        from_sql = f"""
-    FROM events_event e
-    CROSS JOIN registrations_registration r{joins}
-    WHERE r.event_id = e.id AND {conditions}"""
-        select_params = [*month_params, now, now]
     # Only the columns the keys read (narrower rows: cheaper to materialize and to sort).
     key_columns = {
         "clientele": "r.clientele_id",
@@ -214,9 +194,10 @@ def _base(
     SELECT {read}r.person_id, r.organization_id, r.party_size, r.source,
         CASE WHEN e.starts_at <= ? THEN 1 ELSE 0 END AS started,
         CASE WHEN e.ends_at < ? THEN 1 ELSE 0 END AS ended,
-        {days} AS days, {is_new} AS is_new {from_sql}
+        r.checked_in_days AS days,
+        CASE WHEN e.starts_at <= f.starts_at THEN 1 ELSE 0 END AS is_new {from_sql}
     """  # noqa: S608 - fixed text (the keys and filters pick pieces); every value bound
-    return base, [*select_params, COUNTED, *where.params]
+    return base, [*month_params, now, now, COUNTED, *where.params]
 
 
 def _null(key: str) -> str:
@@ -271,7 +252,8 @@ def build_many(
     dialect: str = "sqlite",
 ) -> tuple[str, list[Any]]:
     """One statement for several groupings of the same set: `base` is built once, then
-    aggregated per grouping (UNION ALL) and over the whole set. Rows: `g` the index of the
+    aggregated per grouping (UNION ALL) and over the whole set (`part`: the additive
+    totals from a partitioning grouping's rows). Rows: `g` the index of the
     grouping (-1: the totals), `g{j}k{i}` the i-th key of grouping j (NULL on the rows of
     the other groupings), then the aggregates. A grouping without keys has no rows of its
     own (the totals are its only row). On PostgreSQL the same rows come from one pass with
@@ -281,7 +263,15 @@ def build_many(
         if one_pass is not None:
             return one_pass
     base, params = _base({k for keys in groupings for k in keys}, where, now, months, dialect)
+    ctes = [f"base AS MATERIALIZED ({base})"]
+    # A grouping whose rows partition the set (no tag key: each registration in exactly
+    # one row) is kept as `part`: the totals' additive measures are its rows' sums (a few
+    # rows instead of the whole set again); only their distinct counts read `base`.
+    partition = next(
+        (j for j, keys in enumerate(groupings) if keys and not TAG_KEYS & set(keys)), None
+    )
     branches: list[str] = []
+    branch_params: list[Any] = []
     for j, keys in enumerate(groupings):
         if not keys:
             continue
@@ -292,19 +282,33 @@ def build_many(
             for other, other_keys in enumerate(groupings)
             for i in range(len(other_keys))
         )
-        branches.append(
+        branch = (
             f"SELECT {j} AS g, {select}{AGGREGATES} FROM base b {tag_sql} "  # noqa: S608
             f"GROUP BY {', '.join(columns)}"
         )
-        params += [WALKIN, *tag_params]
+        if j == partition:
+            ctes.append(f"part AS MATERIALIZED ({branch})")
+            params += [WALKIN, *tag_params]
+            branches.append("SELECT * FROM part")
+        else:
+            branches.append(branch)
+            branch_params += [WALKIN, *tag_params]
+    params += branch_params
     nulls = "".join(
         f"{_null(other_keys[i])} AS g{other}k{i}, "
         for other, other_keys in enumerate(groupings)
         for i in range(len(other_keys))
     )
-    branches.append(f"SELECT -1 AS g, {nulls}{AGGREGATES} FROM base b")  # noqa: S608
-    params.append(WALKIN)
-    sql = f"WITH base AS MATERIALIZED ({base}) " + " UNION ALL ".join(branches)  # noqa: S608
+    if partition is None:
+        branches.append(f"SELECT -1 AS g, {nulls}{AGGREGATES} FROM base b")  # noqa: S608
+        params.append(WALKIN)
+    else:
+        sums = ", ".join(f"CAST(COALESCE(SUM(p.{n}), 0) AS BIGINT) AS {n}" for n in ADDITIVE_NAMES)
+        branches.append(
+            f"SELECT -1 AS g, {nulls}s.*, d.* FROM (SELECT {sums} FROM part p) s "  # noqa: S608
+            f"CROSS JOIN (SELECT {DISTINCT} FROM base b) d"
+        )
+    sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(branches)  # noqa: S608
     return sql, params
 
 

@@ -135,8 +135,8 @@ async def main():
             'SELECT "id", "registration_id", "checkin_id", "volunteer" FROM "registrations_scan" '
             'ORDER BY "id"'),
         "registrations": await db.execute_query_dict(
-            'SELECT "id", "status", "hold_expires_at" FROM "registrations_registration" '
-            'ORDER BY "id"'),
+            'SELECT "id", "status", "hold_expires_at", "checked_in_days" '
+            'FROM "registrations_registration" ORDER BY "id"'),
         "events": await db.execute_query_dict(
             'SELECT "title", "all_day", "phone_field", "max_public_party_size", '
             '"reminder_days_before", "send_reminder", "evaluation_url", '
@@ -210,10 +210,15 @@ def check_everything_survived(found: dict) -> None:
         {"id": 2, "registration_id": 2, "checkin_id": 2, "volunteer": ""},
         {"id": 3, "registration_id": 3, "checkin_id": None, "volunteer": ""},
     ]
-    assert [(r["id"], r["status"], r["hold_expires_at"]) for r in values["registrations"]] == [
-        (1, "confirmed", None),
-        (2, "confirmed", None),
-        (3, "confirmed", None),
+    # Each registration's check-in days were counted (registrations 0011): registrations 1
+    # and 2 are checked in, 3 is not.
+    assert [
+        (r["id"], r["status"], r["hold_expires_at"], r["checked_in_days"])
+        for r in values["registrations"]
+    ] == [
+        (1, "confirmed", None, 1),
+        (2, "confirmed", None, 1),
+        (3, "confirmed", None, 0),
     ]
     # The new NOT NULL columns hold the models' defaults on the existing rows.
     [event] = values["events"]
@@ -271,7 +276,11 @@ def test_postgres_upgrade_keeps_every_row():
     try:
         found = upgrade(url)
         check_everything_survived(found)
-        assert found["values"]["defaults"] == []
+        # Only the column the database keeps has a DEFAULT of its own: the application
+        # never writes it (core.db_fields.DatabaseKeptIntField), new rows take it.
+        assert found["values"]["defaults"] == [
+            {"table_name": "registrations_registration", "column_name": "checked_in_days"}
+        ]
     finally:
         asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
