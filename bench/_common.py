@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import statistics
 import subprocess
+import time
 from pathlib import Path
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -39,6 +41,20 @@ def machine(*, with_load: bool = False) -> str:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         text += f", load average at start {load:.1f}"
     return text
+
+
+def cpu_probe_ms(rounds: int = 5) -> float:
+    """Median ms of a fixed pure-Python loop (10^7 additions), one core: the machine's speed
+    at that moment. These shared machines' speed moves by a third within an hour; a figure
+    read with the probe beside it can be compared with another sitting's."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
 
 
 async def reset_postgres(database: str, drop_only: bool = False) -> str | None:

@@ -19,6 +19,12 @@ Targets: report median < 150 ms on SQLite, < 100 ms on PostgreSQL; dashboard < 5
 
     .venv/bin/python bench/reports.py [--runs 60] [--postgres-db bench_r2] [--no-postgres]
         [--no-sqlite] [--no-append]
+
+Before / after on these shared machines, whose speed moves by a third within an hour: two
+checkouts served at once, their report requests alternated (`--baseline`):
+
+    git worktree add /tmp/before <commit> && cp bench/reports.py bench/_common.py /tmp/before/bench/
+    .venv/bin/python bench/reports.py --baseline /tmp/before --runs 40
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import free_port, machine, reset_postgres  # noqa: E402
+from _common import cpu_probe_ms, free_port, machine, reset_postgres  # noqa: E402
 
 from core.db import close_orm, init_orm, run_migrations  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -420,9 +426,9 @@ async def drive(base: str, token: str, runs: int) -> tuple[dict[str, dict[str, f
     return results, notes
 
 
-def run_database(label: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    token = asyncio.run(seed(settings))
-    asyncio.run(close_orm())
+def start_server(settings: Settings, root: Path = ROOT) -> tuple[subprocess.Popen, str, Any]:
+    """`rassembleur serve` of the checkout `root` on `settings`' database; (process, base
+    URL, its log file). The caller stops it (`stop_server`)."""
     port = free_port()
     env = dict(
         os.environ,
@@ -436,26 +442,151 @@ def run_database(label: str, settings: Settings, args: argparse.Namespace) -> di
     command = [sys.executable, "-m", "cli", "serve", "--port", str(port), "--no-access-log"]
     log = Path(settings.var_dir) / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    out = log.open("w")
+    server = subprocess.Popen(  # noqa: S603
+        command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, server, log)
+    except BaseException:
+        stop_server(server, out)
+        raise
+    return server, base, out
+
+
+def stop_server(server: subprocess.Popen, out: Any) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    out.close()
+
+
+def run_database(label: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    token = asyncio.run(seed(settings))
+    asyncio.run(close_orm())
     load = os.getloadavg()[0]
-    with log.open("w") as out:
-        server = subprocess.Popen(  # noqa: S603
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base, server, log)
-            results, notes = asyncio.run(drive(base, token, args.runs))
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    probe = cpu_probe_ms()
+    server, base, out = start_server(settings)
+    try:
+        results, notes = asyncio.run(drive(base, token, args.runs))
+    finally:
+        stop_server(server, out)
     results["sql"] = {"median_ms": asyncio.run(bare_sql(settings, args.runs))}
     for name, r in results.items():
         extra = f"  p95 {r['p95_ms']:6.1f} ms  {r['rps']:6.0f} req/s" if "p95_ms" in r else ""
         print(f"[{label}] {name:10} médiane {r['median_ms']:6.1f} ms{extra}")
-    return {"results": results, "notes": notes, "load": load}
+    print(f"[{label}] sonde CPU  {probe:6.0f} ms")
+    return {"results": results, "notes": notes, "load": load, "probe": probe}
+
+
+async def alternate(bases: dict[str, tuple[str, str]], runs: int) -> dict[str, list[float]]:
+    """The report's request to each server in turn (the first of each round alternating),
+    `runs` rounds after 5 warm-up ones: whatever the machine does meanwhile, both sides
+    live through it. Latencies in ms per side."""
+    times: dict[str, list[float]] = {side: [] for side in bases}
+    sides = list(bases)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(60)) as session:
+        for round_ in range(runs + 5):
+            order = sides if round_ % 2 == 0 else sides[::-1]
+            for side in order:
+                base, token = bases[side]
+                start = time.perf_counter()
+                async with session.get(
+                    base + REPORT_PATH, headers={"Authorization": f"Bearer {token}"}
+                ) as answer:
+                    await answer.read()
+                    if answer.status != 200:
+                        raise RuntimeError(f"{side}: {answer.status}")
+                if round_ >= 5:
+                    times[side].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def compare(args: argparse.Namespace, tmp: Path, common: dict[str, Any]) -> None:
+    """--baseline DIR: the report in two checkouts at once (DIR, an earlier commit with this
+    script copied in, and this one), each seeded by its own code into its own database,
+    their requests alternated (`alternate`)."""
+    baseline = Path(args.baseline).resolve()
+    databases = [] if args.no_sqlite else ["sqlite"]
+    if not args.no_postgres and asyncio.run(reset_postgres(args.postgres_db, drop_only=True)):
+        databases.append("postgres")
+    lines = []
+    for database in databases:
+        servers: dict[str, tuple[subprocess.Popen, str, Any]] = {}
+        bases: dict[str, tuple[str, str]] = {}
+        try:
+            for side, root in (("before", baseline), ("after", ROOT)):
+                out = tmp / f"{database}-{side}.json"
+                subprocess.run(  # noqa: S603 - the script of each checkout
+                    [
+                        sys.executable,
+                        str(root / "bench" / "reports.py"),
+                        "--one",
+                        database,
+                        "--seed-only",
+                        "--json",
+                        str(out),
+                        "--postgres-db",
+                        f"{args.postgres_db}_{side}",
+                    ],
+                    cwd=root,
+                    check=True,
+                )
+                seeded = json.loads(out.read_text())
+                settings = Settings(
+                    database_url=seeded["url"], **(common | {"var_dir": tmp / side / database})
+                )
+                servers[side] = start_server(settings, root)
+                bases[side] = (servers[side][1], seeded["token"])
+            load = os.getloadavg()[0]
+            probe = cpu_probe_ms()
+            times = asyncio.run(alternate(bases, args.runs))
+        finally:
+            for server, _base, log in servers.values():
+                stop_server(server, log)
+            if database == "postgres":
+                for side in ("before", "after"):
+                    asyncio.run(reset_postgres(f"{args.postgres_db}_{side}", drop_only=True))
+        before, after = (statistics.median(times[side]) for side in ("before", "after"))
+        print(
+            f"[{database}] avant {before:6.1f} ms  après {after:6.1f} ms  "
+            f"({after / before - 1:+.0%}; sonde CPU {probe:.0f} ms, charge {load:.1f})"
+        )
+        lines.append(
+            f"| {database} | {load:.1f} | {probe:.0f} ms | {before:.1f} ms | {after:.1f} ms | "
+            f"{after / before - 1:+.0%} | {sorted(times['before'])[int(args.runs * 0.95) - 1]:.1f}"
+            f" / {sorted(times['after'])[int(args.runs * 0.95) - 1]:.1f} ms |"
+        )
+    if args.no_append or not lines:
+        return
+    commit = subprocess.run(  # noqa: S603, S607
+        ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = [
+        "",
+        f"## Reports: participation before ({commit}) / after, requests alternated — {stamp}",
+        "",
+        f"- Machine: {machine(with_load=True)}.",
+        f"- Command: `.venv/bin/python bench/reports.py --baseline <checkout of {commit}> "
+        f"--runs {args.runs}` (this script copied into that checkout). Each side seeded by "
+        "its own code (same data), its own server; the report's request sent to one then "
+        f"the other, the first alternating, {args.runs} rounds after 5 warm-up ones.",
+        "",
+        "| database | load | CPU probe | report median before | after | change | "
+        "p95 before / after |",
+        "|---|---|---|---|---|---|---|",
+        *lines,
+        "",
+    ]
+    with RESULTS.open("a") as fh:
+        fh.write("\n".join(section))
+    print(f"Résultats ajoutés à {RESULTS.relative_to(ROOT)}.")
 
 
 def append_results(runs: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
@@ -474,10 +605,13 @@ def append_results(runs: dict[str, dict[str, Any]], args: argparse.Namespace) ->
         f"- Request: `GET {REPORT_PATH}` (bearer token). Bare SQL: the same statement and "
         "values run with the driver (sqlite3 / asyncpg) on the same database.",
         "- Targets: report median < 150 ms (SQLite), < 100 ms (PostgreSQL); dashboard < 500 ms.",
+        "- CPU probe: median time of a fixed pure-Python loop (10^7 additions) just before the "
+        "server starts (`bench/_common.cpu_probe_ms`): the machine's speed at that moment, to "
+        "compare sittings (higher is slower).",
         "",
-        "| database | load | report median | report p95 | bare SQL median (share of report) "
-        "| dashboard median / p95 | health median | report req/s (share of health) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| database | load | CPU probe | report median | report p95 | bare SQL median (share "
+        "of report) | dashboard median / p95 | health median | report req/s (share of health) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, run in runs.items():
         r = run["results"]
@@ -485,7 +619,8 @@ def append_results(runs: dict[str, dict[str, Any]], args: argparse.Namespace) ->
         dashboard = r.get("dashboard")
         dash = f"{dashboard['median_ms']:.0f} / {dashboard['p95_ms']:.0f} ms" if dashboard else "—"
         lines.append(
-            f"| {label} | {run['load']:.1f} | {report['median_ms']:.1f} ms | "
+            f"| {label} | {run['load']:.1f} | {run.get('probe', 0):.0f} ms | "
+            f"{report['median_ms']:.1f} ms | "
             f"{report['p95_ms']:.1f} ms | {sql['median_ms']:.1f} ms "
             f"({sql['median_ms'] / report['median_ms']:.0%}) | {dash} | "
             f"{health['median_ms']:.1f} ms | {report['rps']:.1f} "
@@ -509,6 +644,12 @@ def main() -> None:
     parser.add_argument("--one", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline",
+        help="checkout of an earlier commit (this script copied in): its report and this "
+        "one's, requests alternated",
+    )
     args = parser.parse_args()
     if args.runs < 30:
         parser.error("--runs: at least 30")
@@ -526,12 +667,20 @@ def main() -> None:
             url = f"sqlite://{tmp}/bench.sqlite3"
         else:
             url = asyncio.run(reset_postgres(args.postgres_db)) or ""
+        if args.seed_only:
+            token = asyncio.run(seed(Settings(database_url=url, **common)))
+            Path(args.json).write_text(json.dumps({"url": url, "token": token}))
+            sys.stdout.flush()
+            os._exit(0)
         run = run_database(args.one, Settings(database_url=url, **common), args)
         if args.one == "postgres" and not args.keep:
             asyncio.run(reset_postgres(args.postgres_db, drop_only=True))
         Path(args.json).write_text(json.dumps(run))
         sys.stdout.flush()
         os._exit(0)  # a connection thread left by the ORM's loops would keep it alive
+    if args.baseline:
+        compare(args, tmp, common)
+        return
     wanted = [("SQLite", "sqlite")] if not args.no_sqlite else []
     if not args.no_postgres and asyncio.run(reset_postgres(args.postgres_db, drop_only=True)):
         wanted.append(("PostgreSQL", "postgres"))
