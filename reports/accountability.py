@@ -35,9 +35,8 @@ from events.models import Event, EventStatus
 from people.models import Plan, PlanItem
 from reports import plans
 from reports.participation import ParticipationFilters, local_midnight, participation
-from reports.targets import certified_by_code
+from reports.targets import certified_by_code, target_share, target_value
 
-MEASURED = ("people", "attended_headcount", "registrations", "organizations")
 REACH = ("registrations", "attended_headcount", "people")
 MASK = 5
 
@@ -121,14 +120,9 @@ def _progress(
     if not item.target:
         return None
     measure = item.target_measure
-    value: int | None = None
-    if measure == "events":
-        value = events
-    elif measure == "certified_employers":
-        value = certified.get(item.code, 0)
-    elif measure in MEASURED:
-        value = totals.get(measure)
-    ratio = round(value / item.target, 4) if value is not None else None
+    value = target_value(measure, totals, events, certified.get(item.code, 0))
+    share = target_share(value, item.target)
+    ratio = round(share, 4) if share is not None else None
     return {"measure": measure, "value": value, "target": item.target, "ratio": ratio}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from campaigns.certification.stats import certified_by_plan_item
 from core.auth import Principal, authorize
@@ -46,6 +47,30 @@ def target_measure_label(measure: str) -> str:
     return _(MEASURE_LABELS[measure]) if measure in MEASURE_LABELS else measure
 
 
+def target_value(
+    measure: str | None, reach: dict[str, Any], events: int, certified: int
+) -> int | None:
+    """What counts toward an action's target, by its measure (the one rule the dashboard's
+    targets and the accountability report share): a measure of the participation report
+    (`reach`, the action's row; absent: 0; None where masked), the events held, or the
+    employers certified; None for a measure not computed here."""
+    if measure in REPORTED:
+        value = reach.get(measure, 0)
+        return None if value is None else int(value)
+    if measure == "events":
+        return events
+    if measure == "certified_employers":
+        return certified
+    return None
+
+
+def target_share(value: int | None, target: int | None) -> float | None:
+    """The share of the target reached (may exceed 1); None when either is unknown."""
+    if value is None or not target or target <= 0:
+        return None
+    return value / target
+
+
 @dataclass
 class TargetLine:
     code: str
@@ -57,9 +82,7 @@ class TargetLine:
 
     @property
     def share(self) -> float | None:
-        if self.value is None or self.target <= 0:
-            return None
-        return self.value / self.target
+        return target_share(self.value, self.target)
 
 
 @dataclass
@@ -122,15 +145,9 @@ async def plan_progress(
         events = await _events_by_item([item.id for item in items], start, end, now)
     for item in items:
         measure = item.target_measure
-        value: int | None
-        if measure in REPORTED:
-            value = int(values.get(item.code, {}).get(measure) or 0)
-        elif measure == "events":
-            value = events.get(item.id, 0)
-        elif measure == "certified_employers":
-            value = certified.get(item.code, 0)
-        else:
-            value = None
+        value = target_value(
+            measure, values.get(item.code, {}), events.get(item.id, 0), certified.get(item.code, 0)
+        )
         progress.lines.append(
             TargetLine(item.code, item.title, item.indicator, measure, int(item.target or 0), value)
         )

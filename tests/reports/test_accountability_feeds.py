@@ -94,3 +94,23 @@ async def test_event_lines_carry_their_evaluation(db, settings):
     # Two answers: fewer than 5, hidden in a masked report.
     masked = await accountability(SYSTEM, plan.id, mask=True)
     assert {e.item.code: e for e in masked.items}["1.3"].events[0].evaluation is None
+
+
+def test_one_rule_counts_toward_a_target():
+    """`reports.targets.target_value` / `target_share`: what the dashboard's targets and
+    the accountability report both read."""
+    from reports.targets import target_share, target_value
+
+    reach = {"people": 12, "organizations": None, "registrations": 30}
+    assert target_value("people", reach, events=3, certified=2) == 12
+    assert target_value("organizations", reach, events=3, certified=2) is None  # masked
+    assert target_value("attended_headcount", reach, events=3, certified=2) == 0  # no row
+    assert target_value("events", reach, events=3, certified=2) == 3
+    assert target_value("certified_employers", reach, events=3, certified=2) == 2
+    assert target_value("", reach, events=3, certified=2) is None
+    assert target_value(None, reach, events=3, certified=2) is None
+    assert target_share(12, 200) == 0.06
+    assert target_share(250, 200) == 1.25
+    assert target_share(None, 200) is None
+    assert target_share(5, 0) is None
+    assert target_share(5, None) is None
