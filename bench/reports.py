@@ -379,6 +379,12 @@ def wait_ready(base: str, proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError("le serveur n'a pas démarré :\n" + log.read_text())
 
 
+def p95(values: list[float]) -> float:
+    """The 95th percentile (nearest rank below) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
 async def timed(
     session: aiohttp.ClientSession, url: str, runs: int, headers: dict[str, str] | None = None
 ) -> dict[str, float]:
@@ -395,10 +401,9 @@ async def timed(
             await answer.read()
         latencies.append(time.perf_counter() - start)
     wall = time.perf_counter() - started
-    ordered = sorted(latencies)
     return {
-        "median_ms": statistics.median(ordered) * 1000,
-        "p95_ms": ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000,
+        "median_ms": statistics.median(latencies) * 1000,
+        "p95_ms": p95(latencies) * 1000,
         "rps": runs / wall,
     }
 
@@ -557,8 +562,8 @@ def compare(args: argparse.Namespace, tmp: Path, common: dict[str, Any]) -> None
         )
         lines.append(
             f"| {database} | {load:.1f} | {probe:.0f} ms | {before:.1f} ms | {after:.1f} ms | "
-            f"{after / before - 1:+.0%} | {sorted(times['before'])[int(args.runs * 0.95) - 1]:.1f}"
-            f" / {sorted(times['after'])[int(args.runs * 0.95) - 1]:.1f} ms |"
+            f"{after / before - 1:+.0%} | {p95(times['before']):.1f} / "
+            f"{p95(times['after']):.1f} ms |"
         )
     if args.no_append or not lines:
         return
